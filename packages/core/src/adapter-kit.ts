@@ -1,0 +1,136 @@
+import {
+  ApiError,
+  BadRequest,
+  PayloadTooLarge,
+  type RenderedProblem,
+  toApiError,
+  UnsupportedMediaType,
+} from '@apiward/errors'
+import type { SecurityContext } from './context.js'
+import type { SecurityEventBus } from './events.js'
+import type { Guard } from './guard.js'
+
+/** Options every adapter's `createGuard()` and `errorHandler()` accept. */
+export interface AdapterOptions {
+  /** Where guards' security events go. Default: the process-wide `securityEvents`. */
+  events?: SecurityEventBus
+  /** Prefix of problem `type` URIs, e.g. `https://api.example.com/problems/`. */
+  problemTypeBase?: string
+  /**
+   * Receives errors that become a generic 500 (the client learns nothing about them). Default:
+   * writes the error and the request ID to `console.error`, so no failure goes unseen.
+   */
+  onUnexpectedError?: (err: unknown, requestId: string) => void
+}
+
+/** The default `onUnexpectedError`: one line to stderr with the request ID and the stack. */
+export function logUnexpectedError(err: unknown, requestId: string): void {
+  const text = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err)
+  console.error(`[apiward] unexpected error in request ${requestId}: ${text}`)
+}
+
+const BODY_PARSER_TYPES: Record<string, () => ApiError> = {
+  'entity.parse.failed': () =>
+    new BadRequest({ code: 'request.malformed_body', detail: 'The request body could not be parsed.' }),
+  'entity.too.large': () => new PayloadTooLarge(),
+  'entity.verify.failed': () =>
+    new BadRequest({ code: 'request.invalid_body', detail: 'The request body was refused.' }),
+  'request.aborted': () =>
+    new BadRequest({ code: 'request.aborted', detail: 'The request body was not received completely.' }),
+  'request.size.invalid': () =>
+    new BadRequest({
+      code: 'request.invalid_body',
+      detail: 'The request body does not match its declared length.',
+    }),
+  'encoding.unsupported': () =>
+    new UnsupportedMediaType({
+      code: 'request.unsupported_encoding',
+      detail: 'The content encoding is not supported.',
+    }),
+  'charset.unsupported': () =>
+    new UnsupportedMediaType({
+      code: 'request.unsupported_charset',
+      detail: 'The body charset is not supported.',
+    }),
+  'parameters.too.many': () => new PayloadTooLarge({ detail: 'The request body has too many parameters.' }),
+  'stream.encoding.set': () => new BadRequest(),
+}
+
+const FASTIFY_CODES: Record<string, () => ApiError> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: BODY_PARSER_TYPES['entity.parse.failed']!,
+  FST_ERR_CTP_EMPTY_JSON_BODY: () =>
+    new BadRequest({
+      code: 'request.malformed_body',
+      detail: 'The request body is empty but its type says JSON.',
+    }),
+  FST_ERR_CTP_BODY_TOO_LARGE: BODY_PARSER_TYPES['entity.too.large']!,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new UnsupportedMediaType(),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: BODY_PARSER_TYPES['request.size.invalid']!,
+  FST_ERR_CTP_INVALID_TYPE: () => new UnsupportedMediaType(),
+  FST_ERR_CTP_EMPTY_TYPE: () => new UnsupportedMediaType(),
+  FST_ERR_VALIDATION: () =>
+    new BadRequest({ code: 'request.invalid', detail: 'The request failed validation.' }),
+}
+
+/**
+ * Maps an error thrown by a framework or its body parser to a client-safe `ApiError`:
+ * malformed JSON is a 400, a body over the limit a 413, an unsupported media type or charset
+ * a 415 (body-parser / co-body `type`s and Fastify `FST_ERR_*` codes are known). Anything else
+ * goes through `toApiError` (4xx by status, otherwise a generic 500).
+ */
+export function frameworkErrorToApiError(err: unknown): ApiError {
+  if (ApiError.is(err)) return err
+  if (typeof err === 'object' && err !== null) {
+    const { type, code } = err as { type?: unknown; code?: unknown }
+    const byType = typeof type === 'string' ? BODY_PARSER_TYPES[type] : undefined
+    if (byType) return withCause(byType(), err)
+    const byCode = typeof code === 'string' ? FASTIFY_CODES[code] : undefined
+    if (byCode) return withCause(byCode(), err)
+  }
+  return toApiError(err)
+}
+
+function withCause(error: ApiError, cause: unknown): ApiError {
+  Object.defineProperty(error, 'cause', { value: cause, configurable: true, writable: true })
+  return error
+}
+
+/** Adds `HEAD` where `GET` is allowed and returns the methods sorted, for an `Allow` header. */
+export function allowHeaderMethods(methods: Iterable<string>): string[] {
+  const set = new Set<string>()
+  for (const m of methods) set.add(m.toUpperCase())
+  if (set.has('GET')) set.add('HEAD')
+  return [...set].sort()
+}
+
+/**
+ * Runs a guard and reports once through `done`: `done()` when it allowed, `done(err)` when it
+ * denied or failed. A synchronous guard reports synchronously, so no promise is made for it.
+ */
+export function runGuard(guard: Guard, ctx: SecurityContext, done: (err?: unknown) => void): void {
+  let result: void | PromiseLike<void>
+  try {
+    result = guard(ctx)
+  } catch (err) {
+    done(err)
+    return
+  }
+  if (result !== undefined && typeof result.then === 'function') {
+    result.then(
+      () => done(),
+      (err: unknown) => done(err ?? new Error('A guard rejected without a reason')),
+    )
+  } else done()
+}
+
+/**
+ * Renders any error for a request: framework errors are mapped (`frameworkErrorToApiError`),
+ * an unexpected error is reported through `onUnexpectedError` and becomes a generic 500.
+ */
+export function renderProblem(ctx: SecurityContext, err: unknown, options: AdapterOptions): RenderedProblem {
+  const error = frameworkErrorToApiError(err)
+  if (error.status >= 500 && !ApiError.is(err)) {
+    ;(options.onUnexpectedError ?? logUnexpectedError)(err, ctx.requestId)
+  }
+  return ctx.renderError(error, options.problemTypeBase)
+}

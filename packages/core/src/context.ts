@@ -1,0 +1,188 @@
+import { type ApiError, type RenderedProblem, toProblem } from '@apiward/errors'
+import { type SecurityEvent, type SecurityEventBus, securityEvents } from './events.js'
+import type { Principal } from './principal.js'
+import type { SecurityRequest } from './request.js'
+
+/** How a request ended, as `onFinish` listeners see it. */
+export interface RequestOutcome {
+  /** The status that was sent (or was about to be sent when the client went away). */
+  status: number
+  /** `true` when the connection closed before the response was fully written. */
+  aborted: boolean
+  /** The `ApiError` that was rendered, when the response is an error. */
+  error: ApiError | undefined
+  /** Milliseconds from the creation of the context to the end of the response. */
+  durationMs: number
+}
+
+/** What an adapter lends a context to act on its framework's response. */
+export interface ResponseBinding {
+  /** Sets a response header now; it stays on success and error responses alike. */
+  setHeader(name: string, value: string): void
+  /** Called once, when the first `onSend` transformer is registered, to hook serialisation. */
+  interceptSend(): void
+  /** Called once, when the first `onFinish` listener is registered, to watch the response end. */
+  watchFinish(): void
+}
+
+/** Options an adapter passes when it creates a context. */
+export interface ContextOptions {
+  requestId: string
+  /** Where `emit()` delivers events. Default: the process-wide `securityEvents`. */
+  events?: SecurityEventBus
+}
+
+type BodyTransform = (body: unknown, ctx: SecurityContext) => unknown
+type FinishListener = (outcome: RequestOutcome, ctx: SecurityContext) => void
+
+/**
+ * Everything guards share about one request: the request view, the principal once
+ * authenticated, the request ID, and the hooks that act on the response. Adapters create one
+ * per request, lazily, and hand the same one to every guard on the request's way.
+ */
+export class SecurityContext {
+  /** The request being decided on. */
+  readonly req: SecurityRequest
+  /** The request's ID, echoed as `X-Request-Id` and in every problem document. */
+  readonly requestId: string
+  /** Who is calling; set by authentication guards, `undefined` while anonymous. */
+  principal: Principal | undefined = undefined
+  /** The error response that was rendered, if any. */
+  error: ApiError | undefined = undefined
+  /** `performance.now()` when the context was created. */
+  readonly startedAt: number
+  /** Where this context's events go. */
+  readonly events: SecurityEventBus
+
+  #binding: ResponseBinding
+  #sendTransforms: BodyTransform[] | undefined
+  #finishListeners: FinishListener[] | undefined
+  #finished = false
+  #state: Map<symbol | string, unknown> | undefined
+
+  constructor(req: SecurityRequest, binding: ResponseBinding, options: ContextOptions) {
+    this.req = req
+    this.requestId = options.requestId
+    this.events = options.events ?? securityEvents
+    this.startedAt = performance.now()
+    this.#binding = binding
+  }
+
+  /** Sets a response header; it is sent with the response whether it succeeds or fails. */
+  setHeader(name: string, value: string): void {
+    this.#binding.setHeader(name, value)
+  }
+
+  /**
+   * Registers a transformer of the response body, applied in registration order when the
+   * handler's body is serialised (e.g. removing properties the caller may not see).
+   */
+  onSend(transform: BodyTransform): void {
+    if (this.#sendTransforms === undefined) {
+      this.#sendTransforms = [transform]
+      this.#binding.interceptSend()
+    } else this.#sendTransforms.push(transform)
+  }
+
+  /** Whether any `onSend` transformer is registered. */
+  get hasSendTransforms(): boolean {
+    return this.#sendTransforms !== undefined
+  }
+
+  /** Applies the `onSend` transformers; adapters call it from their serialisation hook. */
+  transformBody(body: unknown): unknown {
+    const transforms = this.#sendTransforms
+    if (transforms === undefined) return body
+    let out = body
+    for (const transform of transforms) out = transform(out, this)
+    return out
+  }
+
+  /** Registers a listener called exactly once when the response ends or the client aborts. */
+  onFinish(listener: FinishListener): void {
+    if (this.#finishListeners === undefined) {
+      this.#finishListeners = [listener]
+      this.#binding.watchFinish()
+    } else this.#finishListeners.push(listener)
+  }
+
+  /** Ends the request: calls every `onFinish` listener once. Later calls do nothing. */
+  finish(status: number, aborted: boolean): void {
+    if (this.#finished) return
+    this.#finished = true
+    const listeners = this.#finishListeners
+    if (listeners === undefined) return
+    const outcome: RequestOutcome = {
+      status,
+      aborted,
+      error: this.error,
+      durationMs: performance.now() - this.startedAt,
+    }
+    for (const listener of listeners) {
+      try {
+        listener(outcome, this)
+      } catch (err) {
+        this.emit('server.listener_error', {
+          severity: 'error',
+          detail: err instanceof Error ? err.message : String(err),
+        })
+      }
+    }
+  }
+
+  /** Per-request storage for guards, keyed by a symbol the guard owns. */
+  get<T>(key: symbol | string): T | undefined {
+    return this.#state?.get(key) as T | undefined
+  }
+
+  /** Stores a per-request value under a key the guard owns. */
+  set(key: symbol | string, value: unknown): void {
+    this.#state ??= new Map()
+    this.#state.set(key, value)
+  }
+
+  /**
+   * Emits a security event enriched with the request's ID, method, path, IP and principal.
+   * Costs nothing when no one listens.
+   */
+  emit(type: string, fields?: Partial<SecurityEvent>): void {
+    const events = this.events
+    if (!events.hasListeners) return
+    let path: string
+    try {
+      path = this.req.path
+    } catch {
+      path = this.req.rawPath
+    }
+    const event: SecurityEvent = {
+      type,
+      time: Date.now(),
+      severity: 'info',
+      requestId: this.requestId,
+      method: this.req.method,
+      path,
+      ip: this.req.ip,
+      principal: this.principal?.id,
+      ...fields,
+    }
+    events.emit(event)
+  }
+
+  /**
+   * Renders an error as problem+json for this request and remembers it as the outcome's error.
+   * An unexpected (non-`ApiError`) error emits `server.error` with the original, since the
+   * client only gets a generic 500.
+   */
+  renderError(err: unknown, typeBase?: string): RenderedProblem {
+    const rendered = toProblem(err, { requestId: this.requestId, typeBase })
+    this.error = rendered.error
+    if (rendered.status >= 500) {
+      this.emit('server.error', {
+        severity: 'error',
+        code: rendered.error.code,
+        error: rendered.error.cause ?? err,
+      })
+    }
+    return rendered
+  }
+}

@@ -1,0 +1,103 @@
+import type { SecurityContext } from './context.js'
+
+/** What a guard tells the adapter about itself. */
+export interface GuardInfo {
+  /** A name for errors and diagnostics, e.g. `jwt` or `rateLimit`. */
+  readonly guardName?: string
+  /**
+   * Whether the guard reads the parsed body. Adapters that can run guards before the body is
+   * parsed (Fastify's `onRequest`) do so only when no guard needs it, so unauthenticated
+   * requests are refused before their body is read.
+   */
+  readonly needsBody?: boolean
+  /** The guards a `compose()` result runs, so adapters can schedule each one on its own. */
+  readonly parts?: readonly Guard[]
+}
+
+/**
+ * A security check. It allows by returning and denies by throwing an `ApiError`. It may
+ * return a promise; a synchronous guard keeps the whole composition synchronous.
+ */
+export type Guard = ((ctx: SecurityContext) => void | PromiseLike<void>) & GuardInfo
+
+/**
+ * Names a guard and declares what it needs.
+ *
+ * @example
+ * ```ts
+ * const tenantGuard = defineGuard((ctx) => { ... }, { guardName: 'tenant', needsBody: true })
+ * ```
+ */
+export function defineGuard(fn: (ctx: SecurityContext) => void | PromiseLike<void>, info: GuardInfo): Guard {
+  if (typeof fn !== 'function') throw new TypeError('defineGuard(fn, info): fn must be a function')
+  return Object.assign(fn, info)
+}
+
+/** A guard, or a (nested) list of guards, as `compose()` and the adapters accept them. */
+export type GuardInput = Guard | readonly GuardInput[]
+
+function flatten(inputs: readonly GuardInput[], out: Guard[], where: string): Guard[] {
+  for (const input of inputs) {
+    if (Array.isArray(input)) flatten(input, out, where)
+    else if (typeof input === 'function') {
+      const parts = (input as Guard).parts
+      if (parts) out.push(...parts)
+      else out.push(input as Guard)
+    } else {
+      throw new TypeError(
+        `${where} expects guards (functions such as jwt({...}) or rateLimit({...})), got ${input === null ? 'null' : typeof input}. Did you forget to call the factory?`,
+      )
+    }
+  }
+  return out
+}
+
+/** Flattens nested guard lists and checks that every entry is a function. */
+export function toGuardList(inputs: readonly GuardInput[], where = 'compose()'): Guard[] {
+  return flatten(inputs, [], where)
+}
+
+const allow: Guard = defineGuard(() => {}, { guardName: 'allow', needsBody: false })
+
+function isThenable(value: unknown): value is PromiseLike<void> {
+  return value !== undefined && typeof (value as PromiseLike<void>).then === 'function'
+}
+
+/**
+ * Runs guards in order as one guard; the first that throws denies. The result stays
+ * synchronous until a guard actually returns a promise, so a stack of synchronous guards costs
+ * no promise and no closure per request.
+ *
+ * @example
+ * ```ts
+ * const notesRead = compose(rateLimit({ points: 100, duration: 60 }), jwt({ ... }), scopes('notes:read'))
+ * ```
+ */
+export function compose(...guards: GuardInput[]): Guard {
+  const list = toGuardList(guards)
+  if (list.length === 0) return allow
+  if (list.length === 1) return list[0]!
+  const n = list.length
+  const run = (ctx: SecurityContext, from: number): void | PromiseLike<void> => {
+    for (let i = from; i < n; i++) {
+      const result = list[i]!(ctx)
+      if (isThenable(result)) return result.then(() => run(ctx, i + 1))
+    }
+  }
+  return defineGuard((ctx) => run(ctx, 0), {
+    guardName: `compose(${list.map((g) => g.guardName ?? (g.name || 'guard')).join(', ')})`,
+    needsBody: list.some((g) => g.needsBody === true),
+    parts: list,
+  })
+}
+
+/**
+ * Splits guards at the first one that needs the body: the guards before it can run as soon as
+ * the headers are in; the rest after the body is parsed. Order is kept.
+ */
+export function splitByBody(guards: readonly Guard[]): { beforeBody: Guard[]; afterBody: Guard[] } {
+  const i = guards.findIndex((g) => g.needsBody === true)
+  return i === -1
+    ? { beforeBody: [...guards], afterBody: [] }
+    : { beforeBody: guards.slice(0, i), afterBody: guards.slice(i) }
+}

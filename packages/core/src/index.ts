@@ -1,0 +1,23 @@
+export {
+  type AdapterOptions,
+  allowHeaderMethods,
+  frameworkErrorToApiError,
+  logUnexpectedError,
+  renderProblem,
+  runGuard,
+} from './adapter-kit.js'
+export { type ContextOptions, type RequestOutcome, type ResponseBinding, SecurityContext } from './context.js'
+export { type SecurityEvent, SecurityEventBus, type SecurityEventListener, securityEvents } from './events.js'
+export {
+  compose,
+  defineGuard,
+  type Guard,
+  type GuardInfo,
+  type GuardInput,
+  splitByBody,
+  toGuardList,
+} from './guard.js'
+export { normalizePath } from './path.js'
+export type { CredentialKind, Principal, PrincipalClaims } from './principal.js'
+export { NodeSecurityRequest, type SecurityRequest, type TlsInfo } from './request.js'
+export { REQUEST_ID_HEADER, requestIdFrom } from './request-id.js'

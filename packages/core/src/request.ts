@@ -1,0 +1,103 @@
+import type { IncomingMessage } from 'node:http'
+import type { TLSSocket } from 'node:tls'
+import { normalizePath } from './path.js'
+
+/** The peer certificate of a TLS connection, for mTLS guards. */
+export interface TlsInfo {
+  /** Whether the certificate chain was verified by the server's `ca`. */
+  authorized: boolean
+  /** Why verification failed, when it did. */
+  authorizationError: string | undefined
+  /** The peer certificate (`getPeerCertificate(true)`), empty when the client sent none. */
+  peerCertificate: ReturnType<TLSSocket['getPeerCertificate']>
+}
+
+/**
+ * A read-only view of the incoming request that guards work with. Adapters build it cheaply:
+ * every field is read from the framework's request when it is first asked for.
+ */
+export interface SecurityRequest {
+  /** Upper-case HTTP method. */
+  readonly method: string
+  /**
+   * The normalised path (see `normalizePath`): decoded once, dot segments and duplicate slashes
+   * resolved, `;params` and the trailing slash removed. Reading it throws a 400 `ApiError`
+   * when the raw path is malformed.
+   */
+  readonly path: string
+  /** The path as received, without the query string. */
+  readonly rawPath: string
+  /** The route pattern (`/notes/:id`) when the router knows it. */
+  readonly route: string | undefined
+  /** The client IP as the framework resolved it, so its trust-proxy setting holds. */
+  readonly ip: string | undefined
+  /** Parsed query, as the framework parsed it. */
+  readonly query: Readonly<Record<string, unknown>>
+  /** Route parameters. */
+  readonly params: Readonly<Record<string, string>>
+  /** Parsed body; `undefined` until a body parser has run. */
+  readonly body: unknown
+  /** TLS peer information on an HTTPS connection, `undefined` on plain HTTP. */
+  readonly tls: TlsInfo | undefined
+  /** A header value (name in lower case); repeated headers are joined with `, `. */
+  header(name: string): string | undefined
+  /**
+   * Every occurrence of a header, unmerged. Use it where a repeated header is an attack
+   * (two `Authorization` headers): Node keeps only the first of some repeated headers.
+   */
+  headerValues(name: string): readonly string[] | undefined
+}
+
+/**
+ * The `SecurityRequest` of a Node.js `IncomingMessage`; adapters extend it with what only their
+ * framework knows (IP after trust-proxy, params, parsed query and body, route pattern).
+ */
+export abstract class NodeSecurityRequest implements SecurityRequest {
+  readonly raw: IncomingMessage
+  #path: string | undefined
+
+  constructor(raw: IncomingMessage) {
+    this.raw = raw
+  }
+
+  get method(): string {
+    return this.raw.method ?? 'GET'
+  }
+
+  get rawPath(): string {
+    const url = this.raw.url ?? '/'
+    const q = url.indexOf('?')
+    return q === -1 ? url : url.slice(0, q)
+  }
+
+  get path(): string {
+    if (this.#path === undefined) this.#path = normalizePath(this.raw.url ?? '/')
+    return this.#path
+  }
+
+  header(name: string): string | undefined {
+    const value = this.raw.headers[name]
+    return Array.isArray(value) ? value.join(', ') : value
+  }
+
+  headerValues(name: string): readonly string[] | undefined {
+    return this.raw.headersDistinct[name]
+  }
+
+  get tls(): TlsInfo | undefined {
+    const socket = this.raw.socket as Partial<TLSSocket>
+    if (socket.encrypted !== true || typeof socket.getPeerCertificate !== 'function') return undefined
+    return {
+      authorized: socket.authorized === true,
+      authorizationError:
+        socket.authorizationError === undefined ? undefined : String(socket.authorizationError),
+      peerCertificate: socket.getPeerCertificate(true),
+    }
+  }
+
+  abstract readonly route: string | undefined
+  abstract readonly ip: string | undefined
+  abstract readonly query: Readonly<Record<string, unknown>>
+  abstract readonly params: Readonly<Record<string, string>>
+  abstract readonly body: unknown
+}

@@ -1,0 +1,79 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { AddressInfo, Server } from 'node:net'
+import type { GuardInput, Principal, SecurityEventBus } from '@apiward/core'
+
+/** What a test route's handler sees. */
+export interface HandlerInput {
+  auth: Principal | undefined
+  body: unknown
+  params: Record<string, string>
+  query: Record<string, unknown>
+  headers: IncomingHttpHeaders
+}
+
+/** What a test route's handler answers; the body is sent as JSON through the framework. */
+export interface HandlerResult {
+  status?: number
+  body?: unknown
+  headers?: Record<string, string>
+}
+
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+  /** Route pattern with `:param` segments, understood by all three frameworks. */
+  path: string
+  /** Guards of this route, run through the adapter's `guard()`. */
+  guards?: GuardInput[]
+  /** Default: 200 `{ ok: true, auth }`. It may throw or return a promise. */
+  handler?: (input: HandlerInput) => HandlerResult | Promise<HandlerResult>
+}
+
+export interface AppSpec {
+  routes: RouteSpec[]
+  /** Guards for every request, installed app-wide before the routes. */
+  appGuards?: GuardInput[]
+  /** JSON body limit in bytes. Default 65536. */
+  bodyLimit?: number
+  /** Events bus handed to the adapter. */
+  events?: SecurityEventBus
+  /** The framework's trust-proxy setting (hops). Default: none trusted. */
+  trustProxy?: number
+  /** Receives errors rendered as a generic 500. Default: ignored, to keep test output clean. */
+  onUnexpectedError?: (err: unknown, requestId: string) => void
+}
+
+export interface RunningServer {
+  url: string
+  close(): Promise<void>
+}
+
+/** One framework at one major version, able to serve an `AppSpec` over real HTTP. */
+export interface AdapterHarness {
+  name: string
+  framework: 'express' | 'koa' | 'fastify'
+  start(spec: AppSpec): Promise<RunningServer>
+}
+
+export const DEFAULT_BODY_LIMIT = 65_536
+
+export function defaultHandler(input: HandlerInput): HandlerResult {
+  return { status: 200, body: { ok: true, auth: input.auth ?? null } }
+}
+
+/** Listens on an ephemeral loopback port and returns the URL and a closer that drops keep-alives. */
+export function listen(server: Server): Promise<RunningServer> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
+            server.close(() => done())
+          }),
+      })
+    })
+  })
+}

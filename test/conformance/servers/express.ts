@@ -1,0 +1,50 @@
+import { createServer } from 'node:http'
+import { createGuard, errorHandler } from '@apiward/express'
+import express5 from 'express'
+import express4 from 'express4'
+import { type AdapterHarness, type AppSpec, DEFAULT_BODY_LIMIT, defaultHandler, listen } from '../harness.js'
+
+function build(express: typeof express5, spec: AppSpec) {
+  const app = express()
+  app.disable('x-powered-by')
+  if (spec.trustProxy !== undefined) app.set('trust proxy', spec.trustProxy)
+  const guard = createGuard({ events: spec.events, onUnexpectedError: spec.onUnexpectedError ?? (() => {}) })
+  app.use(express.json({ limit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT }))
+  if (spec.appGuards) app.use(guard(...spec.appGuards))
+  for (const route of spec.routes) {
+    const handler = route.handler ?? defaultHandler
+    const method = route.method.toLowerCase() as 'get'
+    app[method](route.path, guard(...(route.guards ?? [])), async (req, res, next) => {
+      try {
+        const out = await handler({
+          auth: req.auth,
+          body: req.body,
+          params: req.params as Record<string, string>,
+          query: req.query as Record<string, unknown>,
+          headers: req.headers,
+        })
+        if (out.headers) res.set(out.headers)
+        res.status(out.status ?? 200)
+        if (out.body === undefined) res.end()
+        else res.json(out.body)
+      } catch (err) {
+        next(err)
+      }
+    })
+  }
+  app.use(errorHandler({ events: spec.events, onUnexpectedError: spec.onUnexpectedError ?? (() => {}) }))
+  return app
+}
+
+export const expressHarnesses: AdapterHarness[] = [
+  {
+    name: 'express5',
+    framework: 'express',
+    start: (spec) => listen(createServer(build(express5, spec))),
+  },
+  {
+    name: 'express4',
+    framework: 'express',
+    start: (spec) => listen(createServer(build(express4 as unknown as typeof express5, spec))),
+  },
+]

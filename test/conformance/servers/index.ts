@@ -1,0 +1,5 @@
+import type { AdapterHarness } from '../harness.js'
+import { expressHarnesses } from './express.js'
+
+/** Every adapter at every major version the conformance suite covers. */
+export const harnesses: AdapterHarness[] = [...expressHarnesses]
