@@ -1,0 +1,132 @@
+import { requestIdFrom, type SecurityEvent, SecurityEventBus } from '@apiward/core'
+import { Unauthorized } from '@apiward/errors'
+import { describe, expect, it, vi } from 'vitest'
+import { testContext } from './support.js'
+
+describe('SecurityContext', () => {
+  it('hands headers to the adapter binding at once', () => {
+    const ctx = testContext()
+    ctx.setHeader('RateLimit', '"default";r=1;t=2')
+    expect(ctx.binding.headers).toEqual({ RateLimit: '"default";r=1;t=2' })
+  })
+
+  it('asks the adapter to hook serialisation only once, on the first transformer', () => {
+    const ctx = testContext()
+    expect(ctx.hasSendTransforms).toBe(false)
+    ctx.onSend((body) => ({ ...(body as object), a: 1 }))
+    ctx.onSend((body) => ({ ...(body as object), b: 2 }))
+    expect(ctx.binding.intercepts).toBe(1)
+    expect(ctx.transformBody({ x: 0 })).toEqual({ x: 0, a: 1, b: 2 })
+  })
+
+  it('calls finish listeners exactly once with the outcome', () => {
+    const ctx = testContext()
+    const listener = vi.fn()
+    ctx.onFinish(listener)
+    ctx.onFinish(listener)
+    expect(ctx.binding.watches).toBe(1)
+    ctx.finish(204, false)
+    ctx.finish(500, true)
+    expect(listener).toHaveBeenCalledTimes(2)
+    expect(listener.mock.calls[0]![0]).toMatchObject({ status: 204, aborted: false })
+  })
+
+  it('keeps calling finish listeners when one throws, and reports it as an event', () => {
+    const events = new SecurityEventBus()
+    const seen: SecurityEvent[] = []
+    events.on((e) => seen.push(e))
+    const ctx = testContext({ events })
+    const after = vi.fn()
+    ctx.onFinish(() => {
+      throw new Error('listener bug')
+    })
+    ctx.onFinish(after)
+    ctx.finish(200, false)
+    expect(after).toHaveBeenCalledOnce()
+    expect(seen.map((e) => e.type)).toContain('server.listener_error')
+  })
+
+  it('stores per-request values under the keys of their guards', () => {
+    const ctx = testContext()
+    const key = Symbol('mine')
+    expect(ctx.get(key)).toBeUndefined()
+    ctx.set(key, 42)
+    expect(ctx.get<number>(key)).toBe(42)
+  })
+
+  it('enriches events with the request and the principal', () => {
+    const events = new SecurityEventBus()
+    const seen: SecurityEvent[] = []
+    events.on((e) => seen.push(e))
+    const ctx = testContext({ url: '/a/../notes?q=1', events })
+    ctx.principal = { id: 'alice', kind: 'user', scopes: [], roles: [], claims: {}, credential: 'jwt' }
+    ctx.emit('auth.success', { code: 'auth.ok' })
+    expect(seen[0]).toMatchObject({
+      type: 'auth.success',
+      requestId: 'req-1',
+      method: 'GET',
+      path: '/notes',
+      ip: '127.0.0.1',
+      principal: 'alice',
+      code: 'auth.ok',
+      severity: 'info',
+    })
+  })
+
+  it('emits the raw path when the path is malformed', () => {
+    const events = new SecurityEventBus()
+    const seen: SecurityEvent[] = []
+    events.on((e) => seen.push(e))
+    testContext({ url: '/%zz', events }).emit('x')
+    expect(seen[0]!.path).toBe('/%zz')
+  })
+
+  it('renders errors with its request ID and remembers the error for the outcome', () => {
+    const ctx = testContext()
+    const rendered = ctx.renderError(new Unauthorized({ code: 'auth.missing_token' }))
+    expect(rendered.body.requestId).toBe('req-1')
+    expect(ctx.error?.code).toBe('auth.missing_token')
+  })
+})
+
+describe('SecurityEventBus', () => {
+  it('isolates a throwing listener from the others', () => {
+    const bus = new SecurityEventBus()
+    const good = vi.fn()
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    bus.on(() => {
+      throw new Error('bad listener')
+    })
+    bus.on(good)
+    bus.emit({ type: 't', time: 0, severity: 'info' })
+    expect(good).toHaveBeenCalledOnce()
+    expect(warn).toHaveBeenCalledOnce()
+    warn.mockRestore()
+  })
+
+  it('unsubscribes', () => {
+    const bus = new SecurityEventBus()
+    const listener = vi.fn()
+    const off = bus.on(listener)
+    expect(bus.hasListeners).toBe(true)
+    off()
+    expect(bus.hasListeners).toBe(false)
+    bus.emit({ type: 't', time: 0, severity: 'info' })
+    expect(listener).not.toHaveBeenCalled()
+  })
+})
+
+describe('requestIdFrom', () => {
+  it('echoes a well-formed ID', () => {
+    expect(requestIdFrom('abc.DEF_1-2')).toBe('abc.DEF_1-2')
+  })
+
+  it.each(['', 'a b', 'x'.repeat(129), 'a\r\nb', 'é'])('replaces %j with a fresh UUID', (bad) => {
+    expect(requestIdFrom(bad)).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  it('replaces a missing or repeated header', () => {
+    expect(requestIdFrom(undefined)).toMatch(/^[0-9a-f-]{36}$/)
+    expect(requestIdFrom(['a', 'b'])).toMatch(/^[0-9a-f-]{36}$/)
+  })
+})

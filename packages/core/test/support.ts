@@ -1,0 +1,47 @@
+import type { IncomingMessage } from 'node:http'
+import { NodeSecurityRequest, type ResponseBinding, SecurityContext, type SecurityEventBus } from '@apiward/core'
+
+class PlainRequest extends NodeSecurityRequest {
+  route = undefined
+  ip = '127.0.0.1'
+  query = {}
+  params = {}
+  body = undefined
+}
+
+export interface RecordingBinding extends ResponseBinding {
+  headers: Record<string, string>
+  intercepts: number
+  watches: number
+}
+
+export function fakeIncoming(url = '/x', headers: Record<string, string | string[]> = {}): IncomingMessage {
+  const distinct: Record<string, string[]> = {}
+  for (const [k, v] of Object.entries(headers)) distinct[k] = Array.isArray(v) ? v : [v]
+  return { method: 'GET', url, headers, headersDistinct: distinct, socket: {} } as unknown as IncomingMessage
+}
+
+/** A context over a plain object request, recording what it asks of the response. */
+export function testContext(
+  options: { url?: string; headers?: Record<string, string | string[]>; events?: SecurityEventBus } = {},
+): SecurityContext & { binding: RecordingBinding } {
+  const binding: RecordingBinding = {
+    headers: {},
+    intercepts: 0,
+    watches: 0,
+    setHeader(name, value) {
+      this.headers[name] = value
+    },
+    interceptSend() {
+      this.intercepts++
+    },
+    watchFinish() {
+      this.watches++
+    },
+  }
+  const ctx = new SecurityContext(new PlainRequest(fakeIncoming(options.url, options.headers)), binding, {
+    requestId: 'req-1',
+    events: options.events,
+  })
+  return Object.assign(ctx, { binding })
+}
