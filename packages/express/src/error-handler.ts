@@ -14,7 +14,8 @@ interface Layer {
   route?: { methods: Record<string, boolean> }
   handle?: { stack?: Layer[] }
   path?: string
-  match(path: string): boolean
+  /** Express 4 returns a boolean and sets `path`; Express 5 (router 2) returns the match. */
+  match(path: string): boolean | { path: string } | undefined
 }
 
 function collectMethods(stack: readonly Layer[], path: string, out: Set<string>): void {
@@ -24,8 +25,10 @@ function collectMethods(stack: readonly Layer[], path: string, out: Set<string>)
       for (const [method, on] of Object.entries(layer.route.methods)) {
         if (on && method !== '_all') out.add(method)
       }
-    } else if (layer.handle?.stack !== undefined && layer.match(path)) {
-      const prefix = layer.path ?? ''
+    } else if (layer.handle?.stack !== undefined) {
+      const match = layer.match(path)
+      if (!match) continue
+      const prefix = (typeof match === 'object' ? match.path : layer.path) ?? ''
       collectMethods(layer.handle.stack, path.slice(prefix.length) || '/', out)
     }
   }
