@@ -15,7 +15,14 @@ const demoBearer = (ctx) => {
       headers: { 'WWW-Authenticate': 'Bearer realm="demo"' },
     })
   }
-  ctx.principal = { id: 'alice', kind: 'user', scopes: ['notes:read'], roles: [], claims: {}, credential: 'jwt' }
+  ctx.principal = {
+    id: 'alice',
+    kind: 'user',
+    scopes: ['notes:read'],
+    roles: [],
+    claims: {},
+    credential: 'jwt',
+  }
 }
 
 const app = express()
@@ -34,7 +41,9 @@ console.log(`apiward demo listening on ${base}\n`)
 const show = async (label, path, init = {}) => {
   const res = await fetch(base + path, init)
   const body = await res.text()
-  console.log(`${label}\n  ${init.method ?? 'GET'} ${path} -> ${res.status} ${res.headers.get('content-type') ?? ''}`)
+  console.log(
+    `${label}\n  ${init.method ?? 'GET'} ${path} -> ${res.status} ${res.headers.get('content-type') ?? ''}`,
+  )
   for (const name of ['www-authenticate', 'allow', 'x-request-id']) {
     if (res.headers.has(name)) console.log(`  ${name}: ${res.headers.get(name)}`)
   }

@@ -1,5 +1,10 @@
 import type { IncomingMessage } from 'node:http'
-import { NodeSecurityRequest, type ResponseBinding, SecurityContext, type SecurityEventBus } from '@apiward/core'
+import {
+  NodeSecurityRequest,
+  type ResponseBinding,
+  SecurityContext,
+  type SecurityEventBus,
+} from '@apiward/core'
 
 class PlainRequest extends NodeSecurityRequest {
   route = undefined
