@@ -110,7 +110,7 @@ describe.each([
     const typed = createGuard({ problemTypeBase: 'https://api.example.com/problems/' })
     app.get('/x', typed(deny), (_req, res) => res.json({}))
     const url = await serve(app)
-    const body = await (await fetch(`${url}/x`)).json()
+    const body = (await (await fetch(`${url}/x`)).json()) as { type: string }
     expect(body.type).toBe('https://api.example.com/problems/auth.missing_credentials')
   })
 
