@@ -1,1 +1,17 @@
-export {}
+export { type BruteForceGuard, type BruteForceOptions, bruteForce, type LoginVerdict } from './brute-force.js'
+export type { ClientIpOptions } from './client-ip.js'
+export { type IpFilterOptions, ipFilter } from './ip-filter.js'
+export type { KeyOptions, RateLimitKey } from './keys.js'
+export { memoryStore } from './memory-store.js'
+export type { OnStoreFailure, StoreOptions } from './outage.js'
+export { type RateLimitOptions, type RateLimitWindow, rateLimit } from './rate-limit.js'
+export { type RedisClientLike, type RedisStoreOptions, redisStore } from './redis-store.js'
+export {
+  type Counter,
+  type CounterSpec,
+  type CounterState,
+  type RateLimitStore,
+  type StoreFailureReason,
+  StoreUnavailableError,
+} from './store.js'
+export { normalizeUsername } from './username.js'

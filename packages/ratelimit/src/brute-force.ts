@@ -1,0 +1,292 @@
+import { defineGuard, type Guard, type RequestOutcome, type SecurityContext } from '@apiward/core'
+import { TooManyRequests } from '@apiward/errors'
+import { type ClientIpOptions, ipResolver } from './client-ip.js'
+import { hashKey } from './hash.js'
+import { secondsUntil } from './headers.js'
+import { ipKey } from './ip.js'
+import { memoryStore } from './memory-store.js'
+import { checkOptions, functionOption, integerOption, MAX_DURATION, nameOption } from './options.js'
+import { GuardedCounters, type StoreOptions, storeOptions } from './outage.js'
+import type { Counter, CounterState } from './store.js'
+import { normalizeUsername } from './username.js'
+
+/** How a login attempt ended, for the brute-force counters. */
+export type LoginVerdict = 'success' | 'failure' | 'ignore'
+
+/** Options of {@link bruteForce}. */
+export interface BruteForceOptions extends ClientIpOptions, StoreOptions {
+  /** Namespace of the counters in the store; give each protected route its own. Default `'login'`. */
+  name?: string
+  /**
+   * Failed attempts in a row allowed for one username from one client IP before that pair is
+   * blocked for `blockDuration`. Default 5. Attempts in flight count, so parallel guesses cannot
+   * overtake the limit.
+   */
+  maxConsecutiveFailures?: number
+  /**
+   * Failed attempts in a row allowed for one username from all IPs together, against guessing
+   * spread over many addresses. Default 20. Anyone can fail for any username, so this also lets
+   * a stranger lock an account for `blockDuration`: keep the duration short.
+   */
+  maxFailuresPerUsername?: number
+  /**
+   * How long (seconds) a run of failures is remembered; the count starts with the first failure.
+   * Default 86400 (a day), so slow guessing does not slip under the limit.
+   */
+  failureWindow?: number
+  /** How long (seconds) a blocked username or (username, IP) pair is refused. Default 900. */
+  blockDuration?: number
+  /**
+   * Reads the username of the attempt. Default: `body.username`. The value is normalised (NFKC,
+   * lower case, trimmed) and hashed before it becomes a store key. An attempt without a username
+   * only counts per IP.
+   */
+  username?: (ctx: SecurityContext) => unknown
+  /**
+   * Tells how an attempt ended from the response. Default: 401 and 403 are failures, 2xx is a
+   * success (it resets both counters), anything else (400, 5xx) is ignored; an attempt whose
+   * client went away before the answer stays counted. Handlers can also say it explicitly with
+   * `guard.success(ctx)` / `guard.failure(ctx)`.
+   */
+  verdict?: (outcome: RequestOutcome, ctx: SecurityContext) => LoginVerdict
+  /** The IPv6 prefix length that counts as one client. Default 64. */
+  ipv6Subnet?: number
+}
+
+/** The guard of {@link bruteForce}, with the calls a handler may make explicitly. */
+export interface BruteForceGuard extends Guard {
+  /** Records this request's attempt as a success (both counters reset) when it finishes. */
+  success(ctx: SecurityContext): void
+  /** Records this request's attempt as a failure when it finishes, whatever its status. */
+  failure(ctx: SecurityContext): void
+  /**
+   * Forgets a username's failures (an administrator unlocking an account): its per-username
+   * counter, and the pair with `ip` when given.
+   */
+  reset(username: string, ip?: string): Promise<void>
+}
+
+const MISTAKES = {
+  freeRetries: "'maxConsecutiveFailures'",
+  maxRetries: "'maxConsecutiveFailures'",
+  points: "'maxConsecutiveFailures' and 'maxFailuresPerUsername'",
+  duration: "'failureWindow' (seconds)",
+}
+
+interface Attempt {
+  pairKey: string
+  userKey: string | undefined
+  /** Attempts counted on the pair when this one was, itself included. */
+  consumed: number
+  verdict: LoginVerdict | undefined
+}
+
+const kAttempt = Symbol('apiward.bruteForce.attempt')
+
+function defaultUsername(ctx: SecurityContext): unknown {
+  const body = ctx.req.body
+  return typeof body === 'object' && body !== null ? (body as { username?: unknown }).username : undefined
+}
+
+function defaultVerdict(outcome: RequestOutcome): LoginVerdict {
+  if (outcome.aborted) return 'failure'
+  if (outcome.status === 401 || outcome.status === 403) return 'failure'
+  if (outcome.status >= 200 && outcome.status < 300) return 'success'
+  return 'ignore'
+}
+
+/**
+ * Protects a login route against password guessing: counts consecutive failures per
+ * (username, IP) and per username across IPs, blocks for `blockDuration` once either reaches its
+ * limit (a 429 problem `ratelimit.too_many_failures` with `Retry-After`), and resets on success.
+ * The guard learns the outcome from the response status, so it fits a login route in one line.
+ *
+ * It reads the username from the parsed body, so it is marked `needsBody` (Fastify runs it in
+ * `preHandler`).
+ *
+ * @example
+ * ```ts
+ * app.post('/login', guard(bruteForce()), login) // 401 counts as a failure, 2xx resets
+ * ```
+ */
+export function bruteForce(options: BruteForceOptions = {}): BruteForceGuard {
+  const where = 'bruteForce()'
+  checkOptions(options, where, MISTAKES)
+  const name = nameOption(options.name, 'name', where, 'login')
+  const maxPair = integerOption(options.maxConsecutiveFailures, 'maxConsecutiveFailures', where, {
+    min: 1,
+    max: 1e6,
+    fallback: 5,
+  })
+  const maxUser = integerOption(options.maxFailuresPerUsername, 'maxFailuresPerUsername', where, {
+    min: 1,
+    max: 1e9,
+    fallback: 20,
+  })
+  const failureWindow = integerOption(options.failureWindow, 'failureWindow', where, {
+    min: 1,
+    max: MAX_DURATION,
+    fallback: 86_400,
+  })
+  const blockDuration = integerOption(options.blockDuration, 'blockDuration', where, {
+    min: 1,
+    max: MAX_DURATION,
+    fallback: 900,
+  })
+  const v6 = integerOption(options.ipv6Subnet, 'ipv6Subnet', where, { min: 1, max: 128, fallback: 64 })
+  const usernameOf = functionOption<(ctx: SecurityContext) => unknown>(options.username, 'username', where)
+  const readUsername = usernameOf ?? defaultUsername
+  const verdictOf =
+    functionOption<(o: RequestOutcome, ctx: SecurityContext) => LoginVerdict>(
+      options.verdict,
+      'verdict',
+      where,
+    ) ?? defaultVerdict
+  const resolveIp = ipResolver(options, where)
+  const { store, policy } = storeOptions(options, where, memoryStore)
+  const counters = new GuardedCounters(
+    store,
+    [
+      { name: `bf:${name}:pair`, points: maxPair, duration: failureWindow, blockDuration },
+      { name: `bf:${name}:user`, points: maxUser, duration: failureWindow, blockDuration },
+    ],
+    policy,
+    'bruteForce',
+  )
+
+  const refuse = (ctx: SecurityContext, state: CounterState, scope: 'pair' | 'username'): never => {
+    const retryAfter = Math.max(1, secondsUntil(state.resetAt, Date.now()))
+    ctx.emit('bruteforce.denied', {
+      severity: 'warn',
+      code: 'ratelimit.too_many_failures',
+      limiter: name,
+      scope,
+      retryAfter,
+    })
+    throw new TooManyRequests({
+      code: 'ratelimit.too_many_failures',
+      detail: 'Too many failed attempts; retry after the time given in Retry-After.',
+      retryAfter,
+    })
+  }
+
+  const blocked = (ctx: SecurityContext, scope: 'pair' | 'username') =>
+    ctx.emit('bruteforce.blocked', {
+      severity: 'warn',
+      code: 'ratelimit.too_many_failures',
+      limiter: name,
+      scope,
+      blockDuration,
+    })
+
+  /** Applies a finished attempt to the counters (synchronously on the memory store). */
+  const settle = (
+    ctx: SecurityContext,
+    list: readonly Counter[],
+    attempt: Attempt,
+    verdict: LoginVerdict,
+  ) => {
+    const [pair, user] = list as [Counter, Counter]
+    if (verdict === 'ignore') return pair.reward(attempt.pairKey, 1)
+    if (verdict === 'success') {
+      const done = pair.reset(attempt.pairKey)
+      return attempt.userKey === undefined ? done : Promise.all([done, user.reset(attempt.userKey)])
+    }
+    const pending: unknown[] = []
+    if (attempt.consumed >= maxPair) {
+      blocked(ctx, 'pair')
+      pending.push(pair.block(attempt.pairKey, blockDuration))
+    }
+    if (attempt.userKey !== undefined) {
+      const userKey = attempt.userKey
+      const afterHit = (state: CounterState) => {
+        if (state.consumed < maxUser) return undefined
+        blocked(ctx, 'username')
+        return user.block(userKey, blockDuration)
+      }
+      const counted = user.hit(userKey, 1)
+      pending.push(counted instanceof Promise ? counted.then(afterHit) : afterHit(counted))
+    }
+    return pending.some((p) => p instanceof Promise) ? Promise.all(pending) : undefined
+  }
+
+  const onFinish = (outcome: RequestOutcome, ctx: SecurityContext): void => {
+    const attempt = ctx.get<Attempt>(kAttempt)
+    if (attempt === undefined) return
+    const verdict = attempt.verdict ?? verdictOf(outcome, ctx)
+    if (verdict === 'failure') {
+      ctx.emit('bruteforce.failure', { severity: 'info', limiter: name, attempts: attempt.consumed })
+    }
+    if (counters.sync) settle(ctx, counters.primary, attempt, verdict)
+    else counters.background(ctx, (list) => settle(ctx, list, attempt, verdict))
+  }
+
+  const begin = (ctx: SecurityContext): Attempt => {
+    const ip = resolveIp(ctx)
+    const username = normalizeUsername(readUsername(ctx))
+    const userKey = username === undefined ? undefined : hashKey(username)
+    const pairKey = `${userKey ?? '-'}|${ip === undefined ? 'unknown' : ipKey(ip, v6)}`
+    return { pairKey, userKey, consumed: 0, verdict: undefined }
+  }
+
+  /** Counts the attempt on its pair, checks both counters, and watches the outcome. */
+  const check = (
+    ctx: SecurityContext,
+    attempt: Attempt,
+    pairState: CounterState,
+    userState: CounterState | undefined,
+    list: readonly Counter[],
+  ): unknown => {
+    attempt.consumed = pairState.consumed
+    if (pairState.consumed > maxPair) return refuse(ctx, pairState, 'pair')
+    if (userState !== undefined && userState.consumed >= maxUser) {
+      const refund = list[0]!.reward(attempt.pairKey, 1)
+      const deny = () => refuse(ctx, userState, 'username')
+      return refund instanceof Promise ? refund.then(deny) : deny()
+    }
+    ctx.set(kAttempt, attempt)
+    ctx.onFinish(onFinish)
+    return undefined
+  }
+
+  const run = counters.sync
+    ? (ctx: SecurityContext): void => {
+        const attempt = begin(ctx)
+        const [pair, user] = counters.primary as [Counter, Counter]
+        const pairState = pair.hit(attempt.pairKey, 1) as CounterState
+        const userState =
+          attempt.userKey === undefined ? undefined : (user.peek(attempt.userKey) as CounterState)
+        check(ctx, attempt, pairState, userState, counters.primary)
+      }
+    : (ctx: SecurityContext): Promise<void> => {
+        const attempt = begin(ctx)
+        return counters
+          .run(ctx, async (list) => {
+            const [pair, user] = list as [Counter, Counter]
+            const [pairState, userState] = await Promise.all([
+              pair.hit(attempt.pairKey, 1),
+              attempt.userKey === undefined ? undefined : user.peek(attempt.userKey),
+            ])
+            await check(ctx, attempt, pairState, userState, list)
+          })
+          .then(() => undefined)
+      }
+
+  const guard = defineGuard(run, { guardName: 'bruteForce', needsBody: true })
+  const mark = (ctx: SecurityContext, verdict: LoginVerdict) => {
+    const attempt = ctx.get<Attempt>(kAttempt)
+    if (attempt !== undefined) attempt.verdict = verdict
+  }
+  return Object.assign(guard, {
+    success: (ctx: SecurityContext) => mark(ctx, 'success'),
+    failure: (ctx: SecurityContext) => mark(ctx, 'failure'),
+    reset: async (username: string, ip?: string): Promise<void> => {
+      const normalized = normalizeUsername(username)
+      if (normalized === undefined) return
+      const userKey = hashKey(normalized)
+      const [pair, user] = counters.primary as [Counter, Counter]
+      await user.reset(userKey)
+      if (ip !== undefined) await pair.reset(`${userKey}|${ipKey(ip, v6)}`)
+    },
+  })
+}

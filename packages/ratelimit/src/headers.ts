@@ -1,0 +1,34 @@
+/** A window as the headers describe it. */
+export interface HeaderWindow {
+  /** Policy name, a token (checked at build time, so it needs no escaping as an sf-string). */
+  readonly name: string
+  readonly points: number
+  readonly duration: number
+}
+
+/**
+ * The `RateLimit-Policy` field (draft-ietf-httpapi-ratelimit-headers, structured-field list):
+ * one quoted policy name per window with its quota `q` and window `w` in seconds, e.g.
+ * `"burst";q=10;w=1, "hourly";q=1000;w=3600`. It never changes, so it is built once.
+ */
+export function policyField(windows: readonly HeaderWindow[]): string {
+  return windows.map((w) => `"${w.name}";q=${w.points};w=${w.duration}`).join(', ')
+}
+
+/** The part of a `RateLimit` list item before its remaining quota: `"name";r=`. */
+export function serviceLimitPrefix(window: HeaderWindow): string {
+  return `"${window.name}";r=`
+}
+
+/** Whole seconds until `resetAt` (rounded up, never negative): the `t` of `RateLimit`, `Retry-After`. */
+export function secondsUntil(resetAt: number, now: number): number {
+  return resetAt > now ? Math.ceil((resetAt - now) / 1000) : 0
+}
+
+/**
+ * One item of the `RateLimit` field, e.g. `"default";r=42;t=17`: the quota left `r` and the
+ * seconds `t` until the window resets.
+ */
+export function serviceLimitItem(prefix: string, remaining: number, seconds: number): string {
+  return `${prefix}${Math.max(remaining, 0)};t=${seconds}`
+}

@@ -1,0 +1,107 @@
+import type { SecurityContext } from '@apiward/core'
+import type { IpResolver } from './client-ip.js'
+import { hashKey } from './hash.js'
+import { ipKey } from './ip.js'
+
+/**
+ * Who or what a limit counts:
+ *
+ * - `'ip'`: the client IP (IPv6 grouped by network, see `ipv6Subnet`);
+ * - `'principal'`: the authenticated principal's id (put the limiter after the authentication
+ *   guard); anonymous requests count by IP;
+ * - `'apiKey'`: the API key header (`apiKeyHeader`); requests without one count by IP;
+ * - `'route'`: the route pattern when the router knows it (`/notes/:id`), otherwise the
+ *   normalised, lower-cased path;
+ * - `'path'`: the normalised, lower-cased path: `/login`, `/LOGIN`, `/login/` and `/%6cogin` are
+ *   one bucket;
+ * - a function of the context returning a string; `undefined` counts by IP.
+ *
+ * An array combines sources: `['route', 'ip']` counts each client on each route. API keys,
+ * principals and function results are hashed (SHA-256) before they become store keys.
+ */
+export type RateLimitKey =
+  | 'ip'
+  | 'principal'
+  | 'apiKey'
+  | 'route'
+  | 'path'
+  | ((ctx: SecurityContext) => string | undefined)
+
+/** Options that decide the key of a request. */
+export interface KeyOptions {
+  /** What the limit counts. Default `'ip'`. See {@link RateLimitKey}. */
+  key?: RateLimitKey | readonly RateLimitKey[]
+  /** The header that carries an API key, for `key: 'apiKey'`. Default `'x-api-key'`. */
+  apiKeyHeader?: string
+  /**
+   * The IPv6 prefix length that counts as one client. Default 64: a subscriber usually gets a
+   * whole /64 and can rotate through its 2^64 addresses at will, so counting single IPv6
+   * addresses would let it pick a fresh bucket per request.
+   */
+  ipv6Subnet?: number
+}
+
+type Part = (ctx: SecurityContext, ip: string | undefined) => string
+
+/**
+ * Builds the key function of a limiter. It takes the client IP when the guard already resolved
+ * it, and resolves it itself only when a source needs it.
+ */
+export function keyBuilder(options: KeyOptions, resolveIp: IpResolver, where: string): Part {
+  const v6 = options.ipv6Subnet ?? 64
+  if (typeof v6 !== 'number' || !Number.isInteger(v6) || v6 < 1 || v6 > 128) {
+    throw new TypeError(`${where}: ipv6Subnet must be an integer from 1 to 128, got ${String(v6)}`)
+  }
+  const header = options.apiKeyHeader ?? 'x-api-key'
+  if (typeof header !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
+    throw new TypeError(`${where}: apiKeyHeader must be a header name, got ${String(header)}`)
+  }
+  const apiKeyHeader = header.toLowerCase()
+  const byIp: Part = (ctx, ip) => {
+    const address = ip ?? resolveIp(ctx)
+    return address === undefined ? 'i:unknown' : `i:${ipKey(address, v6)}`
+  }
+  const part = (source: unknown): Part => {
+    switch (source) {
+      case 'ip':
+        return byIp
+      case 'principal':
+        return (ctx, ip) => {
+          const id = ctx.principal?.id
+          return id === undefined ? byIp(ctx, ip) : `p:${hashKey(id)}`
+        }
+      case 'apiKey':
+        return (ctx, ip) => {
+          const value = ctx.req.header(apiKeyHeader)
+          return value === undefined || value === '' ? byIp(ctx, ip) : `k:${hashKey(value)}`
+        }
+      case 'route':
+        return (ctx) => `r:${ctx.req.route ?? ctx.req.path.toLowerCase()}`
+      case 'path':
+        return (ctx) => `r:${ctx.req.path.toLowerCase()}`
+      default:
+        if (typeof source === 'function') {
+          const fn = source as (ctx: SecurityContext) => unknown
+          return (ctx, ip) => {
+            const value = fn(ctx)
+            if (typeof value === 'string') return `f:${hashKey(value)}`
+            if (typeof value === 'number') return `f:${hashKey(String(value))}`
+            return byIp(ctx, ip)
+          }
+        }
+        throw new TypeError(
+          `${where}: key must be 'ip', 'principal', 'apiKey', 'route', 'path', a function (ctx) => string, or an array of these; got ${String(source)}`,
+        )
+    }
+  }
+  const sources =
+    options.key === undefined ? ['ip'] : Array.isArray(options.key) ? options.key : [options.key]
+  if (sources.length === 0) throw new TypeError(`${where}: key must not be an empty array`)
+  const parts = sources.map(part)
+  if (parts.length === 1) return parts[0]!
+  return (ctx, ip) => {
+    let key = parts[0]!(ctx, ip)
+    for (let i = 1; i < parts.length; i++) key += `|${parts[i]!(ctx, ip)}`
+    return key
+  }
+}

@@ -1,0 +1,274 @@
+import { defineGuard, type Guard, type SecurityContext } from '@apiward/core'
+import { TooManyRequests } from '@apiward/errors'
+import { type ClientIpOptions, ipResolver } from './client-ip.js'
+import { policyField, secondsUntil, serviceLimitItem, serviceLimitPrefix } from './headers.js'
+import { CidrSet } from './ip.js'
+import { type KeyOptions, keyBuilder } from './keys.js'
+import { memoryStore } from './memory-store.js'
+import {
+  booleanOption,
+  checkOptions,
+  functionOption,
+  integerOption,
+  MAX_DURATION,
+  nameOption,
+} from './options.js'
+import { GuardedCounters, type StoreOptions, storeOptions } from './outage.js'
+import type { CounterSpec, CounterState } from './store.js'
+
+/** One window of a limit: at most `points` per `duration` seconds. */
+export interface RateLimitWindow {
+  /** Points (requests, at cost 1) allowed per window. */
+  points: number
+  /** Window length in whole seconds (the `w` of `RateLimit-Policy`). */
+  duration: number
+  /**
+   * The policy name in the headers. Default: the limiter's `name` for a single window,
+   * `<name>-<duration>s` when there are several.
+   */
+  name?: string
+}
+
+/** Options of {@link rateLimit}. */
+export interface RateLimitOptions extends KeyOptions, ClientIpOptions, StoreOptions {
+  /** Points allowed per `duration`: the one-window form. Use `windows` for several. */
+  points?: number
+  /** Window length in whole seconds, with `points`. */
+  duration?: number
+  /**
+   * Several windows enforced together, e.g. a burst and a sustained rate:
+   * `[{ points: 10, duration: 1 }, { points: 1000, duration: 3600 }]`. A request passes when
+   * every window has room; it counts in each of them.
+   */
+  windows?: readonly RateLimitWindow[]
+  /**
+   * The limiter's name: the policy name in the headers and the namespace of its counters in the
+   * store. Give each limiter that shares a store its own name. Default `'default'`.
+   */
+  name?: string
+  /**
+   * Points a request consumes: a number, or a function of the context (e.g. by method or by
+   * page size) returning a non-negative integer. Default 1.
+   */
+  cost?: number | ((ctx: SecurityContext) => number)
+  /** Requests for which this returns `true` are not counted (health checks...). */
+  skip?: (ctx: SecurityContext) => boolean
+  /**
+   * Client IPs and CIDR ranges (IPv4 and IPv6) that are never limited, e.g. your monitoring.
+   * Precomputed at build time. Default: none.
+   */
+  allowlist?: readonly string[]
+  /**
+   * Send the IETF fields `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers)
+   * on every counted response, e.g. `RateLimit-Policy: "default";q=100;w=60` and
+   * `RateLimit: "default";r=42;t=17`. Default `true`.
+   */
+  standardHeaders?: boolean
+  /**
+   * Also send `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds until
+   * the reset) for the tightest window, for clients that only know those. Default `false`.
+   */
+  legacyHeaders?: boolean
+}
+
+const MISTAKES = {
+  max: "'points' (requests per window)",
+  limit: "'points' (requests per window)",
+  windowMs: "'duration' (in seconds, not milliseconds)",
+  timeWindow: "'duration' (in seconds)",
+  keyGenerator: "'key' (e.g. key: (ctx) => string)",
+  allowList: "'allowlist' (CIDR strings)",
+  whitelist: "'allowlist' (CIDR strings)",
+  skipSuccessfulRequests: 'bruteForce() to count failed attempts only',
+  skipFailedRequests: 'skip: (ctx) => ... or a cost function; a limiter decides before the handler runs',
+}
+
+interface Window {
+  readonly name: string
+  readonly points: number
+  readonly duration: number
+  readonly itemPrefix: string
+}
+
+function readWindows(options: RateLimitOptions, name: string, where: string): Window[] {
+  const single = options.points !== undefined || options.duration !== undefined
+  if (single && options.windows !== undefined) {
+    throw new TypeError(`${where}: give either points and duration, or windows, not both`)
+  }
+  if (!single && options.windows === undefined) {
+    throw new TypeError(`${where}: points and duration are required, e.g. { points: 100, duration: 60 }`)
+  }
+  const list: readonly RateLimitWindow[] = single
+    ? [{ points: options.points as number, duration: options.duration as number }]
+    : options.windows!
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new TypeError(`${where}: windows must be a non-empty array of { points, duration }`)
+  }
+  const windows: Window[] = []
+  for (const [i, w] of list.entries()) {
+    const at = single ? '' : `windows[${i}].`
+    if (typeof w !== 'object' || w === null) throw new TypeError(`${where}: windows[${i}] must be an object`)
+    const points = integerOption(w.points, `${at}points`, where, { min: 1, max: 1e9 })
+    const duration = integerOption(w.duration, `${at}duration`, where, { min: 1, max: MAX_DURATION })
+    const fallback = list.length === 1 ? name : `${name}-${duration}s`
+    const policy = nameOption(w.name, `${at}name`, where, fallback)
+    if (windows.some((other) => other.duration === duration)) {
+      throw new TypeError(`${where}: two windows of ${duration} s; merge them into one`)
+    }
+    if (windows.some((other) => other.name === policy)) {
+      throw new TypeError(`${where}: two windows named '${policy}'; names must differ`)
+    }
+    windows.push({
+      name: policy,
+      points,
+      duration,
+      itemPrefix: serviceLimitPrefix({ name: policy, points, duration }),
+    })
+  }
+  return windows
+}
+
+/**
+ * Limits how often a client may call: points per window, several windows at once (burst and
+ * sustained), a cost per request, keyed by IP (IPv6 by /64), principal, API key, route or a
+ * function, in memory or in Redis.
+ *
+ * Every counted response carries `RateLimit-Policy` and `RateLimit`; a refusal is a 429
+ * problem (`ratelimit.exceeded`) with `Retry-After` and a `ratelimit.exceeded` security event.
+ * A refused request still counts, so a client that keeps hammering stays refused until its
+ * window ends. With the memory store the guard is synchronous: no promise per request.
+ *
+ * @example
+ * ```ts
+ * import { rateLimit } from '@apiward/ratelimit'
+ *
+ * app.use(guard(rateLimit({ points: 100, duration: 60 })))
+ * app.post('/search', guard(jwt(opts), rateLimit({
+ *   name: 'search',
+ *   key: 'principal',
+ *   windows: [{ points: 5, duration: 1 }, { points: 300, duration: 3600 }],
+ * })), search)
+ * ```
+ */
+export function rateLimit(options: RateLimitOptions): Guard {
+  const where = 'rateLimit()'
+  checkOptions(options, where, MISTAKES)
+  const name = nameOption(options.name, 'name', where, 'default')
+  const windows = readWindows(options, name, where)
+  const n = windows.length
+  const resolveIp = ipResolver(options, where)
+  const keyOf = keyBuilder(options, resolveIp, where)
+  const skip = functionOption<(ctx: SecurityContext) => boolean>(options.skip, 'skip', where)
+  const standard = booleanOption(options.standardHeaders, 'standardHeaders', where, true)
+  const legacy = booleanOption(options.legacyHeaders, 'legacyHeaders', where, false)
+  if (options.allowlist !== undefined && !Array.isArray(options.allowlist)) {
+    throw new TypeError(`${where}: allowlist must be an array of IPs or CIDR ranges`)
+  }
+  const allowlist = options.allowlist?.length
+    ? new CidrSet(options.allowlist, `${where} allowlist`)
+    : undefined
+  const minPoints = Math.min(...windows.map((w) => w.points))
+  let fixedCost = 1
+  let costOf: ((ctx: SecurityContext) => number) | undefined
+  if (typeof options.cost === 'function') costOf = options.cost
+  else if (options.cost !== undefined) {
+    fixedCost = integerOption(options.cost, 'cost', where, { min: 0, max: minPoints })
+  }
+  const { store, policy } = storeOptions(options, where, memoryStore)
+  const specs: CounterSpec[] = windows.map((w) => ({
+    name: `rl:${name}:${w.duration}`,
+    points: w.points,
+    duration: w.duration,
+  }))
+  const counters = new GuardedCounters(store, specs, policy, 'rateLimit')
+  const policyValue = policyField(windows)
+
+  const costFor = (ctx: SecurityContext): number => {
+    if (costOf === undefined) return fixedCost
+    const cost = costOf(ctx)
+    if (!Number.isInteger(cost) || cost < 0) {
+      throw new TypeError(`${where}: cost(ctx) must return a non-negative integer, got ${String(cost)}`)
+    }
+    return cost
+  }
+
+  const decide = (ctx: SecurityContext, states: ArrayLike<CounterState>): void => {
+    const now = Date.now()
+    let exceeded = false
+    let retryAfter = 1
+    let field = ''
+    let tightest = 0
+    let tightestRemaining = Number.POSITIVE_INFINITY
+    for (let i = 0; i < n; i++) {
+      const state = states[i]!
+      const window = windows[i]!
+      const remaining = window.points - state.consumed
+      const seconds = secondsUntil(state.resetAt, now)
+      if (remaining < 0) {
+        exceeded = true
+        if (seconds > retryAfter) retryAfter = seconds
+      }
+      if (standard) {
+        const item = serviceLimitItem(window.itemPrefix, remaining, seconds)
+        field = i === 0 ? item : `${field}, ${item}`
+      }
+      if (remaining < tightestRemaining) {
+        tightestRemaining = remaining
+        tightest = i
+      }
+    }
+    if (standard) {
+      ctx.setHeader('RateLimit-Policy', policyValue)
+      ctx.setHeader('RateLimit', field)
+    }
+    if (legacy) {
+      ctx.setHeader('X-RateLimit-Limit', String(windows[tightest]!.points))
+      ctx.setHeader('X-RateLimit-Remaining', String(Math.max(0, tightestRemaining)))
+      ctx.setHeader('X-RateLimit-Reset', String(secondsUntil(states[tightest]!.resetAt, now)))
+    }
+    if (exceeded) {
+      ctx.emit('ratelimit.exceeded', {
+        severity: 'warn',
+        code: 'ratelimit.exceeded',
+        limiter: name,
+        retryAfter,
+      })
+      throw new TooManyRequests({
+        code: 'ratelimit.exceeded',
+        detail: 'Too many requests; retry after the time given in Retry-After.',
+        retryAfter,
+      })
+    }
+  }
+
+  if (counters.sync) {
+    const primary = counters.primary
+    const states: CounterState[] = new Array(n)
+    return defineGuard(
+      (ctx) => {
+        if (skip?.(ctx) === true) return
+        const ip = allowlist === undefined ? undefined : resolveIp(ctx)
+        if (allowlist?.hasAddress(ip)) return
+        const key = keyOf(ctx, ip)
+        const cost = costFor(ctx)
+        for (let i = 0; i < n; i++) states[i] = primary[i]!.hit(key, cost) as CounterState
+        decide(ctx, states)
+      },
+      { guardName: 'rateLimit', needsBody: false },
+    )
+  }
+
+  return defineGuard(
+    (ctx) => {
+      if (skip?.(ctx) === true) return
+      const ip = allowlist === undefined ? undefined : resolveIp(ctx)
+      if (allowlist?.hasAddress(ip)) return
+      const key = keyOf(ctx, ip)
+      const cost = costFor(ctx)
+      return counters
+        .run(ctx, (list) => Promise.all(list.map((counter) => counter.hit(key, cost))))
+        .then((states) => decide(ctx, states))
+    },
+    { guardName: 'rateLimit', needsBody: false },
+  )
+}

@@ -1,0 +1,38 @@
+import type { Guard, SecurityContext } from '@apiward/core'
+import {
+  type BruteForceGuard,
+  bruteForce,
+  ipFilter,
+  memoryStore,
+  type RateLimitStore,
+  rateLimit,
+  redisStore,
+} from '@apiward/ratelimit'
+import { Redis } from 'ioredis'
+import { createClient } from 'redis'
+import { describe, expectTypeOf, it } from 'vitest'
+
+describe('@apiward/ratelimit types', () => {
+  it('returns guards', () => {
+    expectTypeOf(rateLimit({ points: 1, duration: 1 })).toEqualTypeOf<Guard>()
+    expectTypeOf(ipFilter({ allow: ['10.0.0.0/8'] })).toEqualTypeOf<Guard>()
+    expectTypeOf(bruteForce()).toEqualTypeOf<BruteForceGuard>()
+    expectTypeOf(bruteForce()).toMatchTypeOf<Guard>()
+    expectTypeOf(bruteForce().success).parameter(0).toEqualTypeOf<SecurityContext>()
+  })
+
+  it('takes ioredis and node-redis clients without either library in its own types', () => {
+    expectTypeOf(redisStore({ client: new Redis() })).toEqualTypeOf<RateLimitStore>()
+    expectTypeOf(redisStore({ client: createClient() })).toEqualTypeOf<RateLimitStore>()
+    expectTypeOf(memoryStore()).toEqualTypeOf<RateLimitStore>()
+  })
+
+  it('types the outage policy and the key sources', () => {
+    rateLimit({ points: 1, duration: 1, onStoreFailure: 'fail-open', key: ['route', 'ip'] })
+    // @ts-expect-error not a policy
+    rateLimit({ points: 1, duration: 1, onStoreFailure: 'ignore' })
+    // @ts-expect-error not a key source
+    rateLimit({ points: 1, duration: 1, key: 'cookie' })
+    rateLimit({ points: 1, duration: 1, key: (ctx) => ctx.principal?.id })
+  })
+})
