@@ -1,1 +1,27 @@
-export {}
+export type { JwtAlgorithm } from './algorithms.js'
+export { anyOf } from './any-of.js'
+export {
+  type ApiKeyFailureReason,
+  type ApiKeyLookup,
+  type ApiKeyOptions,
+  type ApiKeyRecord,
+  apiKey,
+  type StaticApiKey,
+} from './api-key.js'
+export {
+  type GenerateApiKeyOptions,
+  type GeneratedApiKey,
+  generateApiKey,
+  hashApiKey,
+  MAX_API_KEY_LENGTH,
+  type ParsedApiKey,
+  parseApiKey,
+} from './api-key-tools.js'
+export type { TokenLocation } from './bearer.js'
+export { type CredentialGuard, isCredentialGuard } from './credential.js'
+export type { TokenFailureReason } from './errors.js'
+export type { RemoteJwksOptions } from './jwks-remote.js'
+export { type JwtKeyOptions, type JwtOptions, jwt } from './jwt.js'
+export type { PublicKeyInput } from './key-source.js'
+export { type RedisRevocationOptions, type RevocationRedisClient, redisRevocationStore } from './redis-revocation.js'
+export { type MemoryRevocationOptions, memoryRevocationStore, type RevocationStore } from './revocation.js'

@@ -1,5 +1,7 @@
 import type { AdapterHarness } from '../harness.js'
 import { expressHarnesses } from './express.js'
+import { fastifyHarnesses } from './fastify.js'
+import { koaHarnesses } from './koa.js'
 
 /** Every adapter at every major version the conformance suite covers. */
-export const harnesses: AdapterHarness[] = [...expressHarnesses]
+export const harnesses: AdapterHarness[] = [...expressHarnesses, ...koaHarnesses, ...fastifyHarnesses]

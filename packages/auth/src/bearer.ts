@@ -1,0 +1,94 @@
+import type { SecurityRequest } from '@apiward/core'
+import type { BearerChallenges } from './errors.js'
+
+/** Where a bearer token may be sent (RFC 6750 section 2). */
+export type TokenLocation = 'header' | 'query' | 'body'
+
+/** RFC 6750 `b64token`, the only shape a bearer token may have. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+const SCHEME = 'bearer '
+
+/** A bearer token found in the request, or `undefined` when none was sent. */
+export interface BearerExtractor {
+  (req: SecurityRequest): string | undefined
+  /** Whether the request carries a bearer token in one of the enabled places (valid or not). */
+  present(req: SecurityRequest): boolean
+}
+
+function fromHeader(req: SecurityRequest, errors: BearerChallenges): string | undefined {
+  const values = req.headerValues('authorization')
+  if (values === undefined || values.length === 0) return undefined
+  if (values.length > 1) throw errors.invalidRequest('Send exactly one Authorization header.')
+  const value = values[0]!
+  if (value.length < SCHEME.length || value.slice(0, SCHEME.length).toLowerCase() !== SCHEME) {
+    // Another scheme (Basic, ApiKey...) is not a bearer token: this guard sees no credential.
+    if (/^bearer(\s|$)/i.test(value)) throw errors.invalidRequest('The bearer token is missing or malformed.')
+    return undefined
+  }
+  let start = SCHEME.length
+  while (value.charCodeAt(start) === 32) start++
+  const token = value.slice(start)
+  if (!B64TOKEN.test(token)) throw errors.invalidRequest('The bearer token is missing or malformed.')
+  return token
+}
+
+function fromParams(
+  source: Readonly<Record<string, unknown>> | undefined,
+  errors: BearerChallenges,
+): string | undefined {
+  if (source === undefined || source === null || typeof source !== 'object') return undefined
+  if (!Object.hasOwn(source, 'access_token')) return undefined
+  const value = source.access_token
+  if (typeof value !== 'string' || !B64TOKEN.test(value)) {
+    throw errors.invalidRequest('Send exactly one well-formed access_token.')
+  }
+  return value
+}
+
+function bodyOf(req: SecurityRequest): Readonly<Record<string, unknown>> | undefined {
+  const body = req.body
+  return body !== null && typeof body === 'object' && !Array.isArray(body)
+    ? (body as Record<string, unknown>)
+    : undefined
+}
+
+/**
+ * Builds the token extractor for a set of locations. Exactly one token in exactly one place,
+ * else 400 `invalid_request`, as RFC 6750 section 2 requires.
+ */
+export function bearerExtractor(
+  locations: readonly TokenLocation[],
+  errors: BearerChallenges,
+): BearerExtractor {
+  const header = locations.includes('header')
+  const query = locations.includes('query')
+  const body = locations.includes('body')
+  const extract = (req: SecurityRequest): string | undefined => {
+    let found = header ? fromHeader(req, errors) : undefined
+    for (const candidate of [
+      query ? fromParams(req.query, errors) : undefined,
+      body ? fromParams(bodyOf(req), errors) : undefined,
+    ]) {
+      if (candidate === undefined) continue
+      if (found !== undefined) throw errors.invalidRequest('Send the access token in one place only.')
+      found = candidate
+    }
+    return found
+  }
+  const onlyHeader = header && !query && !body
+  const bearer = onlyHeader ? (req: SecurityRequest) => fromHeader(req, errors) : extract
+  return Object.assign(bearer, {
+    present(req: SecurityRequest): boolean {
+      if (header) {
+        const value = req.header('authorization')
+        if (value !== undefined && /^bearer(\s|$)/i.test(value)) return true
+      }
+      if (query && Object.hasOwn(req.query ?? {}, 'access_token')) return true
+      if (body) {
+        const b = bodyOf(req)
+        if (b !== undefined && Object.hasOwn(b, 'access_token')) return true
+      }
+      return false
+    },
+  })
+}

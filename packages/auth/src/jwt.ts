@@ -1,0 +1,513 @@
+import { type Principal, type SecurityContext, type SecurityEventBus, securityEvents } from '@apiward/core'
+import { ApiError } from '@apiward/errors'
+import { type CryptoKey, errors, type JWK, type JWTPayload, jwtVerify } from 'jose'
+import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwtAlgorithm, type JwtAlgorithm } from './algorithms.js'
+import { bearerExtractor, type TokenLocation } from './bearer.js'
+import type { CredentialGuard } from './credential.js'
+import { BearerChallenges, type TokenFailureReason } from './errors.js'
+import { checkJwksUri, RemoteJwks, type RemoteJwksOptions } from './jwks-remote.js'
+import {
+  jwksKeySource,
+  type KeySource,
+  type PublicKeyInput,
+  publicKeySource,
+  secretKeySource,
+  type VerificationKey,
+} from './key-source.js'
+import { principalFromPayload } from './principal.js'
+import type { RevocationStore } from './revocation.js'
+import { TokenCache } from './token-cache.js'
+
+/** Where the keys of one issuer come from: exactly one of these. */
+export interface JwtKeyOptions {
+  /** URL of the issuer's JWK Set (`https:`; plain HTTP only on loopback). Fetched and cached. */
+  jwksUri?: string | URL
+  /** A local JWK Set (`{ keys: [...] }`), matched by `kid`. */
+  jwks?: { keys: readonly JWK[] }
+  /** One public key: PEM (`-----BEGIN PUBLIC KEY-----`), a `KeyObject` or a JWK. */
+  publicKey?: PublicKeyInput
+  /** A shared secret for HS256/384/512, at least as many random bytes as the hash (32 for HS256). */
+  secret?: string | Uint8Array
+}
+
+/** Options of {@link jwt}. */
+export interface JwtOptions extends JwtKeyOptions {
+  /**
+   * Accepted `iss` values. Required: a token from another issuer is refused even when its
+   * signature verifies (opt out only with `dangerouslyAllowAnyIssuer`).
+   */
+  issuer?: string | readonly string[]
+  /**
+   * Several issuers, each with its own keys: a map from `iss` to key options, or a resolver
+   * called once per issuer (its answer is cached; `undefined` refuses the issuer). The token's
+   * `iss` picks the keys, and is then verified like any claim.
+   */
+  issuers?: Readonly<Record<string, JwtKeyOptions>> | ((issuer: string) => JwtKeyOptions | undefined)
+  /**
+   * Accepted `aud` values; a token passes when one of its audiences is one of these. Required
+   * (opt out only with `dangerouslyAllowAnyAudience`): without it a token minted for another
+   * API of the same issuer would pass.
+   */
+  audience?: string | readonly string[]
+  /**
+   * Allowed `alg` values. Default: derived from the key (`HS256` for a secret, the key's
+   * family for a public key or local JWKS, every asymmetric algorithm for `jwksUri`). `none`
+   * is never allowed, and a key only ever verifies algorithms of its own type.
+   */
+  algorithms?: readonly JwtAlgorithm[]
+  /** Seconds of clock skew tolerated on `exp`, `nbf` and `iat`. Default `5`, at most `30`. */
+  clockTolerance?: number
+  /** Refuse tokens whose `iat` is older than this many seconds (and tokens without `iat`). */
+  maxTokenAge?: number
+  /** Required `typ` header, e.g. `at+jwt` (RFC 9068); compared as RFC 8725 says. Default: unchecked. */
+  typ?: string
+  /** Claims that must be present besides `exp`, `iss`, `aud` and `sub`. */
+  requiredClaims?: readonly string[]
+  /**
+   * A custom check of the verified payload: return `false` (or throw) to refuse the token with
+   * the same 401 as any other invalid token. Synchronous, it runs on cache hits too.
+   */
+  validate?: (payload: JWTPayload, ctx: SecurityContext) => boolean | undefined
+  /**
+   * A revocation check of your own, on every request (cached tokens included). A `true`
+   * answer refuses the token.
+   */
+  isRevoked?: (payload: JWTPayload, ctx: SecurityContext) => boolean | Promise<boolean>
+  /** A `jti` denylist: `memoryRevocationStore()` or `redisRevocationStore()`. */
+  revocation?: RevocationStore
+  /**
+   * Where tokens are looked for. Default `['header']` (the `Authorization` header). `'query'`
+   * (`?access_token=`) leaks tokens into logs and history; `'body'` (form field
+   * `access_token`) makes the guard wait for the body. A token in two places is a 400.
+   */
+  tokenLocations?: readonly TokenLocation[]
+  /** `false` lets requests without a token through anonymously; a bad token is still a 401. Default `true`. */
+  required?: boolean
+  /** The `realm` of `WWW-Authenticate` challenges. Default `api`. */
+  realm?: string
+  /**
+   * Cache of verified tokens, keyed by the token itself: a repeated token skips the signature
+   * check; expiry, `validate`, and revocation are checked on every hit. Default `{ max: 10000 }`;
+   * `false` turns it off.
+   */
+  tokenCache?: false | { max?: number }
+  /** Longest token accepted, in characters. Default `8192`. */
+  maxTokenLength?: number
+  /** Claim path of the principal's roles, e.g. `realm_access.roles`. Default `roles`. */
+  rolesClaim?: string
+  /** How a remote JWKS is fetched and cached. */
+  jwksOptions?: RemoteJwksOptions
+  /**
+   * Where the events of the remote JWKS go (`jwks.refreshed`, `jwks.refresh_failed`), which
+   * belong to no request. Per-request events (`auth.success`, `auth.failure`) go to the bus of
+   * the request's context, the adapter's. Default: `securityEvents`.
+   */
+  events?: SecurityEventBus
+  /** Accept tokens from any issuer. Never for tokens whose keys you share with other issuers. */
+  dangerouslyAllowAnyIssuer?: boolean
+  /** Accept tokens minted for any audience. */
+  dangerouslyAllowAnyAudience?: boolean
+  /** Accept tokens without `exp`: such a token works forever once leaked. */
+  dangerouslyAllowNoExpiry?: boolean
+  /** Accept a `jwksUri` over plain HTTP on a non-loopback host. */
+  dangerouslyAllowHttpJwks?: boolean
+}
+
+/** The verified token that the cache keeps. */
+interface Verified {
+  readonly principal: Principal
+  readonly payload: JWTPayload
+  /** `exp` in seconds, `Infinity` when absent. */
+  readonly exp: number
+  readonly iat: number | undefined
+}
+
+const OPTION_NAMES = new Set([
+  'jwksUri',
+  'jwks',
+  'publicKey',
+  'secret',
+  'issuer',
+  'issuers',
+  'audience',
+  'algorithms',
+  'clockTolerance',
+  'maxTokenAge',
+  'typ',
+  'requiredClaims',
+  'validate',
+  'isRevoked',
+  'revocation',
+  'tokenLocations',
+  'required',
+  'realm',
+  'tokenCache',
+  'maxTokenLength',
+  'rolesClaim',
+  'jwksOptions',
+  'events',
+  'dangerouslyAllowAnyIssuer',
+  'dangerouslyAllowAnyAudience',
+  'dangerouslyAllowNoExpiry',
+  'dangerouslyAllowHttpJwks',
+])
+
+/** Refusal of one token; `reason` goes to the security event, never to the client. */
+class TokenRefused extends Error {
+  constructor(readonly reason: TokenFailureReason) {
+    super(reason)
+  }
+}
+
+function fail(reason: TokenFailureReason): never {
+  throw new TokenRefused(reason)
+}
+
+function reasonOf(err: unknown): TokenFailureReason {
+  if (err instanceof TokenRefused) return err.reason
+  if (err instanceof errors.JWTExpired) return 'expired'
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.reason === 'missing') return 'missing_claim'
+    if (err.claim === 'nbf') return 'not_yet_valid'
+    if (err.claim === 'iat') return 'too_old'
+    if (err.claim === 'iss') return 'issuer_not_allowed'
+    if (err.claim === 'aud') return 'audience_not_allowed'
+    if (err.claim === 'typ') return 'wrong_type'
+    return 'invalid_claim'
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'bad_signature'
+  if (err instanceof errors.JOSEAlgNotAllowed) return 'algorithm_not_allowed'
+  return 'malformed'
+}
+
+function keyOptionsCount(o: JwtKeyOptions): number {
+  return (
+    Number(o.jwksUri !== undefined) +
+    Number(o.jwks !== undefined) +
+    Number(o.publicKey !== undefined) +
+    Number(o.secret !== undefined)
+  )
+}
+
+function decodeSegment(segment: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function list<T>(value: T | readonly T[] | undefined): T[] | undefined {
+  if (value === undefined) return undefined
+  return Array.isArray(value) ? [...(value as T[])] : [value as T]
+}
+
+/**
+ * Authenticates bearer JWTs (RFC 6750, RFC 7519, RFC 8725, RFC 9068): the token comes from the
+ * `Authorization` header, its signature is verified with the issuer's keys (a remote JWKS,
+ * local keys or a secret), and `iss`, `aud`, `exp`, `nbf`, `iat` are checked. The principal
+ * (`sub`, scopes, roles, claims) becomes `req.auth` / `ctx.state.auth` / `request.auth`.
+ *
+ * Every refusal is the same 401 (`auth.invalid_token`, `WWW-Authenticate: Bearer ...,
+ * error="invalid_token"`): the client never learns why; the `auth.failure` event does.
+ *
+ * @example
+ * ```ts
+ * const auth = jwt({
+ *   jwksUri: 'https://id.example.com/.well-known/jwks.json',
+ *   issuer: 'https://id.example.com/',
+ *   audience: 'https://api.example.com',
+ * })
+ * app.get('/notes', guard(auth), (req, res) => res.json({ owner: req.auth?.id }))
+ * ```
+ */
+export function jwt(options: JwtOptions): CredentialGuard {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('jwt(options): options are required, e.g. jwt({ jwksUri, issuer, audience }).')
+  }
+  for (const name of Object.keys(options)) {
+    if (!OPTION_NAMES.has(name)) {
+      throw new TypeError(`jwt(): unknown option "${name}". Known options: ${[...OPTION_NAMES].join(', ')}.`)
+    }
+  }
+  const events = options.events ?? securityEvents
+  const report = (type: string, fields: Record<string, unknown>) => {
+    if (events.hasListeners) {
+      events.emit({
+        type,
+        time: Date.now(),
+        severity: type === 'jwks.refresh_failed' ? 'warn' : 'info',
+        ...fields,
+      })
+    }
+  }
+
+  const explicitAlgorithms = options.algorithms === undefined ? undefined : [...options.algorithms]
+  if (explicitAlgorithms !== undefined) {
+    if (explicitAlgorithms.length === 0)
+      throw new TypeError('jwt(): algorithms must list at least one algorithm.')
+    for (const alg of explicitAlgorithms) {
+      if (!isJwtAlgorithm(alg)) {
+        throw new TypeError(
+          `jwt(): algorithm ${JSON.stringify(alg)} is not supported. Use one of ${[...ASYMMETRIC_ALGORITHMS, 'HS256', 'HS384', 'HS512'].join(', ')}; "none" is never accepted.`,
+        )
+      }
+    }
+  }
+
+  const buildSource = (keys: JwtKeyOptions, where: string): KeySource => {
+    const count = keyOptionsCount(keys)
+    if (count !== 1) {
+      throw new TypeError(
+        `jwt(): ${where} needs exactly one of jwksUri, jwks, publicKey or secret (got ${count === 0 ? 'none' : count}).`,
+      )
+    }
+    if (keys.secret !== undefined) return secretKeySource(keys.secret, explicitAlgorithms ?? ['HS256'])
+    if (explicitAlgorithms?.some((alg) => alg.startsWith('HS'))) {
+      throw new TypeError(
+        `jwt(): ${where}: HS* algorithms need a shared secret; with public keys a token signed with HS256 and the public key as secret would pass. Remove HS* from algorithms.`,
+      )
+    }
+    if (keys.publicKey !== undefined) return publicKeySource(keys.publicKey)
+    if (keys.jwks !== undefined) return jwksKeySource(keys.jwks)
+    const url = checkJwksUri(keys.jwksUri!, options.dangerouslyAllowHttpJwks === true)
+    return new RemoteJwks(url, options.jwksOptions ?? {}, report)
+  }
+
+  let singleSource: KeySource | undefined
+  let sourceFor: ((iss: unknown) => KeySource | undefined) | undefined
+  let issuers: string[] | undefined = list(options.issuer)
+  if (options.issuers !== undefined) {
+    if (keyOptionsCount(options) > 0) {
+      throw new TypeError(
+        'jwt(): give keys either per issuer in `issuers` or once (jwksUri/jwks/publicKey/secret), not both.',
+      )
+    }
+    const resolved = new Map<string, KeySource | undefined>()
+    if (typeof options.issuers === 'function') {
+      const resolve = options.issuers
+      sourceFor = (iss) => {
+        if (typeof iss !== 'string' || iss.length > 512) return undefined
+        if (!resolved.has(iss)) {
+          const keys = resolve(iss)
+          if (resolved.size >= 1000) resolved.delete(resolved.keys().next().value as string)
+          resolved.set(iss, keys === undefined ? undefined : buildSource(keys, `issuers("${iss}")`))
+        }
+        return resolved.get(iss)
+      }
+    } else {
+      const map = options.issuers
+      const names = Object.keys(map)
+      if (names.length === 0)
+        throw new TypeError('jwt(): issuers is empty; list at least one issuer and its keys.')
+      for (const name of names) resolved.set(name, buildSource(map[name]!, `issuers["${name}"]`))
+      sourceFor = (iss) => (typeof iss === 'string' ? resolved.get(iss) : undefined)
+      issuers ??= names
+    }
+  } else if (keyOptionsCount(options) === 0) {
+    throw new TypeError(
+      "jwt(): say where the keys are: jwksUri (your identity provider's JWKS URL), jwks, publicKey or secret.",
+    )
+  } else singleSource = buildSource(options, 'options')
+
+  const dynamicIssuers = typeof options.issuers === 'function'
+  if (issuers === undefined && !dynamicIssuers && options.dangerouslyAllowAnyIssuer !== true) {
+    throw new TypeError(
+      'jwt(): issuer is required (the `iss` your identity provider puts in its tokens, e.g. "https://id.example.com/"). Opt out only with dangerouslyAllowAnyIssuer: true.',
+    )
+  }
+  const audience = list(options.audience)
+  if (audience === undefined && options.dangerouslyAllowAnyAudience !== true) {
+    throw new TypeError(
+      'jwt(): audience is required (the `aud` your API is known by, e.g. "https://api.example.com"); without it tokens minted for other APIs pass. Opt out only with dangerouslyAllowAnyAudience: true.',
+    )
+  }
+  const clockTolerance = options.clockTolerance ?? 5
+  if (!Number.isFinite(clockTolerance) || clockTolerance < 0 || clockTolerance > 30) {
+    throw new TypeError('jwt(): clockTolerance is in seconds, from 0 to 30.')
+  }
+  const maxTokenAge = options.maxTokenAge
+  if (maxTokenAge !== undefined && (!Number.isFinite(maxTokenAge) || maxTokenAge <= 0)) {
+    throw new TypeError('jwt(): maxTokenAge is a positive number of seconds.')
+  }
+  const maxTokenLength = options.maxTokenLength ?? 8192
+  if (!Number.isInteger(maxTokenLength) || maxTokenLength < 64) {
+    throw new TypeError('jwt(): maxTokenLength is an integer number of characters, at least 64.')
+  }
+  const locations = options.tokenLocations ?? ['header']
+  if (locations.length === 0 || locations.some((l) => l !== 'header' && l !== 'query' && l !== 'body')) {
+    throw new TypeError("jwt(): tokenLocations lists one or more of 'header', 'query', 'body'.")
+  }
+  const cacheOption = options.tokenCache ?? {}
+  const cacheMax = cacheOption === false ? 0 : (cacheOption.max ?? 10_000)
+  if (!Number.isInteger(cacheMax) || cacheMax < 0) {
+    throw new TypeError('jwt(): tokenCache.max is a positive integer (or set tokenCache: false).')
+  }
+  const cache = cacheMax > 0 ? new TokenCache<Verified>(cacheMax) : undefined
+  const required = options.required !== false
+  const challenges = new BearerChallenges(options.realm ?? 'api')
+  const extract = bearerExtractor(locations, challenges)
+  const rolesClaim = options.rolesClaim ?? 'roles'
+  const { validate, isRevoked, revocation } = options
+  const requiredClaims = ['sub', ...(options.requiredClaims ?? [])]
+  if (options.dangerouslyAllowNoExpiry !== true) requiredClaims.push('exp')
+  if (maxTokenAge !== undefined) requiredClaims.push('iat')
+  // With several issuers, each issuer's keys narrow the list further (see verifyToken).
+  const allowed = new Set<string>(
+    explicitAlgorithms ?? singleSource?.algorithms ?? [...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS],
+  )
+  if (allowed.size === 0)
+    throw new TypeError('jwt(): the key fits none of the supported algorithms; set algorithms.')
+
+  const refuse = (ctx: SecurityContext, reason: TokenFailureReason): ApiError => {
+    ctx.emit('auth.failure', { severity: 'warn', code: 'auth.invalid_token', credential: 'jwt', reason })
+    return challenges.invalidToken()
+  }
+
+  /** Checks that apply on every request, cached or not. Returns a promise only when revocation is async. */
+  const accept = (ctx: SecurityContext, verified: Verified): void | Promise<void> => {
+    if (validate !== undefined) {
+      let ok: boolean | undefined
+      try {
+        ok = validate(verified.payload, ctx)
+      } catch {
+        ok = false
+      }
+      if (ok === false) throw refuse(ctx, 'rejected_by_validate')
+    }
+    let pending: Promise<boolean>[] | undefined
+    const jti = verified.payload.jti
+    if (revocation !== undefined && typeof jti === 'string') {
+      const r = revocation.isRevoked(jti)
+      if (r === true) throw refuse(ctx, 'revoked')
+      if (r !== false) pending = [r]
+    }
+    if (isRevoked !== undefined) {
+      const r = isRevoked(verified.payload, ctx)
+      if (r === true) throw refuse(ctx, 'revoked')
+      if (r !== false) {
+        pending ??= []
+        pending.push(r)
+      }
+    }
+    if (pending === undefined) {
+      grant(ctx, verified)
+      return
+    }
+    return Promise.all(pending).then((answers) => {
+      if (answers.includes(true)) throw refuse(ctx, 'revoked')
+      grant(ctx, verified)
+    })
+  }
+
+  const grant = (ctx: SecurityContext, verified: Verified): void => {
+    ctx.principal = verified.principal
+    if (events.hasListeners) ctx.emit('auth.success', { credential: 'jwt' })
+  }
+
+  const stillValid = (verified: Verified, now: number): boolean =>
+    verified.exp + clockTolerance > now &&
+    (maxTokenAge === undefined || (verified.iat as number) + maxTokenAge + clockTolerance > now)
+
+  const verify = async (ctx: SecurityContext, token: string): Promise<void> => {
+    let verified: Verified
+    try {
+      verified = await verifyToken(token)
+    } catch (err) {
+      if (ApiError.is(err)) throw err
+      throw refuse(ctx, reasonOf(err))
+    }
+    cache?.set(token, verified)
+    return accept(ctx, verified)
+  }
+
+  const verifyToken = async (token: string): Promise<Verified> => {
+    if (token.length > maxTokenLength) fail('too_long')
+    const firstDot = token.indexOf('.')
+    const dots = token.split('.').length - 1
+    if (dots === 4) fail('encrypted')
+    if (dots !== 2 || firstDot < 1) fail('malformed')
+    const header = decodeSegment(token.slice(0, firstDot))
+    if (header === undefined) fail('malformed')
+    const alg = header.alg
+    if (!isJwtAlgorithm(alg) || !allowed.has(alg)) fail('algorithm_not_allowed')
+    // No critical extension is understood here, and b64:false changes what is signed.
+    if (header.crit !== undefined || header.b64 !== undefined) fail('unsupported_header')
+    const kid = header.kid
+    if (kid !== undefined && (typeof kid !== 'string' || kid.length > 256)) fail('malformed')
+
+    let source = singleSource
+    if (source === undefined) {
+      const secondDot = token.indexOf('.', firstDot + 1)
+      source = sourceFor!(decodeSegment(token.slice(firstDot + 1, secondDot))?.iss)
+      if (source === undefined) fail('issuer_not_allowed')
+    }
+    if (explicitAlgorithms === undefined && !source.algorithms.includes(alg)) fail('algorithm_not_allowed')
+    const found = source.candidates(alg, kid)
+    const keys: readonly VerificationKey[] = Array.isArray(found) ? found : await found
+    if (keys.length === 0) {
+      fail(source instanceof RemoteJwks && !source.loaded ? 'keys_unavailable' : 'unknown_key')
+    }
+    let lastError: unknown
+    for (const key of keys.slice(0, 4)) {
+      let cryptoKey: CryptoKey | Uint8Array
+      try {
+        cryptoKey = await key.forAlgorithm(alg)
+      } catch (err) {
+        lastError = err
+        continue
+      }
+      try {
+        const { payload } = await jwtVerify(token, cryptoKey, {
+          algorithms: [alg],
+          issuer: issuers,
+          audience,
+          clockTolerance,
+          maxTokenAge,
+          typ: options.typ,
+          requiredClaims,
+        })
+        if (typeof payload.sub !== 'string' || payload.sub.length === 0) fail('invalid_claim')
+        if (payload.exp !== undefined && typeof payload.exp !== 'number') fail('invalid_claim')
+        return {
+          payload,
+          principal: principalFromPayload(payload, { rolesClaim }),
+          exp: payload.exp ?? Number.POSITIVE_INFINITY,
+          iat: payload.iat,
+        }
+      } catch (err) {
+        lastError = err
+        if (!(err instanceof errors.JWSSignatureVerificationFailed)) break
+      }
+    }
+    throw lastError ?? new TokenRefused('bad_signature')
+  }
+
+  const guard = (ctx: SecurityContext): void | Promise<void> => {
+    const token = extract(ctx.req)
+    if (token === undefined) {
+      if (!required) return
+      ctx.emit('auth.failure', { severity: 'info', code: 'auth.missing_token', credential: 'jwt' })
+      throw challenges.missingToken()
+    }
+    if (cache !== undefined) {
+      const hit = cache.get(token)
+      if (hit !== undefined) {
+        if (stillValid(hit, Date.now() / 1000)) return accept(ctx, hit)
+        cache.delete(token)
+        throw refuse(ctx, 'expired')
+      }
+    }
+    return verify(ctx, token)
+  }
+
+  return Object.assign(guard, {
+    guardName: 'jwt',
+    needsBody: locations.includes('body'),
+    hasCredential: extract.present,
+    challenge: challenges.challenge,
+  })
+}
