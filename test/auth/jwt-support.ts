@@ -1,4 +1,4 @@
-import { sign as cryptoSign, KeyObject } from 'node:crypto'
+import { sign as cryptoSign, KeyObject, type webcrypto } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose'
@@ -71,7 +71,7 @@ export async function startTrap(): Promise<{ url: string; hits: number; close():
 export interface SigningKey {
   alg: 'ES256' | 'RS256'
   kid: string
-  privateKey: CryptoKey
+  privateKey: webcrypto.CryptoKey
   publicJwk: JWK
 }
 

@@ -23,5 +23,9 @@ export type { TokenFailureReason } from './errors.js'
 export type { RemoteJwksOptions } from './jwks-remote.js'
 export { type JwtKeyOptions, type JwtOptions, jwt } from './jwt.js'
 export type { PublicKeyInput } from './key-source.js'
-export { type RedisRevocationOptions, type RevocationRedisClient, redisRevocationStore } from './redis-revocation.js'
+export {
+  type RedisRevocationOptions,
+  type RevocationRedisClient,
+  redisRevocationStore,
+} from './redis-revocation.js'
 export { type MemoryRevocationOptions, memoryRevocationStore, type RevocationStore } from './revocation.js'

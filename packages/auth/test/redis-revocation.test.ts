@@ -12,7 +12,9 @@ const AUD = 'api'
 const secret = randomBytes(32)
 const now = () => Math.floor(Date.now() / 1000)
 const token = (jti: string) =>
-  new SignJWT({ iss: ISS, aud: AUD, sub: 'alice', jti, exp: now() + 600 }).setProtectedHeader({ alg: 'HS256' }).sign(secret)
+  new SignJWT({ iss: ISS, aud: AUD, sub: 'alice', jti, exp: now() + 600 })
+    .setProtectedHeader({ alg: 'HS256' })
+    .sign(secret)
 
 let redis: RedisProcess
 beforeAll(async () => {
@@ -83,7 +85,7 @@ describe('redisRevocationStore()', () => {
       const refused = await outcome(closed, withToken(t))
       expect(refused?.status).toBe(503)
       expect(refused?.code).toBe('auth.revocation_unavailable')
-      expect(refused?.headers['Retry-After']).toBe('1')
+      expect(refused?.headers?.['Retry-After']).toBe('1')
       expect(await outcome(open, withToken(t))).toBeUndefined()
       expect(Date.now() - started).toBeLessThan(1000)
       await redis.restart()
