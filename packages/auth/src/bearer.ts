@@ -8,7 +8,16 @@ export type TokenLocation = 'header' | 'query' | 'body'
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 const SCHEME = 'bearer '
 
-/** A bearer token found in the request, or `undefined` when none was sent. */
+/** Whether a string has the RFC 6750 `b64token` shape. */
+export function isB64Token(token: string): boolean {
+  return B64TOKEN.test(token)
+}
+
+/**
+ * A bearer token found in the request, or `undefined` when none was sent. A token from the
+ * `Authorization` header is not yet checked against the `b64token` grammar: call
+ * `isB64Token()` before using a token that was not verified before.
+ */
 export interface BearerExtractor {
   (req: SecurityRequest): string | undefined
   /** Whether the request carries a bearer token in one of the enabled places (valid or not). */
@@ -27,9 +36,9 @@ function fromHeader(req: SecurityRequest, errors: BearerChallenges): string | un
   }
   let start = SCHEME.length
   while (value.charCodeAt(start) === 32) start++
-  const token = value.slice(start)
-  if (!B64TOKEN.test(token)) throw errors.invalidRequest('The bearer token is missing or malformed.')
-  return token
+  // The b64token check is left to the caller, which skips it for a token it already verified.
+  if (start === value.length) throw errors.invalidRequest('The bearer token is missing or malformed.')
+  return value.slice(start)
 }
 
 function fromParams(

@@ -2,7 +2,7 @@ import { type Principal, type SecurityContext, type SecurityEventBus, securityEv
 import { ApiError } from '@apiward/errors'
 import { type CryptoKey, errors, type JWK, type JWTPayload, jwtVerify } from 'jose'
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwtAlgorithm, type JwtAlgorithm } from './algorithms.js'
-import { bearerExtractor, type TokenLocation } from './bearer.js'
+import { bearerExtractor, isB64Token, type TokenLocation } from './bearer.js'
 import type { CredentialGuard } from './credential.js'
 import { BearerChallenges, type TokenFailureReason } from './errors.js'
 import { checkJwksUri, RemoteJwks, type RemoteJwksOptions } from './jwks-remote.js'
@@ -405,7 +405,7 @@ export function jwt(options: JwtOptions): CredentialGuard {
 
   const grant = (ctx: SecurityContext, verified: Verified): void => {
     ctx.principal = verified.principal
-    if (events.hasListeners) ctx.emit('auth.success', { credential: 'jwt' })
+    ctx.emit('auth.success', { credential: 'jwt' })
   }
 
   const stillValid = (verified: Verified, now: number): boolean =>
@@ -501,6 +501,7 @@ export function jwt(options: JwtOptions): CredentialGuard {
         throw refuse(ctx, 'expired')
       }
     }
+    if (!isB64Token(token)) throw challenges.invalidRequest('The bearer token is missing or malformed.')
     return verify(ctx, token)
   }
 

@@ -81,7 +81,18 @@ export abstract class NodeSecurityRequest implements SecurityRequest {
   }
 
   headerValues(name: string): readonly string[] | undefined {
-    return this.raw.headersDistinct[name]
+    // A scan of rawHeaders: `headersDistinct` would build an array for every header.
+    const raw = this.raw.rawHeaders
+    const length = name.length
+    let found: string[] | undefined
+    for (let i = 0; i < raw.length; i += 2) {
+      const header = raw[i]!
+      if (header.length === length && header.toLowerCase() === name) {
+        if (found === undefined) found = [raw[i + 1]!]
+        else found.push(raw[i + 1]!)
+      }
+    }
+    return found
   }
 
   get tls(): TlsInfo | undefined {

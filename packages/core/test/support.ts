@@ -21,9 +21,10 @@ export interface RecordingBinding extends ResponseBinding {
 }
 
 export function fakeIncoming(url = '/x', headers: Record<string, string | string[]> = {}): IncomingMessage {
-  const distinct: Record<string, string[]> = {}
-  for (const [k, v] of Object.entries(headers)) distinct[k] = Array.isArray(v) ? v : [v]
-  return { method: 'GET', url, headers, headersDistinct: distinct, socket: {} } as unknown as IncomingMessage
+  const rawHeaders: string[] = []
+  for (const [k, v] of Object.entries(headers))
+    for (const value of Array.isArray(v) ? v : [v]) rawHeaders.push(k, value)
+  return { method: 'GET', url, headers, rawHeaders, socket: {} } as unknown as IncomingMessage
 }
 
 /** A context over a plain object request, recording what it asks of the response. */
