@@ -240,4 +240,21 @@ describe('jwt() revocation', () => {
       .sign(pair.privateKey)
     expect((await outcome(guard, withToken(other)))?.code).toBe('auth.invalid_token')
   })
+
+  it('never verifies with a key marked for encryption, without verify in key_ops, or with another alg', async () => {
+    const pair = await generateKeyPair('ES256')
+    const base = { ...(await exportJWK(pair.publicKey)), kid: 'k1' }
+    const token = await new SignJWT({ iss: ISS, aud: AUD, sub: 's', exp: now() + 60 })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .sign(pair.privateKey)
+    for (const jwk of [
+      { ...base, use: 'enc' },
+      { ...base, key_ops: ['encrypt'] },
+      { ...base, alg: 'ES384' },
+      { ...base, crv: 'P-384' },
+    ]) {
+      const guard = jwt({ jwks: { keys: [jwk, { ...base, kid: 'other' }] }, issuer: ISS, audience: AUD })
+      expect((await outcome(guard, withToken(token)))?.code, JSON.stringify(jwk)).toBe('auth.invalid_token')
+    }
+  })
 })
