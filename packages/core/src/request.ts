@@ -64,14 +64,23 @@ export abstract class NodeSecurityRequest implements SecurityRequest {
     return this.raw.method ?? 'GET'
   }
 
+  /**
+   * The request target as the client sent it. Frameworks that rewrite `raw.url` inside mounted
+   * routers or apps (Express, koa-mount) override it with their original URL, so guards there
+   * still see the whole path.
+   */
+  protected get url(): string {
+    return this.raw.url ?? '/'
+  }
+
   get rawPath(): string {
-    const url = this.raw.url ?? '/'
+    const url = this.url
     const q = url.indexOf('?')
     return q === -1 ? url : url.slice(0, q)
   }
 
   get path(): string {
-    if (this.#path === undefined) this.#path = normalizePath(this.raw.url ?? '/')
+    if (this.#path === undefined) this.#path = normalizePath(this.url)
     return this.#path
   }
 

@@ -10,6 +10,11 @@ export class ExpressSecurityRequest extends NodeSecurityRequest {
     this.#req = req
   }
 
+  /** Express rewrites `req.url` inside mounted routers; `originalUrl` is what the client sent. */
+  protected override get url(): string {
+    return this.#req.originalUrl ?? this.#req.url
+  }
+
   get ip(): string | undefined {
     return this.#req.ip
   }

@@ -45,6 +45,20 @@ describe.each([
     expect((await fetch(`${url}/public`)).status).toBe(200)
   })
 
+  it('gives guards inside a mounted router the whole path the client sent', async () => {
+    const app = factory()
+    const admin = factory.Router()
+    const seen: string[] = []
+    const recordPath: Guard = (ctx) => {
+      seen.push(`${ctx.req.rawPath} ${ctx.req.path}`)
+    }
+    admin.get('/users/:id', guard(recordPath), (_req, res) => res.json({ ok: true }))
+    app.use('/admin', guard(recordPath), admin)
+    const url = await serve(app)
+    expect((await fetch(`${url}/admin/users/7?x=1`)).status).toBe(200)
+    expect(seen).toEqual(['/admin/users/7 /admin/users/7', '/admin/users/7 /admin/users/7'])
+  })
+
   it('shares one context between an app-wide guard and a route guard', async () => {
     const app = factory()
     const seen: string[] = []

@@ -1,0 +1,107 @@
+import { type AdapterOptions, allowHeaderMethods } from '@apiward/core'
+import { ApiError, BadRequest, MethodNotAllowed, NotFound } from '@apiward/errors'
+import type { Middleware, Next, ParameterizedContext } from 'koa'
+import { sendProblem } from './context.js'
+
+/** What @koa/router leaves on the context: every route layer whose path matched. */
+interface RouterMatch {
+  matched?: ReadonlyArray<{ methods?: readonly string[] }>
+}
+
+/**
+ * The methods the routes whose path matched accept, `HEAD` added where `GET` is. @koa/router
+ * records those routes on `ctx.matched` whatever the method, across every router the request
+ * went through (nested routers included), so no router needs to be passed in.
+ */
+function matchedMethods(ctx: ParameterizedContext): string[] {
+  const matched = (ctx as RouterMatch).matched
+  if (!Array.isArray(matched)) return []
+  const methods: string[] = []
+  for (const layer of matched) {
+    if (Array.isArray(layer?.methods)) methods.push(...layer.methods)
+  }
+  return methods.length === 0 ? methods : allowHeaderMethods(methods)
+}
+
+/** Errors Koa's ecosystem throws that `frameworkErrorToApiError` cannot recognise by `type`. */
+function koaError(ctx: ParameterizedContext, err: unknown): unknown {
+  if (typeof err !== 'object' || err === null || ApiError.is(err)) return err
+  const status = (err as { status?: unknown }).status
+  // co-body marks a JSON syntax error with status 400 only, without a body-parser `type`.
+  if (status === 400 && err instanceof SyntaxError) {
+    return new BadRequest({
+      code: 'request.malformed_body',
+      detail: 'The request body could not be parsed.',
+      cause: err,
+    })
+  }
+  // router.allowedMethods({ throw: true }) throws before it sets `Allow`.
+  if (status === 405) {
+    const allow = matchedMethods(ctx)
+    if (allow.length > 0) return new MethodNotAllowed(allow, { cause: err })
+  }
+  return err
+}
+
+/** The error for a request no middleware answered, or answered with a bare error status. */
+function unanswered(ctx: ParameterizedContext): ApiError {
+  const status = ctx.status
+  if (status === 404) {
+    const allow = matchedMethods(ctx)
+    return allow.length > 0 && !allow.includes(ctx.method) ? new MethodNotAllowed(allow) : new NotFound()
+  }
+  if (status === 405) {
+    const header = ctx.response.get('Allow')
+    const allow = header === '' ? matchedMethods(ctx) : allowHeaderMethods(header.split(/\s*,\s*/))
+    return new MethodNotAllowed(allow)
+  }
+  return new ApiError(status)
+}
+
+/** Whether a handler set `ctx.body = null` on purpose (an empty answer, not a missing one). */
+function explicitlyEmpty(ctx: ParameterizedContext): boolean {
+  return (ctx.response as { _explicitNullBody?: boolean })._explicitNullBody === true
+}
+
+async function handleErrors(ctx: ParameterizedContext, next: Next, options: AdapterOptions): Promise<void> {
+  try {
+    await next()
+  } catch (err) {
+    sendProblem(ctx, koaError(ctx, err), options)
+    return
+  }
+  const status = ctx.status
+  if (
+    status >= 400 &&
+    status <= 599 &&
+    ctx.body == null &&
+    ctx.respond !== false &&
+    !explicitlyEmpty(ctx) &&
+    !ctx.headerSent
+  ) {
+    sendProblem(ctx, unanswered(ctx), options)
+  }
+}
+
+/**
+ * The first middleware of an app: renders every error as problem+json. `ApiError`s are sent as
+ * they are, body-parser errors as 400 / 413 / 415, anything else as a generic 500 whose body
+ * reveals nothing (the error goes to `onUnexpectedError`), so Koa's own error handling (a
+ * `text/plain` answer and an `error` event) never runs. A request nothing answered gets a 404
+ * problem, or a 405 with `Allow` when @koa/router knows the path with other methods (no need
+ * for `router.allowedMethods()`); a bare error status (`ctx.status = 401` without a body)
+ * becomes the problem of that status.
+ *
+ * @example
+ * ```ts
+ * const app = new Koa()
+ * app.use(errorHandler())
+ * app.use(bodyParser({ jsonLimit: '64kb' }))
+ * app.use(router.routes())
+ * ```
+ */
+export function errorHandler(options: AdapterOptions = {}): Middleware {
+  return function apiwardErrorHandler(ctx: ParameterizedContext, next: Next): Promise<void> {
+    return handleErrors(ctx, next, options)
+  }
+}

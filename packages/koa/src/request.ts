@@ -1,0 +1,50 @@
+import { NodeSecurityRequest } from '@apiward/core'
+import type { ParameterizedContext } from 'koa'
+
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({})
+
+/** The route information @koa/router leaves on the context. */
+interface RouterFields {
+  params?: Record<string, string>
+  _matchedRoute?: unknown
+}
+
+/**
+ * The `SecurityRequest` of a Koa context: IP as Koa resolved it (`app.proxy`, `maxIpsCount`),
+ * parsed query, router params and route pattern, the body a body parser left on
+ * `ctx.request.body`. The path is the one the client sent (`ctx.originalUrl`), so a guard
+ * inside a mounted app still sees the whole path.
+ */
+export class KoaSecurityRequest extends NodeSecurityRequest {
+  readonly #ctx: ParameterizedContext
+
+  constructor(ctx: ParameterizedContext) {
+    super(ctx.req)
+    this.#ctx = ctx
+  }
+
+  protected override get url(): string {
+    return this.#ctx.originalUrl
+  }
+
+  get ip(): string | undefined {
+    return this.#ctx.ip || undefined
+  }
+
+  get query(): Readonly<Record<string, unknown>> {
+    return this.#ctx.query
+  }
+
+  get params(): Readonly<Record<string, string>> {
+    return (this.#ctx as RouterFields).params ?? NO_PARAMS
+  }
+
+  get body(): unknown {
+    return (this.#ctx.request as { body?: unknown }).body
+  }
+
+  get route(): string | undefined {
+    const route = (this.#ctx as RouterFields)._matchedRoute
+    return typeof route === 'string' ? route : undefined
+  }
+}

@@ -1,0 +1,55 @@
+import { createServer } from 'node:http'
+import { createGuard, errorHandler } from '@apiward/koa'
+import { bodyParser } from '@koa/bodyparser'
+import Router from '@koa/router'
+import Koa3 from 'koa'
+import Koa2 from 'koa2'
+import { type AdapterHarness, type AppSpec, DEFAULT_BODY_LIMIT, defaultHandler, listen } from '../harness.js'
+
+function build(Koa: typeof Koa3, spec: AppSpec): Koa3 {
+  const app = new Koa(spec.trustProxy === undefined ? {} : { proxy: true, maxIpsCount: spec.trustProxy })
+  const options = { events: spec.events, onUnexpectedError: spec.onUnexpectedError ?? (() => {}) }
+  const guard = createGuard(options)
+  app.use(errorHandler(options))
+  app.use(bodyParser({ jsonLimit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT }))
+  if (spec.appGuards) app.use(guard(...spec.appGuards))
+  const router = new Router()
+  for (const route of spec.routes) {
+    const handler = route.handler ?? defaultHandler
+    router.register(
+      route.path,
+      [route.method],
+      [
+        guard(...(route.guards ?? [])),
+        async (ctx) => {
+          const out = await handler({
+            auth: ctx.state.auth,
+            body: ctx.request.body,
+            params: ctx.params,
+            query: ctx.query,
+            headers: ctx.headers,
+          })
+          if (out.headers) ctx.set(out.headers)
+          if (out.body === undefined) ctx.body = null
+          else ctx.body = out.body
+          ctx.status = out.status ?? 200
+        },
+      ],
+    )
+  }
+  app.use(router.routes())
+  return app
+}
+
+export const koaHarnesses: AdapterHarness[] = [
+  {
+    name: 'koa3',
+    framework: 'koa',
+    start: (spec) => listen(createServer(build(Koa3, spec).callback())),
+  },
+  {
+    name: 'koa2',
+    framework: 'koa',
+    start: (spec) => listen(createServer(build(Koa2, spec).callback())),
+  },
+]
