@@ -1,11 +1,19 @@
+interface Slot<V> {
+  value: V
+  /** Read since the eviction hand last passed: spared once (second chance). */
+  recent: boolean
+}
+
 /**
- * A bounded LRU map keyed by the token string itself: a hit costs one `Map` lookup (hashing the
- * token first would cost more than the lookup saves). Entries are re-validated by the caller on
- * every hit; the cache only spares the signature check.
+ * A bounded cache keyed by the token string itself: a hit costs one `Map` lookup (hashing the
+ * token first would cost more than the lookup saves) and no reordering. Eviction approximates
+ * LRU with the CLOCK (second chance) rule: the oldest entry goes unless it was read since, in
+ * which case it moves to the back. Entries are re-validated by the caller on every hit; the
+ * cache only spares the signature check.
  */
 export class TokenCache<V> {
   readonly #max: number
-  readonly #map = new Map<string, V>()
+  readonly #map = new Map<string, Slot<V>>()
 
   constructor(max: number) {
     this.#max = max
@@ -16,20 +24,28 @@ export class TokenCache<V> {
   }
 
   get(token: string): V | undefined {
-    const map = this.#map
-    const value = map.get(token)
-    if (value !== undefined && map.size > 1) {
-      map.delete(token)
-      map.set(token, value)
-    }
-    return value
+    const slot = this.#map.get(token)
+    if (slot === undefined) return undefined
+    slot.recent = true
+    return slot.value
   }
 
   set(token: string, value: V): void {
     const map = this.#map
-    map.delete(token)
-    if (map.size >= this.#max) map.delete(map.keys().next().value as string)
-    map.set(token, value)
+    const existing = map.get(token)
+    if (existing !== undefined) {
+      existing.value = value
+      return
+    }
+    while (map.size >= this.#max) {
+      const [oldest, slot] = map.entries().next().value as [string, Slot<V>]
+      map.delete(oldest)
+      if (slot.recent) {
+        slot.recent = false
+        map.set(oldest, slot)
+      }
+    }
+    map.set(token, { value, recent: false })
   }
 
   delete(token: string): void {

@@ -20,4 +20,4 @@ export {
 export { normalizePath } from './path.js'
 export type { CredentialKind, Principal, PrincipalClaims } from './principal.js'
 export { NodeSecurityRequest, type SecurityRequest, type TlsInfo } from './request.js'
-export { REQUEST_ID_HEADER, requestIdFrom } from './request-id.js'
+export { newRequestId, REQUEST_ID_HEADER, requestIdFrom } from './request-id.js'

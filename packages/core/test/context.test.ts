@@ -1,4 +1,4 @@
-import { requestIdFrom, type SecurityEvent, SecurityEventBus } from '@apiward/core'
+import { newRequestId, requestIdFrom, type SecurityEvent, SecurityEventBus } from '@apiward/core'
 import { Unauthorized } from '@apiward/errors'
 import { describe, expect, it, vi } from 'vitest'
 import { testContext } from './support.js'
@@ -123,6 +123,13 @@ describe('requestIdFrom', () => {
 
   it.each(['', 'a b', 'x'.repeat(129), 'a\r\nb', 'é'])('replaces %j with a fresh UUID', (bad) => {
     expect(requestIdFrom(bad)).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  it('generates distinct UUID-shaped IDs', () => {
+    const ids = new Set(Array.from({ length: 1000 }, () => newRequestId()))
+    expect(ids.size).toBe(1000)
+    for (const id of ids)
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
   })
 
   it('replaces a missing or repeated header', () => {

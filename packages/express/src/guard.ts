@@ -1,4 +1,4 @@
-import { type AdapterOptions, compose, type GuardInput, runGuard } from '@apiward/core'
+import { type AdapterOptions, compose, type GuardInput, type SecurityContext } from '@apiward/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { contextOf, sendProblem } from './context.js'
 
@@ -28,24 +28,35 @@ export type ExpressGuard = (...guards: GuardInput[]) => RequestHandler
  */
 export function createGuard(options: ExpressGuardOptions = {}): ExpressGuard {
   const forward = options.forwardErrors === true
+  const deny = (req: Request, res: Response, next: NextFunction, err: unknown): void => {
+    if (forward || res.headersSent) next(err)
+    else sendProblem(req, res, err, options)
+  }
+  const allow = (req: Request, ctx: SecurityContext, next: NextFunction): void => {
+    // Only an established principal is written: a new property on every request costs.
+    if (ctx.principal !== undefined) req.auth = ctx.principal
+    next()
+  }
   return function guard(...guards: GuardInput[]): RequestHandler {
     const composed = compose(...guards)
     return function apiwardGuard(req: Request, res: Response, next: NextFunction): void {
-      let ctx: ReturnType<typeof contextOf>
+      let ctx: SecurityContext
+      let result: void | PromiseLike<void>
       try {
         ctx = contextOf(req, res, options)
+        result = composed(ctx)
       } catch (err) {
-        if (forward) next(err)
-        else sendProblem(req, res, err, options)
+        deny(req, res, next, err)
         return
       }
-      runGuard(composed, ctx, (err) => {
-        if (err === undefined) {
-          req.auth = ctx.principal
-          next()
-        } else if (forward || res.headersSent) next(err)
-        else sendProblem(req, res, err, options)
-      })
+      // A synchronous composition answers here, without a promise or a closure.
+      if (result === undefined || typeof result.then !== 'function') allow(req, ctx, next)
+      else {
+        result.then(
+          () => allow(req, ctx, next),
+          (err: unknown) => deny(req, res, next, err ?? new Error('A guard rejected without a reason')),
+        )
+      }
     }
   }
 }
