@@ -1,0 +1,54 @@
+// Express 5: the bare route, the route behind @apiward/express guard(), and the popular stack.
+import { createRequire } from 'node:module'
+import express from 'express'
+import { AUDIENCE, BODY, ISSUER } from '../stacks.mjs'
+import { apiwardGuards, casbinEnforcer, nullLogger, queryValidator } from './common.mjs'
+
+export const version = createRequire(import.meta.url)('express/package.json').version
+
+const handler = (_req, res) => {
+  res.json(BODY)
+}
+
+export async function build(stack, config) {
+  const app = express()
+  if (stack === 'bare') {
+    app.get('/hello', handler)
+  } else if (stack === 'popular') {
+    await popular(app, config)
+  } else {
+    const { errorHandler, guard } = await import('@apiward/express')
+    app.get('/hello', guard(...(await apiwardGuards(stack, config))), handler)
+    app.use(errorHandler())
+  }
+  return app
+}
+
+async function popular(app, config) {
+  const { default: helmet } = await import('helmet')
+  const { expressjwt } = await import('express-jwt')
+  const { rateLimit } = await import('express-rate-limit')
+  const { pinoHttp } = await import('pino-http')
+  const validate = await queryValidator()
+  const enforcer = await casbinEnforcer(config)
+  app.use(pinoHttp({ logger: await nullLogger() }))
+  app.use(helmet())
+  app.use(rateLimit({ windowMs: 60_000, limit: 1e9, standardHeaders: 'draft-8', legacyHeaders: false }))
+  app.use(
+    expressjwt({ secret: config.keys.RS256.pem, algorithms: ['RS256'], issuer: ISSUER, audience: AUDIENCE }),
+  )
+  app.get('/hello', async (req, res, next) => {
+    try {
+      if (!validate({ ...req.query })) return void res.status(400).json({ error: 'bad query' })
+      if (!(await enforcer.enforce(req.auth.sub, req.path, req.method))) {
+        return void res.status(403).json({ error: 'forbidden' })
+      }
+      res.json(BODY)
+    } catch (err) {
+      next(err)
+    }
+  })
+  app.use((err, _req, res, _next) => {
+    res.status(err.status ?? 500).json({ error: err.code ?? 'error' })
+  })
+}

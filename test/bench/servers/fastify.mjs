@@ -1,0 +1,51 @@
+// Fastify 5: the bare route, the route behind @apiward/fastify guard(), and the popular stack.
+import { createRequire } from 'node:module'
+import { fastify } from 'fastify'
+import { AUDIENCE, BODY, ISSUER } from '../stacks.mjs'
+import { apiwardGuards, casbinEnforcer, nullLogger, QUERY_SCHEMA } from './common.mjs'
+
+export const version = createRequire(import.meta.url)('fastify/package.json').version
+
+const handler = async () => BODY
+
+export async function build(stack, config) {
+  if (stack === 'popular') return popular(config)
+  const app = fastify()
+  if (stack === 'bare') {
+    app.get('/hello', handler)
+  } else {
+    const { apiward, guard } = await import('@apiward/fastify')
+    await app.register(apiward)
+    app.get('/hello', { ...guard(...(await apiwardGuards(stack, config))) }, handler)
+  }
+  return app
+}
+
+async function popular(config) {
+  const { fastifyHelmet } = await import('@fastify/helmet')
+  const { fastifyJwt } = await import('@fastify/jwt')
+  const { fastifyRateLimit } = await import('@fastify/rate-limit')
+  const enforcer = await casbinEnforcer(config)
+  const app = fastify({ loggerInstance: await nullLogger() })
+  await app.register(fastifyHelmet)
+  await app.register(fastifyRateLimit, { max: 1e9, timeWindow: 60_000 })
+  await app.register(fastifyJwt, {
+    secret: { public: config.keys.RS256.pem },
+    verify: { algorithms: ['RS256'], allowedIss: ISSUER, allowedAud: AUDIENCE },
+  })
+  app.get(
+    '/hello',
+    {
+      schema: { querystring: QUERY_SCHEMA },
+      onRequest: (request) => request.jwtVerify(),
+      preHandler: async (request, reply) => {
+        const path = request.url.split('?')[0]
+        if (!(await enforcer.enforce(request.user.sub, path, request.method))) {
+          return reply.code(403).send({ error: 'forbidden' })
+        }
+      },
+    },
+    handler,
+  )
+  return app
+}
