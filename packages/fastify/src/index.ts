@@ -1,1 +1,15 @@
-export {}
+import './types.js'
+
+export { contextOf } from './context.js'
+export { type FrameworkErrorsHandler, frameworkErrors } from './framework-errors.js'
+export {
+  createGuard,
+  type FastifyGuard,
+  type FastifyGuardOptions,
+  type GuardHook,
+  type GuardHooks,
+  guard,
+} from './guard.js'
+export { type ApiwardOptions, apiward } from './plugin.js'
+export { sendProblem } from './problem.js'
+export { FastifySecurityRequest } from './request.js'

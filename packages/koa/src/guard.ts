@@ -41,7 +41,8 @@ async function nextThenTransform(ctx: ParameterizedContext, binding: KoaBinding,
 }
 
 function allow(ctx: ParameterizedContext, binding: KoaBinding, next: Next): Promise<unknown> {
-  ctx.state.auth = binding.sctx.principal
+  const principal = binding.sctx.principal
+  if (principal !== undefined) ctx.state.auth = principal
   if (binding.sendPending) {
     binding.sendPending = false
     return nextThenTransform(ctx, binding, next)

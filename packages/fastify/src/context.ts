@@ -1,0 +1,75 @@
+import {
+  type AdapterOptions,
+  REQUEST_ID_HEADER,
+  type ResponseBinding,
+  requestIdFrom,
+  SecurityContext,
+} from '@apiward/core'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { FastifySecurityRequest } from './request.js'
+
+/** Where a request keeps its context; the plugin declares it so every request has the same shape. */
+export const kContext: unique symbol = Symbol.for('apiward.fastify.context')
+
+type WithContext = { [kContext]?: SecurityContext | undefined }
+
+type Serializer = (payload: unknown) => string
+
+/**
+ * The reply's serializer while `onSend` transformers are registered: Fastify calls it, with the
+ * reply as `this`, where it would serialise the handler's object payload. It steps aside first,
+ * so the route's own serializer (its response schema included) writes the transformed body.
+ */
+function serializeTransformed(this: FastifyReply, payload: unknown): string {
+  this.serializer(null as unknown as Serializer)
+  if (typeof payload === 'string') return payload
+  if (!this.hasHeader('content-type')) this.type('application/json; charset=utf-8')
+  const ctx = (this.request as WithContext)[kContext]
+  return this.serialize(ctx === undefined ? payload : ctx.transformBody(payload)) as string
+}
+
+class FastifyBinding implements ResponseBinding {
+  ctx!: SecurityContext
+  readonly #reply: FastifyReply
+
+  constructor(reply: FastifyReply) {
+    this.#reply = reply
+  }
+
+  setHeader(name: string, value: string): void {
+    if (!this.#reply.raw.headersSent) this.#reply.header(name, value)
+  }
+
+  interceptSend(): void {
+    this.#reply.serializer(serializeTransformed)
+  }
+
+  watchFinish(): void {
+    const raw = this.#reply.raw
+    const ctx = this.ctx
+    raw.once('close', () => ctx.finish(raw.statusCode, !raw.writableFinished))
+  }
+}
+
+/**
+ * The request's `SecurityContext`, created on first use and kept on the request: the guards of
+ * `onRequest` and `preHandler`, app-wide and per route, and the error handler all share it.
+ */
+export function contextOf(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: AdapterOptions = {},
+): SecurityContext {
+  const existing = (request as WithContext)[kContext]
+  if (existing !== undefined) return existing
+  const binding = new FastifyBinding(reply)
+  const requestId = requestIdFrom(request.raw.headers[REQUEST_ID_HEADER])
+  const ctx = new SecurityContext(new FastifySecurityRequest(request), binding, {
+    requestId,
+    events: options.events,
+  })
+  binding.ctx = ctx
+  ;(request as WithContext)[kContext] = ctx
+  if (!reply.raw.headersSent) reply.header('x-request-id', requestId)
+  return ctx
+}

@@ -1,0 +1,116 @@
+import {
+  type AdapterOptions,
+  compose,
+  type Guard,
+  type GuardInput,
+  splitByBody,
+  toGuardList,
+} from '@apiward/core'
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import { contextOf } from './context.js'
+import { sendProblem } from './problem.js'
+
+/** Options of {@link createGuard}. */
+export interface FastifyGuardOptions extends AdapterOptions {
+  /**
+   * Hand denials to Fastify's error handler (`done(err)`) instead of answering them at once.
+   * Use it when your own `setErrorHandler` must see every `ApiError`; the `apiward` plugin's
+   * handler (or yours) then renders them. Default: `false`, the guard answers denials with
+   * problem+json itself, so a route is safe even where no error handler knows `ApiError`.
+   */
+  forwardErrors?: boolean
+}
+
+/** A callback-style Fastify hook, usable as `onRequest` or `preHandler`. */
+export type GuardHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
+
+/**
+ * The route options `guard()` returns: spread them into a route's options. `onRequest` runs the
+ * guards before the first one that needs the body, as soon as the headers are in; `preHandler`
+ * runs the rest once the body is parsed. Either may be empty.
+ */
+export interface GuardHooks {
+  onRequest: GuardHook[]
+  preHandler: GuardHook[]
+}
+
+/** The `guard()` function of {@link createGuard}. */
+export type FastifyGuard = (...guards: GuardInput[]) => GuardHooks
+
+function guardHook(guard: Guard, options: FastifyGuardOptions): GuardHook {
+  const forward = options.forwardErrors === true
+  const refuse = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: HookHandlerDoneFunction,
+    err: unknown,
+  ) => {
+    if (forward) done(err as Error)
+    else sendProblem(request, reply, err, options)
+  }
+  return function apiwardGuard(request, reply, done) {
+    const ctx = contextOf(request, reply, options)
+    let result: void | PromiseLike<void>
+    try {
+      result = guard(ctx)
+    } catch (err) {
+      refuse(request, reply, done, err)
+      return
+    }
+    if (result !== undefined && typeof result.then === 'function') {
+      result.then(
+        () => {
+          request.auth = ctx.principal
+          done()
+        },
+        (err: unknown) => refuse(request, reply, done, err ?? new Error('A guard rejected without a reason')),
+      )
+      return
+    }
+    request.auth = ctx.principal
+    done()
+  }
+}
+
+/**
+ * Builds a `guard()` bound to options (events bus, problem type base, error forwarding).
+ *
+ * @example
+ * ```ts
+ * const guard = createGuard({ problemTypeBase: 'https://api.example.com/problems/' })
+ * app.get('/notes', { ...guard(jwt({ ... })) }, listNotes)
+ * ```
+ */
+export function createGuard(options: FastifyGuardOptions = {}): FastifyGuard {
+  // No guards still gives the request its context (its ID on the response), nothing more.
+  const openHook: GuardHook = (request, reply, done) => {
+    contextOf(request, reply, options)
+    done()
+  }
+  return function guard(...guards: GuardInput[]): GuardHooks {
+    const { beforeBody, afterBody } = splitByBody(toGuardList(guards, 'guard()'))
+    if (beforeBody.length === 0 && afterBody.length === 0) return { onRequest: [openHook], preHandler: [] }
+    return {
+      onRequest:
+        beforeBody.length === 0 && afterBody.length > 0 ? [] : [guardHook(compose(...beforeBody), options)],
+      preHandler: afterBody.length === 0 ? [] : [guardHook(compose(...afterBody), options)],
+    }
+  }
+}
+
+/**
+ * Protects a route with guards: spread the hooks it returns into the route's options. Guards run
+ * in order; header-only guards in `onRequest`, before the body is read, from the first guard
+ * that needs the body on in `preHandler`. The first denial answers with problem+json; otherwise
+ * the request goes on with `request.auth` set.
+ *
+ * @example
+ * ```ts
+ * import { guard } from '@apiward/fastify'
+ * app.get('/notes/:id', { ...guard(jwt({ jwksUri, issuer, audience }), scopes('notes:read')) }, handler)
+ * // with hooks of your own: list them around the guard's
+ * const notesGuard = guard(jwt(opts))
+ * app.post('/notes', { onRequest: [...notesGuard.onRequest, myHook], preHandler: notesGuard.preHandler }, create)
+ * ```
+ */
+export const guard: FastifyGuard = createGuard()

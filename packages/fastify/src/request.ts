@@ -1,0 +1,37 @@
+import { NodeSecurityRequest } from '@apiward/core'
+import type { FastifyRequest } from 'fastify'
+
+/**
+ * The `SecurityRequest` of a Fastify request: IP after `trustProxy`, params, query, body and the
+ * route pattern, each read from the request only when a guard asks.
+ */
+export class FastifySecurityRequest extends NodeSecurityRequest {
+  readonly #request: FastifyRequest
+
+  constructor(request: FastifyRequest) {
+    super(request.raw)
+    this.#request = request
+  }
+
+  get ip(): string | undefined {
+    return this.#request.ip
+  }
+
+  get query(): Readonly<Record<string, unknown>> {
+    return (this.#request.query ?? {}) as Record<string, unknown>
+  }
+
+  get params(): Readonly<Record<string, string>> {
+    return (this.#request.params ?? {}) as Record<string, string>
+  }
+
+  /** `undefined` in `onRequest` guards: Fastify has not read the body yet. */
+  get body(): unknown {
+    return this.#request.body
+  }
+
+  /** The pattern with the prefixes of enclosing plugins, e.g. `/v1/notes/:id`. */
+  get route(): string | undefined {
+    return this.#request.routeOptions?.url
+  }
+}
