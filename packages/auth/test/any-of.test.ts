@@ -1,47 +1,10 @@
 import { anyOf, apiKey, type CredentialGuard, generateApiKey, isCredentialGuard } from '@apiward/auth'
-import {
-  compose,
-  defineGuard,
-  type ResponseBinding,
-  SecurityContext,
-  type SecurityEvent,
-  SecurityEventBus,
-  type SecurityRequest,
-} from '@apiward/core'
-import { ApiError, Unauthorized } from '@apiward/errors'
+import { compose, defineGuard, type SecurityContext, type SecurityRequest } from '@apiward/core'
+import { Unauthorized } from '@apiward/errors'
 import { describe, expect, it } from 'vitest'
+import { denial, context as testContext } from './support.js'
 
-function context(headers: Record<string, string> = {}): SecurityContext & { seen: SecurityEvent[] } {
-  const lower = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))
-  const req: SecurityRequest = {
-    method: 'GET',
-    path: '/',
-    rawPath: '/',
-    route: undefined,
-    ip: '203.0.113.7',
-    query: {},
-    params: {},
-    body: undefined,
-    tls: undefined,
-    header: (name) => lower.get(name),
-    headerValues: (name) => (lower.has(name) ? [lower.get(name)!] : undefined),
-  }
-  const bus = new SecurityEventBus()
-  const seen: SecurityEvent[] = []
-  bus.on((e) => seen.push(e))
-  const binding: ResponseBinding = { setHeader: () => {}, interceptSend: () => {}, watchFinish: () => {} }
-  return Object.assign(new SecurityContext(req, binding, { requestId: 'req-1', events: bus }), { seen })
-}
-
-async function denial(guard: (ctx: SecurityContext) => unknown, ctx: SecurityContext): Promise<ApiError> {
-  try {
-    await guard(ctx)
-  } catch (err) {
-    if (ApiError.is(err)) return err
-    throw err
-  }
-  throw new Error('the guard allowed the request')
-}
+const context = (headers: Record<string, string> = {}) => testContext({ headers, ip: '203.0.113.7' })
 
 /** A credential guard over `X-Token`: `good` authenticates as `token-user`, anything else is refused. */
 function tokenGuard(options: { async?: boolean; challenge?: string; needsBody?: boolean } = {}) {

@@ -1,64 +1,13 @@
 import { crc32 } from 'node:zlib'
 import { type ApiKeyRecord, apiKey, generateApiKey, hashApiKey, isCredentialGuard } from '@apiward/auth'
-import {
-  type ResponseBinding,
-  SecurityContext,
-  type SecurityEvent,
-  SecurityEventBus,
-  type SecurityRequest,
-} from '@apiward/core'
-import { ApiError } from '@apiward/errors'
+import type { SecurityEvent } from '@apiward/core'
+
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { denial, type RequestSpec, context as testContext } from './support.js'
 
-interface RequestSpec {
-  headers?: Array<[string, string]>
-  query?: Record<string, unknown>
-}
-
-function request(spec: RequestSpec): SecurityRequest {
-  const headers = new Map<string, string[]>()
-  for (const [name, value] of spec.headers ?? []) {
-    const key = name.toLowerCase()
-    headers.set(key, [...(headers.get(key) ?? []), value])
-  }
-  return {
-    method: 'GET',
-    path: '/',
-    rawPath: '/',
-    route: undefined,
-    ip: '203.0.113.7',
-    query: spec.query ?? {},
-    params: {},
-    body: undefined,
-    tls: undefined,
-    header: (name) => headers.get(name)?.join(', '),
-    headerValues: (name) => headers.get(name),
-  }
-}
-
-type TestContext = SecurityContext & { seen: SecurityEvent[] }
-
-function context(spec: RequestSpec = {}): TestContext {
-  const bus = new SecurityEventBus()
-  const seen: SecurityEvent[] = []
-  bus.on((e) => seen.push(e))
-  const binding: ResponseBinding = { setHeader: () => {}, interceptSend: () => {}, watchFinish: () => {} }
-  return Object.assign(new SecurityContext(request(spec), binding, { requestId: 'req-1', events: bus }), {
-    seen,
-  })
-}
+const context = (spec: RequestSpec = {}) => testContext({ ip: '203.0.113.7', ...spec })
 
 const withKey = (key: string): RequestSpec => ({ headers: [['X-API-Key', key]] })
-
-async function denial(guard: (ctx: SecurityContext) => unknown, ctx: SecurityContext): Promise<ApiError> {
-  try {
-    await guard(ctx)
-  } catch (err) {
-    if (ApiError.is(err)) return err
-    throw err
-  }
-  throw new Error('the guard allowed the request')
-}
 
 const live = generateApiKey({ prefix: 'ak_live' })
 const other = generateApiKey({ prefix: 'ak_live' })
@@ -259,12 +208,12 @@ describe('apiKey() with a static list', () => {
     expect(isCredentialGuard(staticGuard)).toBe(true)
     expect(staticGuard.guardName).toBe('apiKey')
     expect(staticGuard.needsBody).toBe(false)
-    expect(staticGuard.hasCredential(request(withKey('garbage')))).toBe(true)
-    expect(staticGuard.hasCredential(request(withKey('')))).toBe(true)
-    expect(staticGuard.hasCredential(request({ query: { api_key: live.key } }))).toBe(false)
-    expect(staticGuard.hasCredential(request({ headers: [['Authorization', `Bearer ${live.key}`]] }))).toBe(
-      false,
-    )
+    expect(staticGuard.hasCredential(context(withKey('garbage')).req)).toBe(true)
+    expect(staticGuard.hasCredential(context(withKey('')).req)).toBe(true)
+    expect(staticGuard.hasCredential(context({ query: { api_key: live.key } }).req)).toBe(false)
+    expect(
+      staticGuard.hasCredential(context({ headers: [['Authorization', `Bearer ${live.key}`]] }).req),
+    ).toBe(false)
   })
 })
 

@@ -56,7 +56,7 @@ function warnUntrustedProxy(ctx: SecurityContext, ip: string | undefined): void 
   if (listsAddress(forwarded, ip) || !NON_PUBLIC_RANGES.hasAddress(ip)) return
   untrustedProxyWarned = true
   process.emitWarning(
-    `Requests carry X-Forwarded-For but their client IP (${ip}) is the proxy's own address: no proxy is trusted, so every client behind it shares one rate-limit bucket. Trust your proxy in the framework (Express: app.set('trust proxy', 1); Koa: app.proxy = true with app.maxIpsCount = 1; Fastify: trustProxy: 1).`,
+    `Requests carry X-Forwarded-For but their client IP (${ip}) is the proxy's own address: no proxy is trusted, so every client behind it shares one rate-limit bucket. Trust your proxy in the framework (Express: app.set('trust proxy', 1); Koa: app.proxy = true with app.maxIpsCount = 1; Fastify: trustProxy: '<your proxy address>', a hop count trusts nothing on Fastify 5).`,
     { code: 'APIWARD_UNTRUSTED_PROXY' },
   )
 }
