@@ -69,7 +69,8 @@ describe.each(harnesses)('Redis-backed limits through $name', (harness) => {
       ['io', await ioredis()],
       ['node', await nodeRedis()],
     ] as const) {
-      const store = redisStore({ client })
+      // Counting is under test here, not timeouts: a loaded CI machine must not turn into an outage.
+      const store = redisStore({ client, timeoutMs: 2000 })
       const guard = rateLimit({
         name: `n-of-100-${kind}-${harness.name}`,
         points: 10,
@@ -96,7 +97,7 @@ describe.each(harnesses)('Redis-backed limits through $name', (harness) => {
         key: 'apiKey',
         points: 10,
         duration: 60,
-        store: redisStore({ client: await ioredis() }),
+        store: redisStore({ client: await ioredis(), timeoutMs: 2000 }),
         onStoreFailure: 'fail-open',
       })
     const urls = [await route([await guardOf()]), await route([await guardOf()])]
@@ -118,7 +119,7 @@ describe.each(harnesses)('Redis-backed limits through $name', (harness) => {
       bruteForce({
         name: `bf-${harness.name}`,
         maxConsecutiveFailures: 4,
-        store: redisStore({ client: await ioredis() }),
+        store: redisStore({ client: await ioredis(), timeoutMs: 2000 }),
         onStoreFailure: 'fail-closed',
       })
     const handler = () => ({ status: 401, body: { ok: false } })
