@@ -86,7 +86,7 @@ export interface JwtOptions extends JwtKeyOptions {
   /** The `realm` of `WWW-Authenticate` challenges. Default `api`. */
   realm?: string
   /**
-   * Cache of verified tokens, keyed by the token itself: a repeated token skips the signature
+   * Cache of verified tokens (bounded, confirmed on the whole token): a repeated token skips the signature
    * check; expiry, `validate`, and revocation are checked on every hit. Default `{ max: 10000 }`;
    * `false` turns it off.
    */

@@ -42,4 +42,17 @@ describe('TokenCache', () => {
     cache.delete('a')
     expect(cache.get('a')).toBeUndefined()
   })
+
+  it('never answers for a token that only shares the tail of a cached one', () => {
+    const cache = new TokenCache<string>(10)
+    const tail = 'S'.repeat(64)
+    cache.set(`header.payload-a.${tail}`, 'a')
+    expect(cache.get(`header.payload-b.${tail}`)).toBeUndefined()
+    expect(cache.get(`header.payload-a.${tail}`)).toBe('a')
+    cache.delete(`header.payload-b.${tail}`)
+    expect(cache.get(`header.payload-a.${tail}`)).toBe('a')
+    cache.set(`header.payload-b.${tail}`, 'b')
+    expect(cache.get(`header.payload-b.${tail}`)).toBe('b')
+    expect(cache.get(`header.payload-a.${tail}`)).toBeUndefined()
+  })
 })
