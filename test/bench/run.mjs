@@ -348,6 +348,12 @@ function median(values) {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
 }
 
+/** Half the range of the runs, as a share of their median: how far one run may stray. */
+function spread(values) {
+  if (values.length < 2) return null
+  return (Math.max(...values) - Math.min(...values)) / 2 / median(values)
+}
+
 function summarise(configs, runs, failed) {
   const frameworks = {}
   for (const { framework, stack } of configs) {
@@ -360,6 +366,7 @@ function summarise(configs, runs, failed) {
       runs: list,
       rps: median(list.map((r) => r.rps)),
       reqPerCpuSecond: median(list.map((r) => r.reqPerCpuSecond)),
+      spread: spread(list.map((r) => r.reqPerCpuSecond)),
     }
   }
   for (const fw of Object.values(frameworks)) {
@@ -373,7 +380,7 @@ function summarise(configs, runs, failed) {
 }
 
 function printTable(framework, version, stacks) {
-  const rows = [['stack', 'req/s', 'ratio', 'req/CPU-s', 'ratio']]
+  const rows = [['stack', 'req/s', 'ratio', 'req/CPU-s', 'ratio', 'spread']]
   for (const [name, s] of Object.entries(stacks)) {
     rows.push([
       name,
@@ -381,6 +388,7 @@ function printTable(framework, version, stacks) {
       s.rpsRatio?.toFixed(2) ?? '-',
       Math.round(s.reqPerCpuSecond).toString(),
       s.cpuRatio?.toFixed(2) ?? '-',
+      s.spread === null ? '-' : `±${Math.round(s.spread * 100)}%`,
     ])
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
@@ -424,7 +432,10 @@ try {
   const failed = new Map()
   const refusedRuns = []
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const c of configs) {
+    // Each round starts at another configuration, so no stack always runs in the same slot
+    // (right after a given other one, early or late in the run).
+    const shift = ((round - 1) * Math.ceil(configs.length / ROUNDS)) % configs.length
+    for (const c of [...configs.slice(shift), ...configs.slice(0, shift)]) {
       const key = `${c.framework}/${c.stack.name}`
       if (failed.has(key)) continue
       try {

@@ -19,6 +19,11 @@ export const SUBJECT = 'alice'
  */
 export const STACKS = [
   { name: 'bare', about: 'the framework alone: the ceiling every other stack is a ratio to' },
+  {
+    name: 'noop',
+    about:
+      "one no-op middleware of the framework's own (Fastify: an onRequest hook): the floor of any middleware-based guard",
+  },
   { name: 'empty', apiward: true, about: 'guard() with no guards, plus the adapter error handling' },
   {
     name: 'rateLimit-memory',

@@ -70,12 +70,18 @@ const FASTIFY_CODES: Record<string, () => ApiError> = {
   FST_ERR_CTP_EMPTY_TYPE: () => new UnsupportedMediaType(),
   FST_ERR_VALIDATION: () =>
     new BadRequest({ code: 'request.invalid', detail: 'The request failed validation.' }),
+  FST_ERR_BAD_URL: () =>
+    new BadRequest({
+      code: 'request.invalid_path',
+      detail: 'The request path has malformed percent-encoding.',
+    }),
 }
 
 /**
  * Maps an error thrown by a framework or its body parser to a client-safe `ApiError`:
  * malformed JSON is a 400, a body over the limit a 413, an unsupported media type or charset
- * a 415 (body-parser / co-body `type`s and Fastify `FST_ERR_*` codes are known). Anything else
+ * a 415 (body-parser / co-body `type`s, JSON `SyntaxError`s marked 400, and Fastify `FST_ERR_*`
+ * codes are known). Anything else
  * goes through `toApiError` (4xx by status, otherwise a generic 500).
  */
 export function frameworkErrorToApiError(err: unknown): ApiError {
@@ -86,6 +92,11 @@ export function frameworkErrorToApiError(err: unknown): ApiError {
     if (byType) return withCause(byType(), err)
     const byCode = typeof code === 'string' ? FASTIFY_CODES[code] : undefined
     if (byCode) return withCause(byCode(), err)
+    // co-body (Koa) and Fastify 4 throw the JSON parser's SyntaxError marked 400, with no type.
+    const { status, statusCode } = err as { status?: unknown; statusCode?: unknown }
+    if (err instanceof SyntaxError && (status === 400 || statusCode === 400)) {
+      return withCause(BODY_PARSER_TYPES['entity.parse.failed']!(), err)
+    }
   }
   return toApiError(err)
 }

@@ -12,6 +12,10 @@ describe('frameworkErrorToApiError', () => {
     [{ code: 'FST_ERR_CTP_INVALID_JSON_BODY', statusCode: 400 }, 400, 'request.malformed_body'],
     [{ code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }, 413, 'request.body_too_large'],
     [{ code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 }, 415, 'request.unsupported_media_type'],
+    [{ code: 'FST_ERR_BAD_URL', statusCode: 400 }, 400, 'request.invalid_path'],
+    [Object.assign(new SyntaxError('Unexpected token'), { status: 400 }), 400, 'request.malformed_body'],
+    [Object.assign(new SyntaxError('Unexpected token'), { statusCode: 400 }), 400, 'request.malformed_body'],
+    [new SyntaxError('thrown by a handler'), 500, 'server.internal'],
     [{ status: 404 }, 404, 'route.not_found'],
     [new TypeError('x is undefined'), 500, 'server.internal'],
   ])('maps %o to %i %s', (err, status, code) => {

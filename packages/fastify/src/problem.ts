@@ -42,9 +42,8 @@ function fieldErrors(validation: readonly SchemaViolation[]): ProblemFieldError[
 
 /**
  * Maps what only Fastify says precisely: a schema violation becomes a 400 listing each violation
- * with its JSON pointer (the messages describe the schema, not the server), Fastify 4's JSON
- * parse error a 400 `request.malformed_body`, a malformed URL a 400 `request.invalid_path`.
- * The rest is left to the core's `frameworkErrorToApiError`.
+ * with its JSON pointer (the messages describe the schema, not the server). The rest (parse
+ * errors, body limits, malformed URLs) is left to the core's `frameworkErrorToApiError`.
  */
 export function fastifyError(err: unknown): unknown {
   if (typeof err !== 'object' || err === null) return err
@@ -59,21 +58,6 @@ export function fastifyError(err: unknown): unknown {
       code: 'request.invalid',
       detail: `The request ${part ?? 'input'} failed validation.`,
       errors: Array.isArray(validation) ? fieldErrors(validation) : undefined,
-      cause: err,
-    })
-  }
-  if (err instanceof SyntaxError && (err as { statusCode?: unknown }).statusCode === 400) {
-    // Fastify 4's JSON parser throws the parse error itself, marked 400, with no code.
-    return new BadRequest({
-      code: 'request.malformed_body',
-      detail: 'The request body could not be parsed.',
-      cause: err,
-    })
-  }
-  if (code === 'FST_ERR_BAD_URL') {
-    return new BadRequest({
-      code: 'request.invalid_path',
-      detail: 'The request path has malformed percent-encoding.',
       cause: err,
     })
   }

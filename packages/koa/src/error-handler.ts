@@ -1,5 +1,5 @@
 import { type AdapterOptions, allowHeaderMethods } from '@apiward/core'
-import { ApiError, BadRequest, MethodNotAllowed, NotFound } from '@apiward/errors'
+import { ApiError, MethodNotAllowed, NotFound } from '@apiward/errors'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
 import { sendProblem } from './context.js'
 
@@ -23,18 +23,10 @@ function matchedMethods(ctx: ParameterizedContext): string[] {
   return methods.length === 0 ? methods : allowHeaderMethods(methods)
 }
 
-/** Errors Koa's ecosystem throws that `frameworkErrorToApiError` cannot recognise by `type`. */
+/** What only the router knows: a 405 thrown by `router.allowedMethods({ throw: true })`. */
 function koaError(ctx: ParameterizedContext, err: unknown): unknown {
   if (typeof err !== 'object' || err === null || ApiError.is(err)) return err
   const status = (err as { status?: unknown }).status
-  // co-body marks a JSON syntax error with status 400 only, without a body-parser `type`.
-  if (status === 400 && err instanceof SyntaxError) {
-    return new BadRequest({
-      code: 'request.malformed_body',
-      detail: 'The request body could not be parsed.',
-      cause: err,
-    })
-  }
   // router.allowedMethods({ throw: true }) throws before it sets `Allow`.
   if (status === 405) {
     const allow = matchedMethods(ctx)

@@ -14,6 +14,8 @@ export async function build(stack, config) {
   const app = express()
   if (stack === 'bare') {
     app.get('/hello', handler)
+  } else if (stack === 'noop') {
+    app.get('/hello', (_req, _res, next) => next(), handler)
   } else if (stack === 'popular') {
     await popular(app, config)
   } else {

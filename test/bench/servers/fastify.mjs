@@ -13,6 +13,8 @@ export async function build(stack, config) {
   const app = fastify()
   if (stack === 'bare') {
     app.get('/hello', handler)
+  } else if (stack === 'noop') {
+    app.get('/hello', { onRequest: [(_request, _reply, done) => done()] }, handler)
   } else {
     const { apiward, guard } = await import('@apiward/fastify')
     await app.register(apiward)

@@ -16,6 +16,8 @@ export async function build(stack, config) {
   const router = new Router()
   if (stack === 'bare') {
     router.get('/hello', handler)
+  } else if (stack === 'noop') {
+    router.get('/hello', (_ctx, next) => next(), handler)
   } else if (stack === 'popular') {
     await popular(app, router, config)
   } else {
