@@ -16,7 +16,11 @@ const packages = readdirSync(join(root, 'packages'))
     return { dir: join(root, 'packages', dir), name: manifest.name as string, manifest }
   })
 
-describe.each(packages)('the built package $name', ({ dir, name, manifest }) => {
+// These tests run real tools (node, publint, attw, tsc) in child processes: generous timeouts
+// keep a loaded CI machine from failing them for slowness alone.
+const TOOL_TIMEOUT = 120_000
+
+describe.each(packages)('the built package $name', { timeout: TOOL_TIMEOUT }, ({ dir, name, manifest }) => {
   it('declares ESM, no side effects, Node >= 20.19 and an exports map with types first', () => {
     expect(manifest.type).toBe('module')
     expect(manifest.sideEffects).toBe(false)
@@ -57,7 +61,7 @@ describe.each(packages)('the built package $name', ({ dir, name, manifest }) => 
   })
 })
 
-describe('a consumer project', () => {
+describe('a consumer project', { timeout: TOOL_TIMEOUT }, () => {
   it('type-checks against the built declarations (NodeNext and bundler resolution)', async () => {
     const consumer = join(root, 'test', 'packaging', 'consumer')
     for (const project of ['tsconfig.nodenext.json', 'tsconfig.bundler.json']) {

@@ -22,6 +22,8 @@ try {
     if (message === 'cpu') process.send({ type: 'cpu', usage: process.cpuUsage() })
   })
   process.on('disconnect', () => process.exit(0))
+  // An ordinary exit on SIGINT lets a profiler around the process (callgrind) write its counts.
+  process.on('SIGINT', () => process.exit(0))
   process.send({ type: 'ready', port })
 } catch (err) {
   process.send({ type: 'error', message: err?.stack ?? String(err) }, () => process.exit(1))

@@ -1,0 +1,155 @@
+// `pnpm bench:instructions`: CPU instructions per request, counted by valgrind's callgrind, for
+// the bare route, the framework's own no-op middleware and apiward's stacks. Unlike wall-clock
+// throughput, instruction counts do not depend on what else the machine is doing, so they can
+// resolve the few percent an adapter costs. See README.md.
+//
+//   node test/bench/instructions.mjs [filter...]    BENCH_IR_WARMUP=3000 BENCH_IR_REQUESTS=3000
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { Agent, request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { fixtures } from './fixtures.mjs'
+import { FRAMEWORKS, PATH, stackByName } from './stacks.mjs'
+
+const STACK_NAMES = ['bare', 'noop', 'empty', 'rateLimit-memory', 'jwt-ES256-cache']
+const WARMUP = Number(process.env.BENCH_IR_WARMUP ?? 3000)
+const REQUESTS = Number(process.env.BENCH_IR_REQUESTS ?? 3000)
+const CONCURRENCY = 8
+const FILTER = process.argv
+  .slice(2)
+  .flatMap((f) => f.split(','))
+  .filter(Boolean)
+const SERVE = fileURLToPath(new URL('./servers/serve.mjs', import.meta.url))
+const OUT_DIR = fileURLToPath(new URL('../../.bench/', import.meta.url))
+
+if (spawnSync('sh', ['-c', 'command -v valgrind && command -v callgrind_control']).status !== 0) {
+  console.error('valgrind (with callgrind_control) is needed: apt-get install valgrind')
+  process.exit(1)
+}
+
+/** Selected by the filter; the bare route runs with any selected stack of its framework. */
+function wanted(framework, name) {
+  const hit = (n) => FILTER.some((f) => `${framework}/${n}`.includes(f))
+  return FILTER.length === 0 || hit(name) || (name === 'bare' && STACK_NAMES.some(hit))
+}
+
+function load(port, n, token) {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+  const headers = token ? { authorization: `Bearer ${token}` } : {}
+  let sent = 0
+  const one = () =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: PATH, agent, headers }, (res) => {
+        if (res.statusCode !== 200) reject(new Error(`answered ${res.statusCode}`))
+        res.resume()
+        res.on('end', resolve)
+      })
+      req.on('error', reject)
+      req.end()
+    })
+  const worker = async () => {
+    while (sent < n) {
+      sent++
+      await one()
+    }
+  }
+  return Promise.all(Array.from({ length: CONCURRENCY }, worker)).finally(() => agent.destroy())
+}
+
+function control(pid, ...args) {
+  const r = spawnSync('callgrind_control', [...args, String(pid)], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`callgrind_control ${args.join(' ')} failed: ${r.stderr}`)
+}
+
+/** Instructions in the callgrind dumps of a folder. */
+function counted(folder) {
+  let total = 0
+  for (const file of readdirSync(folder)) {
+    const line = /^(?:summary|totals):\s+(\d+)/m.exec(readFileSync(join(folder, file), 'utf8'))
+    if (line) total += Number(line[1])
+  }
+  return total
+}
+
+/** Instructions per request of one server, counted from after its warm-up. */
+async function measure(framework, stack, fixture, dir) {
+  const out = join(dir, `${framework}-${stack.name}`)
+  mkdirSync(out)
+  const child = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      `--callgrind-out-file=${join(out, 'callgrind.out.%p')}`,
+      process.execPath,
+      SERVE,
+      framework,
+      stack.name,
+      fixture.config,
+    ],
+    { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } },
+  )
+  try {
+    const port = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('did not start within 240 s')), 240_000)
+      child.once('exit', (code) => reject(new Error(`exited with code ${code}`)))
+      child.once('message', (m) => {
+        clearTimeout(timer)
+        if (m.type === 'ready') resolve(m.port)
+        else reject(new Error(m.message))
+      })
+    })
+    const token = stack.token ? fixture.tokens[stack.token] : undefined
+    await load(port, WARMUP, token)
+    control(child.pid, '--instr=on')
+    await load(port, REQUESTS, token)
+    control(child.pid, '--instr=off')
+  } finally {
+    // SIGINT ends the server the ordinary way, so callgrind writes its counts as it exits.
+    const exited = new Promise((r) => child.once('exit', r))
+    child.kill('SIGINT')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    await exited
+    clearTimeout(timer)
+  }
+  const total = counted(out)
+  if (total === 0) throw new Error('callgrind counted nothing')
+  return total / REQUESTS
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'apiward-ir-'))
+const results = {}
+try {
+  const fixture = await fixtures(dir)
+  for (const framework of FRAMEWORKS) {
+    const rows = []
+    for (const name of STACK_NAMES) {
+      if (!wanted(framework, name)) continue
+      const ir = await measure(framework, stackByName.get(name), fixture, dir)
+      rows.push({ name, ir })
+      console.log(
+        `${framework}/${name}`.padEnd(28),
+        `${Math.round(ir).toLocaleString('en')} instructions/request`,
+      )
+    }
+    if (rows.length === 0) continue
+    const bare = rows.find((r) => r.name === 'bare')?.ir
+    results[framework] = Object.fromEntries(rows.map((r) => [r.name, { ir: r.ir, ratio: bare / r.ir }]))
+  }
+  console.log('\nratio = bare instructions / stack instructions: the share of a CPU-bound bare route kept')
+  for (const [framework, stacks] of Object.entries(results)) {
+    console.log(`\n${framework}`)
+    for (const [name, s] of Object.entries(stacks)) {
+      console.log(`${name.padEnd(18)} ${Math.round(s.ir).toString().padStart(9)}  ${s.ratio.toFixed(3)}`)
+    }
+  }
+  if (!existsSync(OUT_DIR)) mkdirSync(OUT_DIR, { recursive: true })
+  writeFileSync(
+    join(OUT_DIR, 'instructions.json'),
+    `${JSON.stringify({ date: new Date(), results }, null, 2)}\n`,
+  )
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
