@@ -67,7 +67,9 @@ function control(pid, ...args) {
 function counted(folder) {
   let total = 0
   for (const file of readdirSync(folder)) {
-    const line = /^(?:summary|totals):\s+(\d+)/m.exec(readFileSync(join(folder, file), 'utf8'))
+    const text = readFileSync(join(folder, file), 'utf8')
+    // `totals:` counts what was collected; `summary:` may be 0 when counting started late.
+    const line = /^totals:\s+(\d+)/m.exec(text) ?? /^summary:\s+(\d+)/m.exec(text)
     if (line) total += Number(line[1])
   }
   return total
@@ -115,7 +117,7 @@ async function measure(framework, stack, fixture, dir) {
     clearTimeout(timer)
   }
   const total = counted(out)
-  if (total === 0) throw new Error('callgrind counted nothing')
+  if (total === 0) throw new Error(`callgrind counted nothing in ${readdirSync(out).join(', ') || 'no file'}`)
   return total / REQUESTS
 }
 
@@ -151,5 +153,5 @@ try {
     `${JSON.stringify({ date: new Date(), results }, null, 2)}\n`,
   )
 } finally {
-  rmSync(dir, { recursive: true, force: true })
+  if (!process.env.BENCH_IR_KEEP) rmSync(dir, { recursive: true, force: true })
 }
