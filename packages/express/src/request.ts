@@ -4,6 +4,7 @@ import type { Request } from 'express'
 /** The `SecurityRequest` of an Express request: IP after `trust proxy`, params, query, body, route. */
 export class ExpressSecurityRequest extends NodeSecurityRequest {
   readonly #req: Request
+  #ip: string | undefined | null = null
 
   constructor(req: Request) {
     super(req)
@@ -15,8 +16,10 @@ export class ExpressSecurityRequest extends NodeSecurityRequest {
     return this.#req.originalUrl ?? this.#req.url
   }
 
+  /** Resolved once: the framework walks its trust-proxy rules on every read. */
   get ip(): string | undefined {
-    return this.#req.ip
+    if (this.#ip === null) this.#ip = this.#req.ip
+    return this.#ip
   }
 
   get query(): Readonly<Record<string, unknown>> {

@@ -7,14 +7,17 @@ import type { FastifyRequest } from 'fastify'
  */
 export class FastifySecurityRequest extends NodeSecurityRequest {
   readonly #request: FastifyRequest
+  #ip: string | undefined | null = null
 
   constructor(request: FastifyRequest) {
     super(request.raw)
     this.#request = request
   }
 
+  /** Resolved once: the framework walks its trust-proxy rules on every read. */
   get ip(): string | undefined {
-    return this.#request.ip
+    if (this.#ip === null) this.#ip = this.#request.ip
+    return this.#ip
   }
 
   get query(): Readonly<Record<string, unknown>> {
