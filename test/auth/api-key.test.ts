@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib'
 import { type ApiKeyRecord, anyOf, apiKey, type CredentialGuard, generateApiKey } from '@apiward/auth'
 import { defineGuard, type SecurityEvent, SecurityEventBus, type SecurityRequest } from '@apiward/core'
-import { Unauthorized } from '@apiward/errors'
+import { Forbidden, Unauthorized } from '@apiward/errors'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type Answer, type SendOptions, send } from '../conformance/client.js'
 import type { AppSpec, RunningServer } from '../conformance/harness.js'
@@ -46,6 +46,25 @@ function slowLookup(ms: number) {
   return Object.assign(lookup, { asked })
 }
 
+/** A store whose availability the test controls, as a database that goes down and comes back. */
+function flakyLookup() {
+  const state = {
+    mode: 'up' as 'up' | 'throws' | 'rejects' | 'denies',
+    calls: 0,
+    failure: new Error('connect ECONNREFUSED 10.9.8.7:5432 (db-primary.internal)'),
+  }
+  const lookup = (id: string) => {
+    state.calls++
+    if (state.mode === 'throws') throw state.failure
+    if (state.mode === 'denies') throw new Forbidden({ code: 'tenant.suspended' })
+    return Promise.resolve().then(() => {
+      if (state.mode === 'rejects') throw state.failure
+      return records.get(id)
+    })
+  }
+  return Object.assign(lookup, { state })
+}
+
 /** A credential guard over `X-Token`: `good` authenticates `token-user`, anything else is a 401. */
 const tokenGuard: CredentialGuard = Object.assign(
   defineGuard(
@@ -78,10 +97,15 @@ function comparable(answer: Answer) {
 describe.each(harnesses)('apiKey() and anyOf() through $name', (harness) => {
   const servers: RunningServer[] = []
   const events: SecurityEvent[] = []
+  const unexpected: unknown[] = []
   const bus = new SecurityEventBus()
   bus.on((e) => events.push(e))
   const start = async (spec: AppSpec) => {
-    const server = await harness.start({ events: bus, ...spec })
+    const server = await harness.start({
+      events: bus,
+      onUnexpectedError: (err) => unexpected.push(err),
+      ...spec,
+    })
     servers.push(server)
     return server.url
   }
@@ -91,6 +115,8 @@ describe.each(harnesses)('apiKey() and anyOf() through $name', (harness) => {
 
   const slow = slowLookup(25)
   const keys = apiKey({ prefix: 'ak_live', lookup: slow })
+  const flaky = flakyLookup()
+  const flakyKeys = apiKey({ prefix: 'ak_live', lookup: flaky })
   const urls = (async () =>
     start({
       routes: [
@@ -113,6 +139,13 @@ describe.each(harnesses)('apiKey() and anyOf() through $name', (harness) => {
           path: '/optional',
           guards: [apiKey({ prefix: 'ak_live', lookup: slow, required: false })],
         },
+        { method: 'GET', path: '/flaky', guards: [flakyKeys] },
+        {
+          method: 'GET',
+          path: '/flaky-cached',
+          guards: [apiKey({ prefix: 'ak_live', lookup: flaky, cache: { ttl: 60 } })],
+        },
+        { method: 'GET', path: '/flaky-either', guards: [anyOf(tokenGuard, flakyKeys)] },
       ],
     }))()
 
@@ -296,5 +329,64 @@ describe.each(harnesses)('apiKey() and anyOf() through $name', (harness) => {
       expect(answer.status).toBe(401)
       expect(answer.json.code).toBe('auth.invalid_api_key')
     }
+  })
+
+  it('answers 503 auth.unavailable while the lookup throws or rejects, and recovers with the store', async () => {
+    const url = await urls
+    for (const mode of ['throws', 'rejects'] as const) {
+      flaky.state.mode = mode
+      for (const path of ['/flaky', '/flaky-cached', '/flaky-either']) {
+        const before = events.length
+        const down = await send(url + path, key(live.key))
+        expect(down.status, `${mode} ${path}`).toBe(503)
+        expect(String(down.headers['content-type'])).toMatch(/^application\/problem\+json/)
+        expect(down.headers['retry-after']).toBe('1')
+        expect(down.headers['www-authenticate']).toBeUndefined()
+        expect(down.json).toMatchObject({
+          status: 503,
+          code: 'auth.unavailable',
+          detail: 'The API key cannot be checked right now. Retry later.',
+        })
+        expect(down.text).not.toMatch(/ECONNREFUSED|5432|db-primary|internal|stack|Error|\bat /)
+        const emitted = events.slice(before)
+        const failure = emitted.find((e) => e.type === 'auth.error')
+        expect(failure).toMatchObject({
+          severity: 'error',
+          code: 'auth.unavailable',
+          credential: 'api_key',
+          keyId: live.id,
+        })
+        expect(failure!.error).toBe(flaky.state.failure)
+        expect(emitted.find((e) => e.type === 'server.error')?.error).toBe(flaky.state.failure)
+        expect(emitted.filter((e) => e.type === 'auth.failure' || e.type === 'auth.success')).toEqual([])
+      }
+    }
+    expect(unexpected).toEqual([])
+    flaky.state.mode = 'up'
+    for (const path of ['/flaky', '/flaky-cached', '/flaky-either']) {
+      const up = await send(url + path, key(live.key))
+      expect([up.status, up.json.auth?.id], path).toEqual([200, 'billing-service'])
+    }
+  })
+
+  it('asks the store again after a failed lookup instead of remembering the failure', async () => {
+    const url = await urls
+    flaky.state.mode = 'rejects'
+    expect((await send(`${url}/flaky-cached`, key(unknown.key))).status).toBe(503)
+    flaky.state.mode = 'up'
+    const calls = flaky.state.calls
+    const answer = await send(`${url}/flaky-cached`, key(unknown.key))
+    expect([answer.status, answer.json.code]).toEqual([401, 'auth.invalid_api_key'])
+    expect(flaky.state.calls).toBe(calls + 1)
+    expect((await send(`${url}/flaky-cached`, key(unknown.key))).status).toBe(401)
+    expect(flaky.state.calls).toBe(calls + 1)
+  })
+
+  it('answers an ApiError thrown by the lookup as it is', async () => {
+    const url = await urls
+    flaky.state.mode = 'denies'
+    const denied = await send(`${url}/flaky`, key(live.key))
+    flaky.state.mode = 'up'
+    expect([denied.status, denied.json.code]).toEqual([403, 'tenant.suspended'])
   })
 })

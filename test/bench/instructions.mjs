@@ -3,7 +3,7 @@
 // throughput, instruction counts do not depend on what else the machine is doing, so they can
 // resolve the few percent an adapter costs. See README.md.
 //
-//   node test/bench/instructions.mjs [filter...]    BENCH_IR_WARMUP=3000 BENCH_IR_REQUESTS=3000
+//   node test/bench/instructions.mjs [filter...]    BENCH_IR_WARMUP=10000 BENCH_IR_REQUESTS=3000
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
@@ -13,8 +13,16 @@ import { fileURLToPath } from 'node:url'
 import { fixtures } from './fixtures.mjs'
 import { FRAMEWORKS, PATH, stackByName } from './stacks.mjs'
 
-const STACK_NAMES = ['bare', 'noop', 'empty', 'rateLimit-memory', 'jwt-ES256-cache']
-const WARMUP = Number(process.env.BENCH_IR_WARMUP ?? 3000)
+const STACK_NAMES = [
+  'bare',
+  'noop',
+  'empty',
+  'empty-noRequestId',
+  'rateLimit-memory',
+  'rateLimit-memory-noHeaders',
+  'jwt-ES256-cache',
+]
+const WARMUP = Number(process.env.BENCH_IR_WARMUP ?? 10000)
 const REQUESTS = Number(process.env.BENCH_IR_REQUESTS ?? 3000)
 const CONCURRENCY = 8
 const FILTER = process.argv
@@ -35,8 +43,8 @@ function wanted(framework, name) {
   return FILTER.length === 0 || hit(name) || (name === 'bare' && STACK_NAMES.some(hit))
 }
 
-function load(port, n, token) {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+/** Sends `n` requests over the agent's keep-alive connections, `CONCURRENCY` at a time. */
+function load(agent, port, n, token) {
   const headers = token ? { authorization: `Bearer ${token}` } : {}
   let sent = 0
   const one = () =>
@@ -55,7 +63,7 @@ function load(port, n, token) {
       await one()
     }
   }
-  return Promise.all(Array.from({ length: CONCURRENCY }, worker)).finally(() => agent.destroy())
+  return Promise.all(Array.from({ length: CONCURRENCY }, worker))
 }
 
 function control(pid, ...args) {
@@ -104,10 +112,17 @@ async function measure(framework, stack, fixture, dir) {
       })
     })
     const token = stack.token ? fixture.tokens[stack.token] : undefined
-    await load(port, WARMUP, token)
-    control(child.pid, '--instr=on')
-    await load(port, REQUESTS, token)
-    control(child.pid, '--instr=off')
+    // One set of connections for the warm-up and the count: opening and closing connections
+    // runs code the requests do not, and V8 would still be compiling it while counting.
+    const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+    try {
+      await load(agent, port, WARMUP, token)
+      control(child.pid, '--instr=on')
+      await load(agent, port, REQUESTS, token)
+      control(child.pid, '--instr=off')
+    } finally {
+      agent.destroy()
+    }
   } finally {
     // SIGINT ends the server the ordinary way, so callgrind writes its counts as it exits.
     const exited = new Promise((r) => child.once('exit', r))

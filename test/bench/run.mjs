@@ -252,6 +252,17 @@ async function smoke(port, stack, tokens) {
   const text = await ok.text()
   if (ok.status !== 200) throw new Error(`answered ${ok.status} instead of 200: ${text.slice(0, 300)}`)
   if (text !== JSON.stringify(BODY)) throw new Error(`answered an unexpected body: ${text.slice(0, 300)}`)
+  // The stack measures what it says: the response headers its options promise, and no others.
+  if (stack.apiward) {
+    const echoes = stack.adapterOptions?.requestIdHeader !== false
+    if (ok.headers.has('x-request-id') !== echoes) {
+      throw new Error(`X-Request-Id ${echoes ? 'missing' : 'sent although requestIdHeader is false'}`)
+    }
+    const limits = stack.name.startsWith('rateLimit') && !stack.name.endsWith('noHeaders')
+    if (ok.headers.has('ratelimit') !== limits) {
+      throw new Error(`RateLimit header ${limits ? 'missing' : 'sent although not asked for'}`)
+    }
+  }
   if (stack.token) {
     const denied = await fetch(url)
     await denied.arrayBuffer()

@@ -15,7 +15,8 @@ export const SUBJECT = 'alice'
 /**
  * `apiward`: served through the framework's apiward adapter. `token`: which signed token wrk
  * sends (and the smoke check expects 401 without it). `redis`: needs the bench's redis-server.
- * `jwt`: needs `jwt` from @apiward/auth.
+ * `jwt`: needs `jwt` from @apiward/auth. `adapterOptions`: given to the adapter's createGuard() and
+ * error handling.
  */
 export const STACKS = [
   { name: 'bare', about: 'the framework alone: the ceiling every other stack is a ratio to' },
@@ -26,9 +27,22 @@ export const STACKS = [
   },
   { name: 'empty', apiward: true, about: 'guard() with no guards, plus the adapter error handling' },
   {
+    name: 'empty-noRequestId',
+    apiward: true,
+    adapterOptions: { requestIdHeader: false },
+    about: 'empty with requestIdHeader: false: the adapter without the X-Request-Id response header',
+  },
+  {
     name: 'rateLimit-memory',
     apiward: true,
     about: 'rateLimit({ points: 1e9, duration: 60 }), memory store',
+  },
+  {
+    name: 'rateLimit-memory-noHeaders',
+    apiward: true,
+    adapterOptions: { requestIdHeader: false },
+    about:
+      'rateLimit-memory with standardHeaders: false and requestIdHeader: false: the limiter without response headers',
   },
   {
     name: 'rateLimit-redis',

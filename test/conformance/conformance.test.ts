@@ -113,6 +113,14 @@ const spec: AppSpec = {
     },
     { method: 'GET', path: '/items/:id', handler: ({ params }) => ({ body: { id: params.id } }) },
     { method: 'DELETE', path: '/items/:id', handler: () => ({ status: 204 }) },
+    { method: 'GET', path: '/preflight' },
+    {
+      method: 'OPTIONS',
+      path: '/preflight',
+      handler: () => ({ status: 200, headers: { 'X-Preflight': 'own' }, body: { preflight: true } }),
+    },
+    { method: 'GET', path: '/declines' },
+    { method: 'OPTIONS', path: '/declines', passes: true },
   ],
 }
 
@@ -285,6 +293,51 @@ describe.each(harnesses)('$name adapter', (harness) => {
     expect(allow).not.toContain('PUT')
   })
 
+  it('answers OPTIONS on a known path with 204, Allow and no body', async () => {
+    for (const [path, allow] of [
+      ['/open', 'GET, HEAD, OPTIONS'],
+      ['/items/7', 'DELETE, GET, HEAD, OPTIONS'],
+    ]) {
+      const answer = await send(`${url}${path}`, { method: 'OPTIONS' })
+      expect(answer.status).toBe(204)
+      expect(answer.headers.allow).toBe(allow)
+      expect(answer.text).toBe('')
+      expect(answer.headers['content-type']).toBeUndefined()
+      expect(answer.headers['x-request-id']).toMatch(UUID)
+    }
+  })
+
+  it('echoes the request ID on the answer to OPTIONS', async () => {
+    const answer = await send(`${url}/open`, { method: 'OPTIONS', headers: { 'X-Request-Id': 'opt-1' } })
+    expect(answer.status).toBe(204)
+    expect(answer.headers['x-request-id']).toBe('opt-1')
+  })
+
+  it('answers OPTIONS on an unknown path with a 404 problem', async () => {
+    const answer = await send(`${url}/nope/nothing`, { method: 'OPTIONS' })
+    expectProblem(answer, 404, 'route.not_found')
+  })
+
+  it("leaves a route's own OPTIONS handler its answer", async () => {
+    const answer = await send(`${url}/preflight`, { method: 'OPTIONS' })
+    expect(answer.status).toBe(200)
+    expect(answer.headers['x-preflight']).toBe('own')
+    expect(answer.json).toEqual({ preflight: true })
+    expect(answer.headers.allow).toBeUndefined()
+  })
+
+  it("answers OPTIONS with a 404 problem when the path's own OPTIONS route passes it on", async () => {
+    const answer = await send(`${url}/declines`, { method: 'OPTIONS' })
+    expectProblem(answer, 404, 'route.not_found')
+    expect(answer.headers.allow).toBeUndefined()
+  })
+
+  it('lists a declared OPTIONS route in the Allow of a 405', async () => {
+    const answer = await send(`${url}/preflight`, { method: 'PUT' })
+    expectProblem(answer, 405, 'route.method_not_allowed')
+    expect(answer.headers.allow).toBe('GET, HEAD, OPTIONS')
+  })
+
   it('echoes a well-formed X-Request-Id and replaces a malformed one', async () => {
     const good = await send(`${url}/deny`, { headers: { 'X-Request-Id': 'req-123.abc_DEF' } })
     expect(good.headers['x-request-id']).toBe('req-123.abc_DEF')
@@ -310,5 +363,58 @@ describe.each(harnesses)('$name adapter', (harness) => {
     const answer = await send(`${url}/path/%E0%A4%A`)
     expect(answer.status).toBe(400)
     expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/)
+  })
+})
+
+describe.each(harnesses)('$name adapter, requestIdHeader', (harness) => {
+  const routes: AppSpec['routes'] = [
+    { method: 'GET', path: '/allow', guards: [authenticates] },
+    { method: 'GET', path: '/deny', guards: [denyMissingToken] },
+  ]
+  let renamed: RunningServer
+  let silent: RunningServer
+
+  beforeAll(async () => {
+    renamed = await harness.start({ routes, requestIdHeader: 'X-Correlation-Id' })
+    silent = await harness.start({ routes, requestIdHeader: false })
+  })
+  afterAll(async () => {
+    await renamed.close()
+    await silent.close()
+  })
+
+  it('reads and echoes the request ID in the header it names', async () => {
+    for (const path of ['/allow', '/deny', '/nowhere']) {
+      const answer = await send(`${renamed.url}${path}`, {
+        headers: { 'X-Correlation-Id': 'corr-7', 'X-Request-Id': 'ignored-1' },
+      })
+      expect(answer.headers['x-correlation-id']).toBe('corr-7')
+      expect(answer.headers['x-request-id']).toBeUndefined()
+      if (answer.status >= 400) expect(answer.json.requestId).toBe('corr-7')
+    }
+    const fresh = await send(`${renamed.url}/deny`, { headers: { 'X-Correlation-Id': 'bad value' } })
+    expect(fresh.headers['x-correlation-id']).toMatch(UUID)
+    expect(fresh.json.requestId).toBe(fresh.headers['x-correlation-id'])
+  })
+
+  it('sends no request ID header when it is false, and still names the ID in problems', async () => {
+    const allowed = await send(`${silent.url}/allow`)
+    expect(allowed.status).toBe(200)
+    expect(allowed.headers['x-request-id']).toBeUndefined()
+    for (const path of ['/deny', '/nowhere']) {
+      const echoed = await send(`${silent.url}${path}`, { headers: { 'X-Request-Id': 'req-9' } })
+      expect(echoed.status).toBeGreaterThanOrEqual(400)
+      expect(echoed.headers['x-request-id']).toBeUndefined()
+      expect(echoed.json.requestId).toBe('req-9')
+      const generated = await send(`${silent.url}${path}`)
+      expect(generated.json.requestId).toMatch(UUID)
+    }
+  })
+
+  it('refuses a requestIdHeader that is not a header name at startup', async () => {
+    // Express and Koa throw while the app is built, Fastify when the plugin is registered.
+    await expect((async () => harness.start({ routes, requestIdHeader: 'X Request Id' }))()).rejects.toThrow(
+      /requestIdHeader must be a header name/,
+    )
   })
 })

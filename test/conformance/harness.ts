@@ -19,11 +19,16 @@ export interface HandlerResult {
 }
 
 export interface RouteSpec {
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS'
   /** Route pattern with `:param` segments, understood by all three frameworks. */
   path: string
   /** Guards of this route, run through the adapter's `guard()`. */
   guards?: GuardInput[]
+  /**
+   * The route declines every request, as if it did not match: Express `next()`, Koa `next()`
+   * without a body, Fastify `reply.callNotFound()`. Default: false.
+   */
+  passes?: boolean
   /** Default: 200 `{ ok: true, auth }`. It may throw or return a promise. */
   handler?: (input: HandlerInput) => HandlerResult | Promise<HandlerResult>
 }
@@ -40,6 +45,8 @@ export interface AppSpec {
   trustProxy?: number
   /** Receives errors rendered as a generic 500. Default: ignored, to keep test output clean. */
   onUnexpectedError?: (err: unknown, requestId: string) => void
+  /** The adapter's `requestIdHeader` option. Default: not given (`X-Request-Id`). */
+  requestIdHeader?: string | false
 }
 
 export interface RunningServer {

@@ -2,8 +2,43 @@ import { defineGuard, type SecurityContext, type SecurityRequest } from '@apiwar
 import { Unauthorized } from '@apiward/errors'
 import { type CredentialGuard, isCredentialGuard } from './credential.js'
 
+/** Options of {@link anyOf}, given after the guards. */
+export interface AnyOfOptions {
+  /**
+   * Whether a request that sends none of the credentials is refused (401
+   * `auth.missing_credentials`). Default `true`. With `false` such a request goes on
+   * anonymously (no principal); a credential that is sent must still be valid.
+   */
+  required?: boolean
+}
+
+const OPTION_NAMES: ReadonlySet<string> = new Set(['required'])
+const MISTAKES: Readonly<Record<string, string>> = {
+  optional: "'required: false'",
+  credentialsRequired: "'required'",
+}
+
 function nameOf(guard: CredentialGuard): string {
   return guard.guardName ?? (guard.name || 'guard')
+}
+
+function isOptions(value: unknown): value is AnyOfOptions {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function checkOptions(options: AnyOfOptions): boolean {
+  for (const name of Object.keys(options)) {
+    if (!OPTION_NAMES.has(name)) {
+      const hint = MISTAKES[name] === undefined ? '' : `; use ${MISTAKES[name]}`
+      throw new TypeError(
+        `anyOf(): unknown option '${name}'${hint}. Known options: ${[...OPTION_NAMES].join(', ')}.`,
+      )
+    }
+  }
+  if (options.required !== undefined && typeof options.required !== 'boolean') {
+    throw new TypeError('anyOf(): required must be true or false, e.g. { required: false }')
+  }
+  return options.required !== false
 }
 
 /**
@@ -14,22 +49,36 @@ function nameOf(guard: CredentialGuard): string {
  * guard or to anonymous access.
  *
  * When no credential is sent: 401 `auth.missing_credentials` with the `WWW-Authenticate`
- * challenges of every member that has one. The result is itself a credential guard, so it
- * nests. Only credential guards are accepted (a `TypeError` at startup otherwise): run other
- * guards after it.
+ * challenges of every member that has one, unless the options that follow the guards say
+ * `{ required: false }`: then the request goes on anonymously, without a principal. The result
+ * is itself a credential guard, so it nests. Only credential guards are accepted (a `TypeError`
+ * at startup otherwise): run other guards after it.
  *
  * @example
  * ```ts
  * app.get('/notes', guard(anyOf(jwt({ ... }), apiKey({ prefix: 'ak_live', lookup })), scopes('notes:read')), list)
+ * // anonymous requests allowed, but a credential that is sent must be valid:
+ * app.get('/feed', guard(anyOf(jwt({ ... }), apiKey({ prefix: 'ak_live', lookup }), { required: false })), feed)
  * ```
  */
-export function anyOf(...guards: CredentialGuard[]): CredentialGuard {
+export function anyOf(...guards: CredentialGuard[]): CredentialGuard
+export function anyOf(...args: [...guards: CredentialGuard[], options: AnyOfOptions]): CredentialGuard
+export function anyOf(...args: Array<CredentialGuard | AnyOfOptions>): CredentialGuard {
+  const last = args.at(-1)
+  const options = isOptions(last) ? last : undefined
+  const guards: unknown[] = options === undefined ? args : args.slice(0, -1)
+  const required = options === undefined ? true : checkOptions(options)
   if (guards.length === 0) {
     throw new TypeError(
       'anyOf() needs at least one authentication guard, e.g. anyOf(jwt({ ... }), apiKey({ ... }))',
     )
   }
-  guards.forEach((guard: unknown, i) => {
+  guards.forEach((guard, i) => {
+    if (isOptions(guard)) {
+      throw new TypeError(
+        `anyOf(): argument ${i + 1} is an object, not a guard. Options go last, e.g. anyOf(jwt(...), apiKey(...), { required: false })`,
+      )
+    }
     if (typeof guard !== 'function') {
       throw new TypeError(
         `anyOf(): argument ${i + 1} is ${guard === null ? 'null' : typeof guard}, not a guard. Did you forget to call the factory?`,
@@ -41,7 +90,7 @@ export function anyOf(...guards: CredentialGuard[]): CredentialGuard {
       )
     }
   })
-  const list = [...guards]
+  const list = guards as CredentialGuard[]
   const challenges = [
     ...new Set(list.map((g) => g.challenge).filter((c): c is string => typeof c === 'string' && c !== '')),
   ]
@@ -50,6 +99,7 @@ export function anyOf(...guards: CredentialGuard[]): CredentialGuard {
 
   const check = (ctx: SecurityContext): void | PromiseLike<void> => {
     for (const guard of list) if (guard.hasCredential(ctx.req)) return guard(ctx)
+    if (!required) return
     ctx.emit('auth.failure', { severity: 'info', code: 'auth.missing_credentials' })
     throw new Unauthorized({ code: 'auth.missing_credentials', detail: 'Credentials are required.', headers })
   }

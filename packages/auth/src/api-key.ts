@@ -6,7 +6,7 @@ import {
   type SecurityContext,
   type SecurityRequest,
 } from '@apiward/core'
-import { BadRequest, Unauthorized } from '@apiward/errors'
+import { ApiError, BadRequest, ServiceUnavailable, Unauthorized } from '@apiward/errors'
 import { apiKeyDigest, inspectApiKey, isApiKeyId, isApiKeyPrefix, storedDigest } from './api-key-tools.js'
 import type { CredentialGuard } from './credential.js'
 
@@ -49,7 +49,9 @@ export interface StaticApiKey extends ApiKeyRecord {
 /**
  * Finds the record of a key by its id, or answers `undefined`/`null` when there is none. It may
  * be synchronous (a `Map`) or asynchronous (a database); a synchronous lookup keeps the guard
- * synchronous. Its errors are unexpected errors: the client gets a generic 500.
+ * synchronous. When it throws or rejects (the database is down), the client gets a 503
+ * `auth.unavailable` with `Retry-After` and the error goes to the `auth.error` event; an
+ * `ApiError` it throws is answered as it is.
  */
 export type ApiKeyLookup = (
   id: string,
@@ -68,7 +70,10 @@ export interface ApiKeyOptions {
    * `keys` or `lookup`. Checked at startup; a request costs one map read and one SHA-256.
    */
   keys?: readonly StaticApiKey[]
-  /** Finds a key's record by its id, for keys kept in a database. Give either `keys` or `lookup`. */
+  /**
+   * Finds a key's record by its id, for keys kept in a database. Give either `keys` or `lookup`.
+   * When it throws or rejects, the request gets a 503 `auth.unavailable`.
+   */
   lookup?: ApiKeyLookup
   /** The request header that carries the key. Default `'X-API-Key'`. */
   header?: string
@@ -278,7 +283,9 @@ function staticEntries(keys: unknown): ReadonlyMap<string, KeyEntry> {
  * Every wrong key (unknown, wrong secret, malformed, expired, disabled...) gets the same 401
  * `auth.invalid_api_key`; the reason goes only to the `auth.failure` security event. A missing
  * key is a 401 `auth.missing_credentials`. Two keys in one request are a 400
- * `auth.invalid_request`.
+ * `auth.invalid_request`. A `lookup` that throws or rejects is a 503 `auth.unavailable` with
+ * `Retry-After: 1` (the error is kept as the `cause` and sent to the `auth.error` event, never
+ * to the client, and never cached).
  *
  * @example
  * ```ts
@@ -356,6 +363,26 @@ export function apiKey(options: ApiKeyOptions): CredentialGuard {
     ctx.emit('auth.success', { severity: 'info', credential: 'api_key', keyId: id })
   }
 
+  /** The lookup failed: a 503 for the client, the error for the operator, nothing cached. */
+  const unavailable = (ctx: SecurityContext, err: unknown, id: string, prefix: string): never => {
+    if (ApiError.is(err)) throw err
+    ctx.emit('auth.error', {
+      severity: 'error',
+      code: 'auth.unavailable',
+      credential: 'api_key',
+      keyId: id,
+      keyPrefix: prefix,
+      detail: err instanceof Error ? err.message : String(err),
+      error: err,
+    })
+    throw new ServiceUnavailable({
+      code: 'auth.unavailable',
+      detail: 'The API key cannot be checked right now. Retry later.',
+      retryAfter: 1,
+      cause: err,
+    })
+  }
+
   const remember = (id: string, record: unknown): KeyEntry | null => {
     const entry = absent(record)
       ? null
@@ -403,9 +430,17 @@ export function apiKey(options: ApiKeyOptions): CredentialGuard {
     if (entries !== undefined) return settle(ctx, id, entries.get(id), digest)
     const cached = cache?.get(id)
     if (cached !== undefined) return settle(ctx, id, cached, digest)
-    const found = lookup!(id, ctx)
+    let found: ReturnType<ApiKeyLookup>
+    try {
+      found = lookup!(id, ctx)
+    } catch (err) {
+      return unavailable(ctx, err, id, prefix)
+    }
     if (isThenable<ApiKeyRecord | null | undefined>(found)) {
-      return found.then((record) => settle(ctx, id, remember(id, record), digest))
+      return found.then(
+        (record) => settle(ctx, id, remember(id, record), digest),
+        (err: unknown) => unavailable(ctx, err, id, prefix),
+      )
     }
     return settle(ctx, id, remember(id, found), digest)
   }

@@ -1,5 +1,5 @@
 export type { JwtAlgorithm } from './algorithms.js'
-export { anyOf } from './any-of.js'
+export { type AnyOfOptions, anyOf } from './any-of.js'
 export {
   type ApiKeyFailureReason,
   type ApiKeyLookup,

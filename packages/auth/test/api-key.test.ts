@@ -306,14 +306,21 @@ describe('apiKey() with a lookup', () => {
     expect(lookup).not.toHaveBeenCalled()
   })
 
-  it('lets a failing lookup surface as an unexpected error, not as a denial', async () => {
+  it('answers a failing lookup with a 503 that keeps the error as its cause, not as a denial', async () => {
+    const down = new Error('database down')
     const guard = apiKey({
       prefix: 'ak_live',
       lookup: async () => {
-        throw new Error('database down')
+        throw down
       },
     })
-    await expect(guard(context(withKey(live.key)))).rejects.toThrow('database down')
+    const error = await Promise.resolve(guard(context(withKey(live.key)))).then(
+      () => undefined,
+      (err: unknown) => err as { status: number; code: string; cause: unknown },
+    )
+    expect(error?.status).toBe(503)
+    expect(error?.code).toBe('auth.unavailable')
+    expect(error?.cause).toBe(down)
   })
 
   it('treats a record holding the key instead of its hash as a server mistake', async () => {

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http'
 import {
   ApiError,
   BadRequest,
@@ -9,6 +10,7 @@ import {
 import type { SecurityContext } from './context.js'
 import type { SecurityEventBus } from './events.js'
 import type { Guard } from './guard.js'
+import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.js'
 
 /** Options every adapter's `createGuard()` and `errorHandler()` accept. */
 export interface AdapterOptions {
@@ -21,6 +23,56 @@ export interface AdapterOptions {
    * writes the error and the request ID to `console.error`, so no failure goes unseen.
    */
   onUnexpectedError?: (err: unknown, requestId: string) => void
+  /**
+   * The header that carries the request ID in both directions: a well-formed incoming value
+   * (`^[A-Za-z0-9._-]{1,128}$`) becomes the request's ID, and the ID is echoed on every response
+   * that passes a guard or the error handling. Default `'X-Request-Id'`. `false` sends no
+   * response header (the ID still comes from an incoming `X-Request-Id` or is generated, and
+   * still appears in problem documents and security events): for deployments where a proxy or
+   * the framework already echoes one. Node spends about as much on one response header as on
+   * an empty guard, so it is worth turning off where it is redundant.
+   */
+  requestIdHeader?: string | false
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+/**
+ * Checks the options every adapter accepts and throws a `TypeError` that says what to change;
+ * adapters call it once, when a guard or an error handler is built.
+ */
+export function checkAdapterOptions(options: AdapterOptions, where: string): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${where}: options must be an object`)
+  }
+  const { requestIdHeader, onUnexpectedError, problemTypeBase } = options
+  if (
+    requestIdHeader !== undefined &&
+    requestIdHeader !== false &&
+    (typeof requestIdHeader !== 'string' || !HEADER_NAME.test(requestIdHeader))
+  ) {
+    throw new TypeError(
+      `${where}: requestIdHeader must be a header name such as 'X-Request-Id', or false to send none; got ${String(requestIdHeader)}`,
+    )
+  }
+  if (onUnexpectedError !== undefined && typeof onUnexpectedError !== 'function') {
+    throw new TypeError(`${where}: onUnexpectedError must be a function (err, requestId) => void`)
+  }
+  if (problemTypeBase !== undefined && typeof problemTypeBase !== 'string') {
+    throw new TypeError(
+      `${where}: problemTypeBase must be a string such as 'https://api.example.com/problems/'`,
+    )
+  }
+}
+
+/** The request ID of a Node request, read from the header `requestIdHeader` names (see `AdapterOptions`). */
+export function incomingRequestId(
+  headers: IncomingHttpHeaders,
+  requestIdHeader: string | false | undefined,
+): string {
+  return requestIdFrom(
+    headers[typeof requestIdHeader === 'string' ? requestIdHeader.toLowerCase() : REQUEST_ID_HEADER],
+  )
 }
 
 /** The default `onUnexpectedError`: one line to stderr with the request ID and the stack. */

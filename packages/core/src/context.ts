@@ -170,8 +170,8 @@ export class SecurityContext {
 
   /**
    * Renders an error as problem+json for this request and remembers it as the outcome's error.
-   * An unexpected (non-`ApiError`) error emits `server.error` with the original, since the
-   * client only gets a generic 500.
+   * Every 5xx answer emits `server.error` with the original error (an unexpected one, which the
+   * client only sees as a generic 500, or an `ApiError` such as a store outage's 503).
    */
   renderError(err: unknown, typeBase?: string): RenderedProblem {
     const rendered = toProblem(err, { requestId: this.requestId, typeBase })

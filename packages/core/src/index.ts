@@ -1,7 +1,9 @@
 export {
   type AdapterOptions,
   allowHeaderMethods,
+  checkAdapterOptions,
   frameworkErrorToApiError,
+  incomingRequestId,
   logUnexpectedError,
   renderProblem,
   runGuard,

@@ -1,9 +1,8 @@
 import {
   type AdapterOptions,
-  REQUEST_ID_HEADER,
+  incomingRequestId,
   type ResponseBinding,
   renderProblem,
-  requestIdFrom,
   SecurityContext,
 } from '@apiward/core'
 import type { Request, Response } from 'express'
@@ -49,14 +48,15 @@ export function contextOf(req: Request, res: Response, options: AdapterOptions):
   const existing = (req as WithContext)[kContext]
   if (existing !== undefined) return existing
   const binding = new ExpressBinding(res)
-  const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER])
+  const requestId = incomingRequestId(req.headers, options.requestIdHeader)
   const ctx = new SecurityContext(new ExpressSecurityRequest(req), binding, {
     requestId,
     events: options.events,
   })
   binding.ctx = ctx
   ;(req as WithContext)[kContext] = ctx
-  if (!res.headersSent) res.setHeader('X-Request-Id', requestId)
+  const echo = options.requestIdHeader
+  if (echo !== false && !res.headersSent) res.setHeader(echo ?? 'X-Request-Id', requestId)
   return ctx
 }
 

@@ -1,4 +1,4 @@
-import { type AdapterOptions, allowHeaderMethods } from '@apiward/core'
+import { type AdapterOptions, allowHeaderMethods, checkAdapterOptions } from '@apiward/core'
 import { MethodNotAllowed, NotFound } from '@apiward/errors'
 import type {
   Application,
@@ -8,7 +8,7 @@ import type {
   RequestHandler,
   Response,
 } from 'express'
-import { sendProblem } from './context.js'
+import { contextOf, sendProblem } from './context.js'
 
 interface Layer {
   route?: { methods: Record<string, boolean> }
@@ -49,10 +49,23 @@ function allowedMethods(app: Application, path: string): string[] {
 }
 
 /**
+ * Answers an `OPTIONS` request to a path whose routes accept `allow`, none of them `OPTIONS`:
+ * 204 with `Allow` and no body, with the request ID like every answer of the error handler.
+ */
+function sendAllow(req: Request, res: Response, allow: readonly string[], options: AdapterOptions): void {
+  contextOf(req, res, options)
+  res.status(204)
+  res.setHeader('Allow', allowHeaderMethods([...allow, 'OPTIONS']).join(', '))
+  res.end()
+}
+
+/**
  * The last middleware of an app: answers unknown routes with a 404 problem (405 with `Allow`
- * when the path exists with other methods) and renders every error as problem+json:
- * `ApiError`s as they are, body-parser errors as 400 / 413 / 415, anything else as a generic
- * 500 whose body reveals nothing (the error goes to `onUnexpectedError`).
+ * when the path has routes for other methods, 204 with `Allow` when such a request is an
+ * `OPTIONS`; a route of the request's own method that passed it on leaves a 404) and renders
+ * every error as problem+json: `ApiError`s as they are, body-parser errors as 400 / 413 / 415,
+ * anything else as a generic 500 whose body reveals nothing (the error goes to
+ * `onUnexpectedError`).
  *
  * It returns two middlewares as one array; install it after your routes with `app.use()`.
  *
@@ -64,9 +77,13 @@ function allowedMethods(app: Application, path: string): string[] {
  * ```
  */
 export function errorHandler(options: AdapterOptions = {}): [RequestHandler, ErrorRequestHandler] {
+  checkAdapterOptions(options, 'errorHandler()')
   const notFound: RequestHandler = (req: Request, res: Response) => {
     const allow = allowedMethods(req.app, req.path)
-    sendProblem(req, res, allow.length > 0 ? new MethodNotAllowed(allow) : new NotFound(), options)
+    // A route of the request's own method that passed it on leaves nothing else to offer.
+    if (allow.length === 0 || allow.includes(req.method)) sendProblem(req, res, new NotFound(), options)
+    else if (req.method === 'OPTIONS') sendAllow(req, res, allow, options)
+    else sendProblem(req, res, new MethodNotAllowed(allow), options)
   }
   const onError: ErrorRequestHandler = (err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) {

@@ -1,4 +1,10 @@
-import { type AdapterOptions, compose, type GuardInput, type SecurityContext } from '@apiward/core'
+import {
+  type AdapterOptions,
+  checkAdapterOptions,
+  compose,
+  type GuardInput,
+  type SecurityContext,
+} from '@apiward/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { contextOf, sendProblem } from './context.js'
 
@@ -27,6 +33,7 @@ export type ExpressGuard = (...guards: GuardInput[]) => RequestHandler
  * ```
  */
 export function createGuard(options: ExpressGuardOptions = {}): ExpressGuard {
+  checkAdapterOptions(options, 'createGuard()')
   const forward = options.forwardErrors === true
   const deny = (req: Request, res: Response, next: NextFunction, err: unknown): void => {
     if (forward || res.headersSent) next(err)

@@ -1,10 +1,4 @@
-import {
-  type AdapterOptions,
-  REQUEST_ID_HEADER,
-  type ResponseBinding,
-  requestIdFrom,
-  SecurityContext,
-} from '@apiward/core'
+import { type AdapterOptions, incomingRequestId, type ResponseBinding, SecurityContext } from '@apiward/core'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { FastifySecurityRequest } from './request.js'
 
@@ -63,13 +57,14 @@ export function contextOf(
   const existing = (request as WithContext)[kContext]
   if (existing !== undefined) return existing
   const binding = new FastifyBinding(reply)
-  const requestId = requestIdFrom(request.raw.headers[REQUEST_ID_HEADER])
+  const requestId = incomingRequestId(request.raw.headers, options.requestIdHeader)
   const ctx = new SecurityContext(new FastifySecurityRequest(request), binding, {
     requestId,
     events: options.events,
   })
   binding.ctx = ctx
   ;(request as WithContext)[kContext] = ctx
-  if (!reply.raw.headersSent) reply.header('x-request-id', requestId)
+  const echo = options.requestIdHeader
+  if (echo !== false && !reply.raw.headersSent) reply.header(echo ?? 'x-request-id', requestId)
   return ctx
 }

@@ -1,4 +1,4 @@
-import type { AdapterOptions } from '@apiward/core'
+import { type AdapterOptions, checkAdapterOptions } from '@apiward/core'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { sendProblem } from './problem.js'
 
@@ -17,6 +17,7 @@ export type FrameworkErrorsHandler = (error: Error, request: FastifyRequest, rep
  * ```
  */
 export function frameworkErrors(options: AdapterOptions = {}): FrameworkErrorsHandler {
+  checkAdapterOptions(options, 'frameworkErrors()')
   return function apiwardFrameworkErrors(error, request, reply) {
     sendProblem(request, reply, error, options)
   }

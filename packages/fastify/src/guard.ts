@@ -1,5 +1,6 @@
 import {
   type AdapterOptions,
+  checkAdapterOptions,
   compose,
   type Guard,
   type GuardInput,
@@ -82,6 +83,7 @@ function guardHook(guard: Guard, options: FastifyGuardOptions): GuardHook {
  * ```
  */
 export function createGuard(options: FastifyGuardOptions = {}): FastifyGuard {
+  checkAdapterOptions(options, 'createGuard()')
   // No guards still gives the request its context (its ID on the response), nothing more.
   const openHook: GuardHook = (request, reply, done) => {
     contextOf(request, reply, options)

@@ -1,9 +1,9 @@
-import { type AdapterOptions, type GuardInput, toGuardList } from '@apiward/core'
+import { type AdapterOptions, checkAdapterOptions, type GuardInput, toGuardList } from '@apiward/core'
 import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 import { kContext } from './context.js'
 import { createGuard, type GuardHooks } from './guard.js'
-import { notFoundError } from './not-found.js'
+import { sendNotFound } from './not-found.js'
 import { sendProblem } from './problem.js'
 
 /** Options of the {@link apiward} plugin. */
@@ -29,6 +29,13 @@ const plugin: FastifyPluginCallback<ApiwardOptions> = (fastify, options, done) =
     events: options.events,
     problemTypeBase: options.problemTypeBase,
     onUnexpectedError: options.onUnexpectedError,
+    requestIdHeader: options.requestIdHeader,
+  }
+  try {
+    checkAdapterOptions(adapterOptions, 'apiward plugin')
+  } catch (err) {
+    done(err as Error)
+    return
   }
   if (!fastify.hasRequestDecorator('auth')) fastify.decorateRequest('auth', undefined)
   if (!fastify.hasRequestDecorator(kContext)) fastify.decorateRequest(kContext, undefined)
@@ -37,7 +44,7 @@ const plugin: FastifyPluginCallback<ApiwardOptions> = (fastify, options, done) =
     sendProblem(request, reply, err, adapterOptions)
   })
   fastify.setNotFoundHandler(function apiwardNotFound(request, reply) {
-    sendProblem(request, reply, notFoundError(request.server, request.method, request.url), adapterOptions)
+    sendNotFound(request, reply, adapterOptions)
   })
 
   if (options.guards !== undefined && options.guards.length > 0) {
@@ -59,7 +66,8 @@ const plugin: FastifyPluginCallback<ApiwardOptions> = (fastify, options, done) =
  * as they are; Fastify's own: invalid JSON 400, body too large 413, unsupported media type 415,
  * schema violations 400 with a pointer per violation; anything else a generic 500 reported to
  * `onUnexpectedError`), answers unknown routes with 404 and known paths with another method with
- * 405 and `Allow`, and runs app-wide `guards`. Register it, awaited, before your routes.
+ * 405 and `Allow` (an `OPTIONS` request there, when the path has no `OPTIONS` route, with 204 and
+ * `Allow`), and runs app-wide `guards`. Register it, awaited, before your routes.
  *
  * @example
  * ```ts

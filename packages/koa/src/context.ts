@@ -1,9 +1,8 @@
 import {
   type AdapterOptions,
-  REQUEST_ID_HEADER,
+  incomingRequestId,
   type ResponseBinding,
   renderProblem,
-  requestIdFrom,
   SecurityContext,
 } from '@apiward/core'
 import type { ParameterizedContext } from 'koa'
@@ -48,13 +47,14 @@ export function bindingOf(ctx: ParameterizedContext, options: AdapterOptions): K
   const existing = (ctx as WithBinding)[kBinding]
   if (existing !== undefined) return existing
   const binding = new KoaBinding(ctx)
-  const requestId = requestIdFrom(ctx.req.headers[REQUEST_ID_HEADER])
+  const requestId = incomingRequestId(ctx.req.headers, options.requestIdHeader)
   binding.sctx = new SecurityContext(new KoaSecurityRequest(ctx), binding, {
     requestId,
     events: options.events,
   })
   ;(ctx as WithBinding)[kBinding] = binding
-  if (!ctx.res.headersSent) ctx.res.setHeader('X-Request-Id', requestId)
+  const echo = options.requestIdHeader
+  if (echo !== false && !ctx.res.headersSent) ctx.res.setHeader(echo ?? 'X-Request-Id', requestId)
   return binding
 }
 

@@ -1,7 +1,7 @@
-import { type AdapterOptions, allowHeaderMethods } from '@apiward/core'
+import { type AdapterOptions, allowHeaderMethods, checkAdapterOptions } from '@apiward/core'
 import { ApiError, MethodNotAllowed, NotFound } from '@apiward/errors'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
-import { sendProblem } from './context.js'
+import { contextOf, sendProblem } from './context.js'
 
 /** What @koa/router leaves on the context: every route layer whose path matched. */
 interface RouterMatch {
@@ -50,6 +50,20 @@ function unanswered(ctx: ParameterizedContext): ApiError {
   return new ApiError(status)
 }
 
+/**
+ * Answers an `OPTIONS` request no middleware answered, when @koa/router knows its path with
+ * other methods and none for `OPTIONS`: 204 with `Allow` and no body, with the request ID like
+ * every answer of the error handler. Returns whether it answered.
+ */
+function answeredOptions(ctx: ParameterizedContext, options: AdapterOptions): boolean {
+  const allow = matchedMethods(ctx)
+  if (allow.length === 0 || allow.includes('OPTIONS')) return false
+  contextOf(ctx, options)
+  ctx.status = 204
+  ctx.set('Allow', allowHeaderMethods([...allow, 'OPTIONS']).join(', '))
+  return true
+}
+
 /** Whether a handler set `ctx.body = null` on purpose (an empty answer, not a missing one). */
 function explicitlyEmpty(ctx: ParameterizedContext): boolean {
   return (ctx.response as { _explicitNullBody?: boolean })._explicitNullBody === true
@@ -71,6 +85,7 @@ async function handleErrors(ctx: ParameterizedContext, next: Next, options: Adap
     !explicitlyEmpty(ctx) &&
     !ctx.headerSent
   ) {
+    if (status === 404 && ctx.method === 'OPTIONS' && answeredOptions(ctx, options)) return
     sendProblem(ctx, unanswered(ctx), options)
   }
 }
@@ -81,8 +96,8 @@ async function handleErrors(ctx: ParameterizedContext, next: Next, options: Adap
  * reveals nothing (the error goes to `onUnexpectedError`), so Koa's own error handling (a
  * `text/plain` answer and an `error` event) never runs. A request nothing answered gets a 404
  * problem, or a 405 with `Allow` when @koa/router knows the path with other methods (no need
- * for `router.allowedMethods()`); a bare error status (`ctx.status = 401` without a body)
- * becomes the problem of that status.
+ * for `router.allowedMethods()`), or for an `OPTIONS` request there a 204 with `Allow`; a bare
+ * error status (`ctx.status = 401` without a body) becomes the problem of that status.
  *
  * @example
  * ```ts
@@ -93,6 +108,7 @@ async function handleErrors(ctx: ParameterizedContext, next: Next, options: Adap
  * ```
  */
 export function errorHandler(options: AdapterOptions = {}): Middleware {
+  checkAdapterOptions(options, 'errorHandler()')
   return function apiwardErrorHandler(ctx: ParameterizedContext, next: Next): Promise<void> {
     return handleErrors(ctx, next, options)
   }

@@ -1,4 +1,4 @@
-import { type AdapterOptions, compose, type Guard, type GuardInput } from '@apiward/core'
+import { type AdapterOptions, checkAdapterOptions, compose, type Guard, type GuardInput } from '@apiward/core'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
 import { bindingOf, type KoaBinding, sendProblem } from './context.js'
 
@@ -82,6 +82,7 @@ async function settle(
  * ```
  */
 export function createGuard(options: KoaGuardOptions = {}): KoaGuard {
+  checkAdapterOptions(options, 'createGuard()')
   const forward = options.forwardErrors === true
   return function guard(...guards: GuardInput[]): Middleware {
     const composed: Guard = compose(...guards)

@@ -57,9 +57,18 @@ export function keyBuilder(options: KeyOptions, resolveIp: IpResolver, where: st
     throw new TypeError(`${where}: apiKeyHeader must be a header name, got ${String(header)}`)
   }
   const apiKeyHeader = header.toLowerCase()
+  // The key of the last address seen: a client on a keep-alive connection sends the same
+  // address string request after request, and the same key string keeps its hash for the store.
+  let lastAddress: string | undefined
+  let lastKey = 'i:unknown'
   const byIp: Part = (ctx, ip) => {
     const address = ip ?? resolveIp(ctx)
-    return address === undefined ? 'i:unknown' : `i:${ipKey(address, v6)}`
+    if (address === undefined) return 'i:unknown'
+    if (address !== lastAddress) {
+      lastKey = `i:${ipKey(address, v6)}`
+      lastAddress = address
+    }
+    return lastKey
   }
   const part = (source: unknown): Part => {
     switch (source) {

@@ -3,13 +3,22 @@
 import { once } from 'node:events'
 import { AUDIENCE, ISSUER, stackByName } from '../stacks.mjs'
 
+/** The options a stack gives the adapter's createGuard() and error handling. */
+export function adapterOptions(stackName) {
+  return stackByName.get(stackName).adapterOptions ?? {}
+}
+
 /** The apiward guards of a stack, built once at startup as a user would. */
 export async function apiwardGuards(stackName, config) {
   const stack = stackByName.get(stackName)
-  if (stack.name === 'empty') return []
+  if (stack.name === 'empty' || stack.name === 'empty-noRequestId') return []
   if (stack.name === 'rateLimit-memory') {
     const { rateLimit } = await import('@apiward/ratelimit')
     return [rateLimit({ points: 1e9, duration: 60 })]
+  }
+  if (stack.name === 'rateLimit-memory-noHeaders') {
+    const { rateLimit } = await import('@apiward/ratelimit')
+    return [rateLimit({ points: 1e9, duration: 60, standardHeaders: false })]
   }
   if (stack.name === 'rateLimit-redis') {
     const { rateLimit, redisStore } = await import('@apiward/ratelimit')

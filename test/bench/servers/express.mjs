@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module'
 import express from 'express'
 import { AUDIENCE, BODY, ISSUER } from '../stacks.mjs'
-import { apiwardGuards, casbinEnforcer, nullLogger, queryValidator } from './common.mjs'
+import { adapterOptions, apiwardGuards, casbinEnforcer, nullLogger, queryValidator } from './common.mjs'
 
 export const version = createRequire(import.meta.url)('express/package.json').version
 
@@ -19,9 +19,10 @@ export async function build(stack, config) {
   } else if (stack === 'popular') {
     await popular(app, config)
   } else {
-    const { errorHandler, guard } = await import('@apiward/express')
+    const { createGuard, errorHandler } = await import('@apiward/express')
+    const guard = createGuard(adapterOptions(stack))
     app.get('/hello', guard(...(await apiwardGuards(stack, config))), handler)
-    app.use(errorHandler())
+    app.use(errorHandler(adapterOptions(stack)))
   }
   return app
 }

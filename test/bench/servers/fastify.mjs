@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module'
 import { fastify } from 'fastify'
 import { AUDIENCE, BODY, ISSUER } from '../stacks.mjs'
-import { apiwardGuards, casbinEnforcer, nullLogger, QUERY_SCHEMA } from './common.mjs'
+import { adapterOptions, apiwardGuards, casbinEnforcer, nullLogger, QUERY_SCHEMA } from './common.mjs'
 
 export const version = createRequire(import.meta.url)('fastify/package.json').version
 
@@ -16,8 +16,9 @@ export async function build(stack, config) {
   } else if (stack === 'noop') {
     app.get('/hello', { onRequest: [(_request, _reply, done) => done()] }, handler)
   } else {
-    const { apiward, guard } = await import('@apiward/fastify')
-    await app.register(apiward)
+    const { apiward, createGuard } = await import('@apiward/fastify')
+    const guard = createGuard(adapterOptions(stack))
+    await app.register(apiward, adapterOptions(stack))
     app.get('/hello', { ...guard(...(await apiwardGuards(stack, config))) }, handler)
   }
   return app

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import Router from '@koa/router'
 import Koa from 'koa'
 import { AUDIENCE, BODY, ISSUER } from '../stacks.mjs'
-import { apiwardGuards, casbinEnforcer, nullLogger, queryValidator } from './common.mjs'
+import { adapterOptions, apiwardGuards, casbinEnforcer, nullLogger, queryValidator } from './common.mjs'
 
 export const version = createRequire(import.meta.url)('koa/package.json').version
 
@@ -21,8 +21,9 @@ export async function build(stack, config) {
   } else if (stack === 'popular') {
     await popular(app, router, config)
   } else {
-    const { errorHandler, guard } = await import('@apiward/koa')
-    app.use(errorHandler())
+    const { createGuard, errorHandler } = await import('@apiward/koa')
+    const guard = createGuard(adapterOptions(stack))
+    app.use(errorHandler(adapterOptions(stack)))
     router.get('/hello', guard(...(await apiwardGuards(stack, config))), handler)
   }
   app.use(router.routes())

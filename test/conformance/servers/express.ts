@@ -8,13 +8,22 @@ function build(express: typeof express5, spec: AppSpec) {
   const app = express()
   app.disable('x-powered-by')
   if (spec.trustProxy !== undefined) app.set('trust proxy', spec.trustProxy)
-  const guard = createGuard({ events: spec.events, onUnexpectedError: spec.onUnexpectedError ?? (() => {}) })
+  const options = {
+    events: spec.events,
+    onUnexpectedError: spec.onUnexpectedError ?? (() => {}),
+    requestIdHeader: spec.requestIdHeader,
+  }
+  const guard = createGuard(options)
   app.use(express.json({ limit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT }))
   if (spec.appGuards) app.use(guard(...spec.appGuards))
   for (const route of spec.routes) {
     const handler = route.handler ?? defaultHandler
     const method = route.method.toLowerCase() as 'get'
     app[method](route.path, guard(...(route.guards ?? [])), async (req, res, next) => {
+      if (route.passes) {
+        next()
+        return
+      }
       try {
         const out = await handler({
           auth: req.auth,
@@ -32,7 +41,7 @@ function build(express: typeof express5, spec: AppSpec) {
       }
     })
   }
-  app.use(errorHandler({ events: spec.events, onUnexpectedError: spec.onUnexpectedError ?? (() => {}) }))
+  app.use(errorHandler(options))
   return app
 }
 

@@ -19,7 +19,11 @@ function trustedHops(hops: number | undefined): boolean | ((address: string, hop
 }
 
 async function start(factory: typeof fastify5, spec: AppSpec): Promise<RunningServer> {
-  const options = { events: spec.events, onUnexpectedError: spec.onUnexpectedError ?? (() => {}) }
+  const options = {
+    events: spec.events,
+    onUnexpectedError: spec.onUnexpectedError ?? (() => {}),
+    requestIdHeader: spec.requestIdHeader,
+  }
   const app = factory({
     bodyLimit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT,
     trustProxy: trustedHops(spec.trustProxy),
@@ -34,6 +38,7 @@ async function start(factory: typeof fastify5, spec: AppSpec): Promise<RunningSe
       url: route.path,
       ...guard(...(route.guards ?? [])),
       handler: async (request, reply) => {
+        if (route.passes) return reply.callNotFound()
         const out = await handler({
           auth: request.auth,
           body: request.body,

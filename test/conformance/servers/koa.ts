@@ -8,7 +8,11 @@ import { type AdapterHarness, type AppSpec, DEFAULT_BODY_LIMIT, defaultHandler, 
 
 function build(Koa: typeof Koa3, spec: AppSpec): Koa3 {
   const app = new Koa(spec.trustProxy === undefined ? {} : { proxy: true, maxIpsCount: spec.trustProxy })
-  const options = { events: spec.events, onUnexpectedError: spec.onUnexpectedError ?? (() => {}) }
+  const options = {
+    events: spec.events,
+    onUnexpectedError: spec.onUnexpectedError ?? (() => {}),
+    requestIdHeader: spec.requestIdHeader,
+  }
   const guard = createGuard(options)
   app.use(errorHandler(options))
   app.use(bodyParser({ jsonLimit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT }))
@@ -21,7 +25,8 @@ function build(Koa: typeof Koa3, spec: AppSpec): Koa3 {
       [route.method],
       [
         guard(...(route.guards ?? [])),
-        async (ctx) => {
+        async (ctx, next) => {
+          if (route.passes) return next()
           const out = await handler({
             auth: ctx.state.auth,
             body: ctx.request.body,
