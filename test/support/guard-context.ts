@@ -64,15 +64,19 @@ class PlainRequest implements SecurityRequest {
 
 export type TestContext = SecurityContext & { headers: Record<string, string>; seen: SecurityEvent[] }
 
-/** A context over a plain request that records the response headers and events it produces. */
+/**
+ * A context over a plain request that records the response headers (by lower-case name) and the
+ * events it produces.
+ */
 export function context(spec: RequestSpec = {}): TestContext {
   const headers: Record<string, string> = {}
   const seen: SecurityEvent[] = []
   const bus = new SecurityEventBus()
   bus.on((e) => seen.push(e))
   const binding: ResponseBinding = {
+    // Recorded under the lower-case name, as HTTP compares names (and Node's client reports them).
     setHeader: (name, value) => {
-      headers[name] = value
+      headers[name.toLowerCase()] = value
     },
     interceptSend: () => {},
     watchFinish: () => {},

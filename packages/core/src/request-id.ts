@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto'
 
 const WELL_FORMED = /^[A-Za-z0-9._-]{1,128}$/
 
-/** The header that carries the request ID in both directions. */
+/**
+ * The header that carries the request ID in both directions, in lower case: the adapters write it
+ * so, which spares Node a new lower-cased string per response.
+ */
 export const REQUEST_ID_HEADER = 'x-request-id'
 
 // Request IDs must be unique, not secret: a random per-process prefix (the first 24 characters

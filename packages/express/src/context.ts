@@ -1,6 +1,7 @@
 import {
   type AdapterOptions,
   incomingRequestId,
+  REQUEST_ID_HEADER,
   type ResponseBinding,
   renderProblem,
   SecurityContext,
@@ -56,7 +57,7 @@ export function contextOf(req: Request, res: Response, options: AdapterOptions):
   binding.ctx = ctx
   ;(req as WithContext)[kContext] = ctx
   const echo = options.requestIdHeader
-  if (echo !== false && !res.headersSent) res.setHeader(echo ?? 'X-Request-Id', requestId)
+  if (echo !== false && !res.headersSent) res.setHeader(echo ?? REQUEST_ID_HEADER, requestId)
   return ctx
 }
 

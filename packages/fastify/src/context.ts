@@ -1,4 +1,10 @@
-import { type AdapterOptions, incomingRequestId, type ResponseBinding, SecurityContext } from '@apiward/core'
+import {
+  type AdapterOptions,
+  incomingRequestId,
+  REQUEST_ID_HEADER,
+  type ResponseBinding,
+  SecurityContext,
+} from '@apiward/core'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { FastifySecurityRequest } from './request.js'
 
@@ -65,6 +71,6 @@ export function contextOf(
   binding.ctx = ctx
   ;(request as WithContext)[kContext] = ctx
   const echo = options.requestIdHeader
-  if (echo !== false && !reply.raw.headersSent) reply.header(echo ?? 'x-request-id', requestId)
+  if (echo !== false && !reply.raw.headersSent) reply.header(echo ?? REQUEST_ID_HEADER, requestId)
   return ctx
 }

@@ -1,6 +1,7 @@
 import {
   type AdapterOptions,
   incomingRequestId,
+  REQUEST_ID_HEADER,
   type ResponseBinding,
   renderProblem,
   SecurityContext,
@@ -54,7 +55,7 @@ export function bindingOf(ctx: ParameterizedContext, options: AdapterOptions): K
   })
   ;(ctx as WithBinding)[kBinding] = binding
   const echo = options.requestIdHeader
-  if (echo !== false && !ctx.res.headersSent) ctx.res.setHeader(echo ?? 'X-Request-Id', requestId)
+  if (echo !== false && !ctx.res.headersSent) ctx.res.setHeader(echo ?? REQUEST_ID_HEADER, requestId)
   return binding
 }
 

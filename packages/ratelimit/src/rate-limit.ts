@@ -217,14 +217,16 @@ export function rateLimit(options: RateLimitOptions): Guard {
         tightest = i
       }
     }
+    // Names in lower case, as HTTP/2 writes them: Node lower-cases every name it is given, and
+    // one that already is costs no new string.
     if (standard) {
-      ctx.setHeader('RateLimit-Policy', policyValue)
-      ctx.setHeader('RateLimit', field)
+      ctx.setHeader('ratelimit-policy', policyValue)
+      ctx.setHeader('ratelimit', field)
     }
     if (legacy) {
-      ctx.setHeader('X-RateLimit-Limit', String(windows[tightest]!.points))
-      ctx.setHeader('X-RateLimit-Remaining', String(Math.max(0, tightestRemaining)))
-      ctx.setHeader('X-RateLimit-Reset', String(secondsUntil(states[tightest]!.resetAt, now)))
+      ctx.setHeader('x-ratelimit-limit', String(windows[tightest]!.points))
+      ctx.setHeader('x-ratelimit-remaining', String(Math.max(0, tightestRemaining)))
+      ctx.setHeader('x-ratelimit-reset', String(secondsUntil(states[tightest]!.resetAt, now)))
     }
     if (exceeded) {
       ctx.emit('ratelimit.exceeded', {

@@ -54,10 +54,10 @@ describe('RateLimit header fields', () => {
     })
     const ctx = context()
     guard(ctx)
-    expect(ctx.headers['RateLimit-Policy']).toBe('"burst";q=3;w=1, "api-3600s";q=100;w=3600')
-    expect(ctx.headers.RateLimit).toMatch(SF_LIST)
-    expect(ctx.headers['RateLimit-Policy']).toMatch(SF_LIST)
-    const items = parseList(ctx.headers.RateLimit!)
+    expect(ctx.headers['ratelimit-policy']).toBe('"burst";q=3;w=1, "api-3600s";q=100;w=3600')
+    expect(ctx.headers.ratelimit).toMatch(SF_LIST)
+    expect(ctx.headers['ratelimit-policy']).toMatch(SF_LIST)
+    const items = parseList(ctx.headers.ratelimit!)
     expect(items.map((i) => i.name)).toEqual(['burst', 'api-3600s'])
     expect(items[0]!.params).toEqual({ r: 2, t: 1 })
     expect(items[1]!.params.r).toBe(99)
@@ -68,7 +68,7 @@ describe('RateLimit header fields', () => {
   it('sends the legacy X-RateLimit fields for the tightest window only when asked', () => {
     const plain = context()
     rateLimit({ points: 5, duration: 60 })(plain)
-    expect(plain.headers['X-RateLimit-Limit']).toBeUndefined()
+    expect(plain.headers['x-ratelimit-limit']).toBeUndefined()
 
     const guard = rateLimit({
       windows: [
@@ -81,9 +81,9 @@ describe('RateLimit header fields', () => {
     const ctx = context()
     guard(ctx)
     expect(ctx.headers).toEqual({
-      'X-RateLimit-Limit': '2',
-      'X-RateLimit-Remaining': '1',
-      'X-RateLimit-Reset': '10',
+      'x-ratelimit-limit': '2',
+      'x-ratelimit-remaining': '1',
+      'x-ratelimit-reset': '10',
     })
   })
 })

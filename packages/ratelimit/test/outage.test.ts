@@ -45,7 +45,7 @@ describe('rateLimit() while its Redis is down', () => {
       results.push({ err: await outcomeOf(guard, ctx), ctx })
     }
     expect(results.map((r) => r.err?.status ?? 200)).toEqual([200, 200, 429])
-    expect(results[0]!.ctx.headers.RateLimit).toBe('"default";r=1;t=60')
+    expect(results[0]!.ctx.headers.ratelimit).toBe('"default";r=1;t=60')
     for (const { ctx } of results) {
       const degraded = ctx.seen.filter((e) => e.type === 'ratelimit.degraded')
       expect(degraded).toHaveLength(1)

@@ -78,7 +78,7 @@ describe('rateLimit() on the memory store', () => {
     expect(err?.status).toBe(429)
     expect(err?.code).toBe('ratelimit.exceeded')
     expect(Number(err?.headers?.['Retry-After'])).toBeGreaterThanOrEqual(29)
-    expect(ctx.headers.RateLimit).toMatch(/^"default";r=0;t=\d+$/)
+    expect(ctx.headers.ratelimit).toMatch(/^"default";r=0;t=\d+$/)
     expect(ctx.seen.map((e) => e.type)).toEqual(['ratelimit.exceeded'])
     expect(ctx.seen[0]).toMatchObject({ severity: 'warn', ip: '203.0.113.10', limiter: 'default' })
   })
@@ -164,7 +164,7 @@ describe('rateLimit() on the memory store', () => {
     expect(sendMany(guard, 3, { ip: '2001:db8:5::1' })).toEqual([200, 200, 200])
     const ctx = context({ ip: '10.1.2.3' })
     guard(ctx)
-    expect(ctx.headers.RateLimit).toBeUndefined()
+    expect(ctx.headers.ratelimit).toBeUndefined()
     expect(sendMany(guard, 2)).toEqual([200, 429])
   })
 
