@@ -3,7 +3,7 @@
 // throughput, instruction counts do not depend on what else the machine is doing, so they can
 // resolve the few percent an adapter costs. See README.md.
 //
-//   node test/bench/instructions.mjs [filter...]    BENCH_IR_WARMUP=10000 BENCH_IR_REQUESTS=3000
+//   node test/bench/instructions.mjs [filter...]    (filter `node`: the plain node:http reference)    BENCH_IR_WARMUP=10000 BENCH_IR_REQUESTS=3000
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
@@ -22,6 +22,8 @@ const STACK_NAMES = [
   'rateLimit-memory-noHeaders',
   'jwt-ES256-cache',
 ]
+/** A plain node:http route with 0, 1 and 3 more response headers: what a header costs Node. */
+const REFERENCE = { framework: 'node', stacks: ['bare', 'header-1', 'header-3'] }
 const WARMUP = Number(process.env.BENCH_IR_WARMUP ?? 10000)
 const REQUESTS = Number(process.env.BENCH_IR_REQUESTS ?? 3000)
 const CONCURRENCY = 8
@@ -140,11 +142,18 @@ const dir = mkdtempSync(join(tmpdir(), 'apiward-ir-'))
 const results = {}
 try {
   const fixture = await fixtures(dir)
-  for (const framework of FRAMEWORKS) {
+  const plan = FRAMEWORKS.map((framework) => ({
+    framework,
+    stacks: STACK_NAMES.filter((name) => wanted(framework, name)).map((name) => stackByName.get(name)),
+  }))
+  if (FILTER.length === 0 || FILTER.some((f) => f.startsWith('node'))) {
+    plan.push({ framework: REFERENCE.framework, stacks: REFERENCE.stacks.map((name) => ({ name })) })
+  }
+  for (const { framework, stacks } of plan) {
     const rows = []
-    for (const name of STACK_NAMES) {
-      if (!wanted(framework, name)) continue
-      const ir = await measure(framework, stackByName.get(name), fixture, dir)
+    for (const stack of stacks) {
+      const name = stack.name
+      const ir = await measure(framework, stack, fixture, dir)
       rows.push({ name, ir })
       console.log(
         `${framework}/${name}`.padEnd(28),
