@@ -8,7 +8,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { FastifySecurityRequest } from './request.js'
 
-/** Where a request keeps its context; the plugin declares it so every request has the same shape. */
+/** Where a request keeps its context, once a guard or the error handling created it. */
 export const kContext: unique symbol = Symbol.for('apiward.fastify.context')
 
 type WithContext = { [kContext]?: SecurityContext | undefined }

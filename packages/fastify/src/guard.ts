@@ -61,14 +61,15 @@ function guardHook(guard: Guard, options: FastifyGuardOptions): GuardHook {
     if (result !== undefined && typeof result.then === 'function') {
       result.then(
         () => {
-          request.auth = ctx.principal
+          if (ctx.principal !== undefined) request.auth = ctx.principal
           done()
         },
         (err: unknown) => refuse(request, reply, done, err ?? new Error('A guard rejected without a reason')),
       )
       return
     }
-    request.auth = ctx.principal
+    // Only an established principal is written: a new property on every request costs.
+    if (ctx.principal !== undefined) request.auth = ctx.principal
     done()
   }
 }

@@ -1,7 +1,6 @@
 import { type AdapterOptions, checkAdapterOptions, type GuardInput, toGuardList } from '@apiward/core'
 import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
-import { kContext } from './context.js'
 import { createGuard, type GuardHooks } from './guard.js'
 import { sendNotFound } from './not-found.js'
 import { sendProblem } from './problem.js'
@@ -37,8 +36,9 @@ const plugin: FastifyPluginCallback<ApiwardOptions> = (fastify, options, done) =
     done(err as Error)
     return
   }
-  if (!fastify.hasRequestDecorator('auth')) fastify.decorateRequest('auth', undefined)
-  if (!fastify.hasRequestDecorator(kContext)) fastify.decorateRequest(kContext, undefined)
+  // `request.auth` and the context are not declared with decorateRequest(): Fastify would then
+  // initialise both on every request with a generic keyed store, which costs more than adding
+  // them to the requests that pass a guard.
 
   fastify.setErrorHandler(function apiwardErrorHandler(err, request, reply) {
     sendProblem(request, reply, err, adapterOptions)
