@@ -167,6 +167,14 @@ export function allowHeaderMethods(methods: Iterable<string>): string[] {
 }
 
 /**
+ * The `Allow` value of the 204 answer to an `OPTIONS` request on a path whose routes accept
+ * `methods` (none of them `OPTIONS`): those methods, `HEAD` where `GET` is, and `OPTIONS`.
+ */
+export function optionsAllowHeader(methods: Iterable<string>): string {
+  return allowHeaderMethods([...methods, 'OPTIONS']).join(', ')
+}
+
+/**
  * Runs a guard and reports once through `done`: `done()` when it allowed, `done(err)` when it
  * denied or failed. A synchronous guard reports synchronously, so no promise is made for it.
  */

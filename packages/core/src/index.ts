@@ -5,6 +5,7 @@ export {
   frameworkErrorToApiError,
   incomingRequestId,
   logUnexpectedError,
+  optionsAllowHeader,
   renderProblem,
   runGuard,
 } from './adapter-kit.js'

@@ -1,4 +1,9 @@
-import { type AdapterOptions, allowHeaderMethods, checkAdapterOptions } from '@apiward/core'
+import {
+  type AdapterOptions,
+  allowHeaderMethods,
+  checkAdapterOptions,
+  optionsAllowHeader,
+} from '@apiward/core'
 import { MethodNotAllowed, NotFound } from '@apiward/errors'
 import type {
   Application,
@@ -55,7 +60,7 @@ function allowedMethods(app: Application, path: string): string[] {
 function sendAllow(req: Request, res: Response, allow: readonly string[], options: AdapterOptions): void {
   contextOf(req, res, options)
   res.status(204)
-  res.setHeader('Allow', allowHeaderMethods([...allow, 'OPTIONS']).join(', '))
+  res.setHeader('Allow', optionsAllowHeader(allow))
   res.end()
 }
 

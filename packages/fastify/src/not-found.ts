@@ -1,5 +1,5 @@
 import { METHODS } from 'node:http'
-import { type AdapterOptions, allowHeaderMethods } from '@apiward/core'
+import { type AdapterOptions, allowHeaderMethods, optionsAllowHeader } from '@apiward/core'
 import { MethodNotAllowed, NotFound } from '@apiward/errors'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { contextOf } from './context.js'
@@ -31,10 +31,7 @@ export function sendNotFound(request: FastifyRequest, reply: FastifyReply, optio
     sendProblem(request, reply, new NotFound(), options)
   } else if (request.method === 'OPTIONS') {
     contextOf(request, reply, options)
-    reply
-      .code(204)
-      .header('allow', allowHeaderMethods([...found, 'OPTIONS']).join(', '))
-      .send()
+    reply.code(204).header('allow', optionsAllowHeader(found)).send()
   } else {
     sendProblem(request, reply, new MethodNotAllowed(allowHeaderMethods(found)), options)
   }

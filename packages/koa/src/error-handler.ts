@@ -1,4 +1,9 @@
-import { type AdapterOptions, allowHeaderMethods, checkAdapterOptions } from '@apiward/core'
+import {
+  type AdapterOptions,
+  allowHeaderMethods,
+  checkAdapterOptions,
+  optionsAllowHeader,
+} from '@apiward/core'
 import { ApiError, MethodNotAllowed, NotFound } from '@apiward/errors'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
 import { contextOf, sendProblem } from './context.js'
@@ -60,7 +65,7 @@ function answeredOptions(ctx: ParameterizedContext, options: AdapterOptions): bo
   if (allow.length === 0 || allow.includes('OPTIONS')) return false
   contextOf(ctx, options)
   ctx.status = 204
-  ctx.set('Allow', allowHeaderMethods([...allow, 'OPTIONS']).join(', '))
+  ctx.set('Allow', optionsAllowHeader(allow))
   return true
 }
 
