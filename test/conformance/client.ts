@@ -5,6 +5,11 @@ export interface SendOptions {
   /** Header pairs; a name may repeat (two `Authorization` headers). */
   headers?: Record<string, string> | Array<[string, string]>
   body?: string | Buffer
+  /**
+   * The request target, written to the request line exactly as given (an absolute-form
+   * `http://other.host/path`, odd spellings). Default: the URL's path and query.
+   */
+  target?: string
   /** Abort the request after this many milliseconds without waiting for the answer. */
   abortAfterMs?: number
 }
@@ -32,7 +37,7 @@ export function send(url: string, options: SendOptions = {}): Promise<Answer> {
       {
         host: target.hostname,
         port: target.port,
-        path: target.pathname + target.search,
+        path: options.target ?? target.pathname + target.search,
         method: options.method ?? 'GET',
         headers: flat,
         agent: false,

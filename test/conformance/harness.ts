@@ -45,6 +45,12 @@ export interface AppSpec {
   trustProxy?: number
   /** Receives errors rendered as a generic 500. Default: ignored, to keep test output clean. */
   onUnexpectedError?: (err: unknown, requestId: string) => void
+  /**
+   * The router's matching policy, set through each framework's own settings (Express `case
+   * sensitive routing` / `strict routing`, @koa/router `sensitive` / `strict`, Fastify
+   * `caseSensitive` / `ignoreTrailingSlash`). Default: the framework's default.
+   */
+  routing?: { caseSensitive: boolean; strictSlash: boolean }
   /** The adapter's `requestIdHeader` option. Default: not given (`X-Request-Id`). */
   requestIdHeader?: string | false
 }

@@ -1,6 +1,10 @@
 import {
   type Principal,
+  FOLDING_ROUTER,
+  normalizePath,
   type ResponseBinding,
+  type RoutingPolicy,
+  routerPath,
   SecurityContext,
   type SecurityEvent,
   SecurityEventBus,
@@ -13,6 +17,8 @@ export interface RequestSpec {
   method?: string
   path?: string
   route?: string
+  /** How the router compares paths. Default: case and trailing slash ignored (Express's default). */
+  routing?: RoutingPolicy
   /** Default `203.0.113.10`; pass `undefined` explicitly for a request without an IP. */
   ip?: string | undefined
   /** Header values by name, or name/value pairs (a name may repeat). */
@@ -26,6 +32,8 @@ class PlainRequest implements SecurityRequest {
   readonly method: string
   readonly rawPath: string
   readonly path: string
+  readonly matchPath: string
+  readonly routing: RoutingPolicy
   readonly route: string | undefined
   readonly ip: string | undefined
   readonly query: Record<string, unknown>
@@ -36,8 +44,10 @@ class PlainRequest implements SecurityRequest {
 
   constructor(spec: RequestSpec) {
     this.method = spec.method ?? 'GET'
-    this.rawPath = spec.path ?? '/'
-    this.path = spec.path ?? '/'
+    this.rawPath = (spec.path ?? '/').split('?')[0]!
+    this.path = normalizePath(spec.path ?? '/')
+    this.routing = spec.routing ?? FOLDING_ROUTER
+    this.matchPath = routerPath(this.path, this.rawPath, this.routing)
     this.route = spec.route
     this.ip = 'ip' in spec ? spec.ip : '203.0.113.10'
     this.query = spec.query ?? {}

@@ -20,7 +20,14 @@ export {
   splitByBody,
   toGuardList,
 } from './guard.js'
-export { normalizePath } from './path.js'
+export {
+  EXACT_ROUTER,
+  FOLDING_ROUTER,
+  normalizePath,
+  originForm,
+  type RoutingPolicy,
+  routerPath,
+} from './path.js'
 export type { CredentialKind, Principal, PrincipalClaims } from './principal.js'
 export { NodeSecurityRequest, type SecurityRequest, type TlsInfo } from './request.js'
 export { newRequestId, REQUEST_ID_HEADER, requestIdFrom } from './request-id.js'

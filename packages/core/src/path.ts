@@ -1,15 +1,40 @@
 import { BadRequest } from '@apiward/errors'
 
 const NEEDS_WORK = /[%.;\\]|\/\/|.\/$/
+// RFC 9112 §3.2.2 absolute-form: a scheme, `://` and an authority before the path.
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/
+const SLASH = 0x2f
+
+/**
+ * The origin-form of a request target: an absolute-form target (`http://host:port/path?q`, which
+ * Node accepts and every framework routes by its path) loses its scheme and authority, so the
+ * host a client invents never becomes part of a security decision. Other targets are returned
+ * as they are.
+ *
+ * @example
+ * ```ts
+ * originForm('http://anything.example/login?x=1') // '/login?x=1'
+ * originForm('HTTPS://h:8443')                    // '/'
+ * originForm('/login')                            // '/login'
+ * ```
+ */
+export function originForm(target: string): string {
+  if (target.charCodeAt(0) === SLASH) return target
+  const authority = ABSOLUTE_FORM.exec(target)
+  if (authority === null) return target
+  const rest = target.slice(authority[0].length)
+  return rest.charCodeAt(0) === SLASH ? rest : `/${rest}`
+}
 
 /**
  * Normalises a request path so that security decisions see one spelling of it.
  *
- * The query string is dropped, `;params` are stripped from every segment, the path is
+ * An absolute-form target loses its scheme and authority (see `originForm`), the query string is
+ * dropped, `;params` are stripped from every segment, the path is
  * percent-decoded exactly once (`%2F` becomes `/`, `%252F` stays `%2F`), dot segments are
  * resolved without climbing above the root, duplicate slashes are collapsed and a trailing
- * slash is removed. Case is kept: paths are case-sensitive, a rate limiter that wants
- * `/LOGIN` and `/login` in one bucket lower-cases its own key.
+ * slash is removed. Case is kept: whether `/LOGIN` is `/login` is the router's policy, which
+ * `routerPath` applies on top of this.
  *
  * Malformed percent-encoding and encoded NUL bytes are a 400 (`request.invalid_path`), never
  * a path that means something else to the router.
@@ -18,9 +43,11 @@ const NEEDS_WORK = /[%.;\\]|\/\/|.\/$/
  * ```ts
  * normalizePath('/notes/./a/..//b;jsessionid=1/') // '/notes/b'
  * normalizePath('/%6cogin')                        // '/login'
+ * normalizePath('http://evil.example/login')       // '/login'
  * ```
  */
-export function normalizePath(url: string): string {
+export function normalizePath(target: string): string {
+  const url = originForm(target)
   const q = url.indexOf('?')
   let path = q === -1 ? url : url.slice(0, q)
   const hash = path.indexOf('#')
@@ -59,4 +86,46 @@ function decodeSegment(segment: string): string {
     throw new BadRequest({ code: 'request.invalid_path', detail: 'The request path contains a NUL byte.' })
   }
   return decoded
+}
+
+/**
+ * How the serving router compares paths. Each adapter reads it from its framework (Express
+ * `case sensitive routing` / `strict routing`, @koa/router `sensitive` / `strict`, Fastify
+ * `caseSensitive` / `ignoreTrailingSlash`), so decisions derived from the path fold exactly as
+ * the router does.
+ */
+export interface RoutingPolicy {
+  /** `/Login` and `/login` are different routes. */
+  readonly caseSensitive: boolean
+  /** `/login/` and `/login` are different routes. */
+  readonly strictSlash: boolean
+}
+
+/** The policy that folds the most: case ignored, a trailing slash ignored (Express and @koa/router defaults). */
+export const FOLDING_ROUTER: RoutingPolicy = Object.freeze({ caseSensitive: false, strictSlash: false })
+
+/** A router that compares paths exactly (Fastify's default). */
+export const EXACT_ROUTER: RoutingPolicy = Object.freeze({ caseSensitive: true, strictSlash: true })
+
+/**
+ * The path as the serving router compares it: the normalised `path`, lower-cased where the router
+ * ignores case, with its trailing slash back where the router tells `/a/` from `/a`. Two targets
+ * that reach the same handler get the same value, so a rate-limit bucket, a brute-force counter or
+ * a path-based policy cannot be split by spelling (`/LOGIN`, `/login/`, `http://x/login`).
+ *
+ * @param path the normalised path (`normalizePath`)
+ * @param rawPath the path as received, without the query (its trailing slash is what counts)
+ *
+ * @example
+ * ```ts
+ * routerPath('/login', '/LOGIN/', FOLDING_ROUTER) // '/login'
+ * routerPath('/login', '/login/', EXACT_ROUTER)   // '/login/'
+ * ```
+ */
+export function routerPath(path: string, rawPath: string, policy: RoutingPolicy): string {
+  const folded = policy.caseSensitive ? path : path.toLowerCase()
+  if (policy.strictSlash && folded.length > 1 && rawPath.charCodeAt(rawPath.length - 1) === SLASH) {
+    return `${folded}/`
+  }
+  return folded
 }

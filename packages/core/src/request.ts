@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
-import { normalizePath } from './path.js'
+import { normalizePath, originForm, type RoutingPolicy, routerPath } from './path.js'
 
 /** The peer certificate of a TLS connection, for mTLS guards. */
 export interface TlsInfo {
@@ -25,7 +25,16 @@ export interface SecurityRequest {
    * when the raw path is malformed.
    */
   readonly path: string
-  /** The path as received, without the query string. */
+  /**
+   * The path as the serving router compares it (see `routerPath`): `path`, lower-cased where the
+   * router ignores case, with the trailing slash kept where the router is strict about it. Keys
+   * and decisions derived from the path use it, so `/LOGIN`, `/login/` and
+   * `http://any.host/login` count as the route they reach.
+   */
+  readonly matchPath: string
+  /** How the serving router compares paths, as the adapter read it from its framework. */
+  readonly routing: RoutingPolicy
+  /** The path as received, without the query string (an absolute-form target without its scheme and host). */
   readonly rawPath: string
   /** The route pattern (`/notes/:id`) when the router knows it. */
   readonly route: string | undefined
@@ -55,6 +64,7 @@ export interface SecurityRequest {
 export abstract class NodeSecurityRequest implements SecurityRequest {
   readonly raw: IncomingMessage
   #path: string | undefined
+  #matchPath: string | undefined
 
   constructor(raw: IncomingMessage) {
     this.raw = raw
@@ -74,7 +84,7 @@ export abstract class NodeSecurityRequest implements SecurityRequest {
   }
 
   get rawPath(): string {
-    const url = this.url
+    const url = originForm(this.url)
     const q = url.indexOf('?')
     return q === -1 ? url : url.slice(0, q)
   }
@@ -82,6 +92,11 @@ export abstract class NodeSecurityRequest implements SecurityRequest {
   get path(): string {
     if (this.#path === undefined) this.#path = normalizePath(this.url)
     return this.#path
+  }
+
+  get matchPath(): string {
+    if (this.#matchPath === undefined) this.#matchPath = routerPath(this.path, this.rawPath, this.routing)
+    return this.#matchPath
   }
 
   header(name: string): string | undefined {
@@ -116,6 +131,7 @@ export abstract class NodeSecurityRequest implements SecurityRequest {
   }
 
   abstract readonly route: string | undefined
+  abstract readonly routing: RoutingPolicy
   abstract readonly ip: string | undefined
   abstract readonly query: Readonly<Record<string, unknown>>
   abstract readonly params: Readonly<Record<string, string>>

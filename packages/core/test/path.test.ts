@@ -1,4 +1,4 @@
-import { normalizePath } from '@apiward/core'
+import { EXACT_ROUTER, FOLDING_ROUTER, normalizePath, originForm, routerPath } from '@apiward/core'
 import { ApiError } from '@apiward/errors'
 import { describe, expect, it } from 'vitest'
 
@@ -21,6 +21,12 @@ describe('normalizePath', () => {
     ['/', '/'],
     ['/#frag', '/'],
     ['/caf%C3%A9', '/café'],
+    ['http://anything.example/rl-path', '/rl-path'],
+    ['HTTPS://anything.example:8443/rl-path?x=1', '/rl-path'],
+    ['http://user:pw@anything.example/a/../rl-path/', '/rl-path'],
+    ['http://anything.example', '/'],
+    ['http://anything.example?x=1', '/'],
+    ['ftp://anything.example/rl-path', '/rl-path'],
   ])('normalises %s to %s', (input, expected) => {
     expect(normalizePath(input)).toBe(expected)
   })
@@ -46,5 +52,39 @@ describe('normalizePath', () => {
 
   it('refuses an encoded NUL byte', () => {
     expect(() => normalizePath('/a%00b')).toThrow(ApiError)
+  })
+})
+
+describe('originForm', () => {
+  it.each([
+    ['http://anything.example/login?x=1', '/login?x=1'],
+    ['https://h:8443', '/'],
+    ['http://h?q', '/?q'],
+    ['/login', '/login'],
+    ['*', '*'],
+    ['//h/login', '//h/login'],
+  ])('turns the target %s into %s', (input, expected) => {
+    expect(originForm(input)).toBe(expected)
+  })
+})
+
+describe('routerPath', () => {
+  it('folds case and the trailing slash for a router that ignores both', () => {
+    expect(routerPath('/login', '/LOGIN/', FOLDING_ROUTER)).toBe('/login')
+    expect(routerPath('/Notes/A', '/Notes/A', FOLDING_ROUTER)).toBe('/notes/a')
+  })
+
+  it('keeps case and the trailing slash for a router that compares exactly', () => {
+    expect(routerPath('/Login', '/Login/', EXACT_ROUTER)).toBe('/Login/')
+    expect(routerPath('/Login', '/Login', EXACT_ROUTER)).toBe('/Login')
+  })
+
+  it('never doubles the root', () => {
+    expect(routerPath('/', '/', EXACT_ROUTER)).toBe('/')
+  })
+
+  it('mixes the two rules independently', () => {
+    expect(routerPath('/A', '/A/', { caseSensitive: false, strictSlash: true })).toBe('/a/')
+    expect(routerPath('/A', '/A/', { caseSensitive: true, strictSlash: false })).toBe('/A')
   })
 })

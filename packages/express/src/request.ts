@@ -1,4 +1,4 @@
-import { NodeSecurityRequest } from '@apiward/core'
+import { NodeSecurityRequest, type RoutingPolicy } from '@apiward/core'
 import type { Request } from 'express'
 
 /** The `SecurityRequest` of an Express request: IP after `trust proxy`, params, query, body, route. */
@@ -32,6 +32,19 @@ export class ExpressSecurityRequest extends NodeSecurityRequest {
 
   get body(): unknown {
     return this.#req.body
+  }
+
+  /**
+   * The app's `case sensitive routing` and `strict routing` settings (both off by default).
+   * A `Router` made with other options than its app's is not visible from here: see
+   * docs/adapters.md#routing.
+   */
+  get routing(): RoutingPolicy {
+    const app = this.#req.app
+    return {
+      caseSensitive: app.enabled('case sensitive routing'),
+      strictSlash: app.enabled('strict routing'),
+    }
   }
 
   get route(): string | undefined {

@@ -1,5 +1,28 @@
-import { NodeSecurityRequest } from '@apiward/core'
-import type { FastifyRequest } from 'fastify'
+import { NodeSecurityRequest, type RoutingPolicy } from '@apiward/core'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+
+interface RouterConfig {
+  caseSensitive?: boolean
+  ignoreTrailingSlash?: boolean
+  routerOptions?: { caseSensitive?: boolean; ignoreTrailingSlash?: boolean }
+}
+
+const policies = new WeakMap<FastifyInstance, RoutingPolicy>()
+
+/** Fastify's `caseSensitive` (default on) and `ignoreTrailingSlash` (default off), Fastify 5's `routerOptions` first. */
+function routingOf(server: FastifyInstance): RoutingPolicy {
+  let policy = policies.get(server)
+  if (policy === undefined) {
+    const config = server.initialConfig as RouterConfig
+    const router = config.routerOptions
+    policy = {
+      caseSensitive: (router?.caseSensitive ?? config.caseSensitive) !== false,
+      strictSlash: (router?.ignoreTrailingSlash ?? config.ignoreTrailingSlash) !== true,
+    }
+    policies.set(server, policy)
+  }
+  return policy
+}
 
 /**
  * The `SecurityRequest` of a Fastify request: IP after `trustProxy`, params, query, body and the
@@ -31,6 +54,10 @@ export class FastifySecurityRequest extends NodeSecurityRequest {
   /** `undefined` in `onRequest` guards: Fastify has not read the body yet. */
   get body(): unknown {
     return this.#request.body
+  }
+
+  get routing(): RoutingPolicy {
+    return routingOf(this.#request.server)
   }
 
   /** The pattern with the prefixes of enclosing plugins, e.g. `/v1/notes/:id`. */

@@ -1,4 +1,4 @@
-import { NodeSecurityRequest } from '@apiward/core'
+import { FOLDING_ROUTER, NodeSecurityRequest, type RoutingPolicy } from '@apiward/core'
 import type { ParameterizedContext } from 'koa'
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({})
@@ -7,6 +7,7 @@ const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({})
 interface RouterFields {
   params?: Record<string, string>
   _matchedRoute?: unknown
+  router?: { opts?: { sensitive?: unknown; strict?: unknown } }
 }
 
 /**
@@ -41,6 +42,17 @@ export class KoaSecurityRequest extends NodeSecurityRequest {
 
   get body(): unknown {
     return (this.#ctx.request as { body?: unknown }).body
+  }
+
+  /**
+   * The `sensitive` and `strict` options of the @koa/router that dispatched the request. Before
+   * any router ran (an app-wide guard), @koa/router's defaults: case and trailing slash ignored,
+   * which folds the most.
+   */
+  get routing(): RoutingPolicy {
+    const opts = (this.#ctx as RouterFields).router?.opts
+    if (opts === undefined) return FOLDING_ROUTER
+    return { caseSensitive: opts.sensitive === true, strictSlash: opts.strict === true }
   }
 
   get route(): string | undefined {

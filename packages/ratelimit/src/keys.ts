@@ -10,10 +10,12 @@ import { ipKey } from './ip.js'
  * - `'principal'`: the authenticated principal's id (put the limiter after the authentication
  *   guard); anonymous requests count by IP;
  * - `'apiKey'`: the API key header (`apiKeyHeader`); requests without one count by IP;
- * - `'route'`: the route pattern when the router knows it (`/notes/:id`), otherwise the
- *   normalised, lower-cased path;
- * - `'path'`: the normalised, lower-cased path: `/login`, `/LOGIN`, `/login/` and `/%6cogin` are
- *   one bucket;
+ * - `'route'`: the route pattern when the router knows it (`/notes/:id`), otherwise the path as
+ *   the router compares it (`'path'`);
+ * - `'path'`: the normalised path folded as the serving router folds it (`ctx.req.matchPath`):
+ *   with Express's and @koa/router's defaults `/login`, `/LOGIN`, `/login/`, `/%6cogin` and
+ *   `http://any.host/login` are one bucket; on Fastify (case-sensitive, strict by default)
+ *   `/LOGIN` is a bucket of its own, as it is a route of its own;
  * - a function of the context returning a string; `undefined` counts by IP.
  *
  * An array combines sources: `['route', 'ip']` counts each client on each route. API keys,
@@ -85,9 +87,9 @@ export function keyBuilder(options: KeyOptions, resolveIp: IpResolver, where: st
           return value === undefined || value === '' ? byIp(ctx, ip) : `k:${hashKey(value)}`
         }
       case 'route':
-        return (ctx) => `r:${ctx.req.route ?? ctx.req.path.toLowerCase()}`
+        return (ctx) => `r:${ctx.req.route ?? ctx.req.matchPath}`
       case 'path':
-        return (ctx) => `r:${ctx.req.path.toLowerCase()}`
+        return (ctx) => `r:${ctx.req.matchPath}`
       default:
         if (typeof source === 'function') {
           const fn = source as (ctx: SecurityContext) => unknown

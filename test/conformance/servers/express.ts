@@ -8,6 +8,10 @@ function build(express: typeof express5, spec: AppSpec) {
   const app = express()
   app.disable('x-powered-by')
   if (spec.trustProxy !== undefined) app.set('trust proxy', spec.trustProxy)
+  if (spec.routing) {
+    app.set('case sensitive routing', spec.routing.caseSensitive)
+    app.set('strict routing', spec.routing.strictSlash)
+  }
   const options = {
     events: spec.events,
     onUnexpectedError: spec.onUnexpectedError ?? (() => {}),

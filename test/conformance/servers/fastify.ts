@@ -18,6 +18,13 @@ function trustedHops(hops: number | undefined): boolean | ((address: string, hop
   return hops === undefined ? false : (_address, hop) => hop < hops
 }
 
+/** The spec's routing policy, where each major version takes it (Fastify 5: `routerOptions`). */
+function routerOptions(factory: typeof fastify5, spec: AppSpec) {
+  if (!spec.routing) return {}
+  const options = { caseSensitive: spec.routing.caseSensitive, ignoreTrailingSlash: !spec.routing.strictSlash }
+  return factory === fastify5 ? { routerOptions: options } : options
+}
+
 async function start(factory: typeof fastify5, spec: AppSpec): Promise<RunningServer> {
   const options = {
     events: spec.events,
@@ -28,6 +35,7 @@ async function start(factory: typeof fastify5, spec: AppSpec): Promise<RunningSe
     bodyLimit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT,
     trustProxy: trustedHops(spec.trustProxy),
     frameworkErrors: frameworkErrors(options),
+    ...routerOptions(factory, spec),
   })
   await app.register(apiward, { ...options, guards: spec.appGuards })
   const guard = createGuard(options)

@@ -17,7 +17,9 @@ function build(Koa: typeof Koa3, spec: AppSpec): Koa3 {
   app.use(errorHandler(options))
   app.use(bodyParser({ jsonLimit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT }))
   if (spec.appGuards) app.use(guard(...spec.appGuards))
-  const router = new Router()
+  const router = new Router(
+    spec.routing ? { sensitive: spec.routing.caseSensitive, strict: spec.routing.strictSlash } : {},
+  )
   for (const route of spec.routes) {
     const handler = route.handler ?? defaultHandler
     router.register(
