@@ -37,7 +37,7 @@ export class ExpressSecurityRequest extends NodeSecurityRequest {
   /**
    * The app's `case sensitive routing` and `strict routing` settings (both off by default).
    * A `Router` made with other options than its app's is not visible from here: see
-   * docs/adapters.md#routing.
+   * docs/adapters.md#routing-policy.
    */
   get routing(): RoutingPolicy {
     const app = this.#req.app
