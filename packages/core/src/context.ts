@@ -2,6 +2,7 @@ import { type ApiError, type RenderedProblem, toProblem } from '@apiward/errors'
 import { type SecurityEvent, type SecurityEventBus, securityEvents } from './events.js'
 import type { Principal } from './principal.js'
 import type { SecurityRequest } from './request.js'
+import type { StateKey } from './state.js'
 
 /** How a request ended, as `onFinish` listeners see it. */
 export interface RequestOutcome {
@@ -58,7 +59,7 @@ export class SecurityContext {
   #sendTransforms: BodyTransform[] | undefined
   #finishListeners: FinishListener[] | undefined
   #finished = false
-  #state: Map<symbol | string, unknown> | undefined
+  #state: Map<StateKey<unknown> | symbol | string, unknown> | undefined
 
   constructor(req: SecurityRequest, binding: ResponseBinding, options: ContextOptions) {
     this.req = req
@@ -130,13 +131,19 @@ export class SecurityContext {
     }
   }
 
-  /** Per-request storage for guards, keyed by a symbol the guard owns. */
-  get<T>(key: symbol | string): T | undefined {
+  /** Per-request state under a typed key (`createKey<T>()`), `undefined` until a guard set it. */
+  get<T>(key: StateKey<T>): T | undefined
+  /** Per-request state under an untyped key the caller owns. */
+  get<T>(key: symbol | string): T | undefined
+  get<T>(key: StateKey<T> | symbol | string): T | undefined {
     return this.#state?.get(key) as T | undefined
   }
 
-  /** Stores a per-request value under a key the guard owns. */
-  set(key: symbol | string, value: unknown): void {
+  /** Stores per-request state under a typed key; handlers read it through their adapter's `stateOf()`. */
+  set<T>(key: StateKey<T>, value: T): void
+  /** Stores per-request state under an untyped key the caller owns. */
+  set(key: symbol | string, value: unknown): void
+  set(key: StateKey<unknown> | symbol | string, value: unknown): void {
     this.#state ??= new Map()
     this.#state.set(key, value)
   }

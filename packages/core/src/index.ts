@@ -30,5 +30,7 @@ export {
 } from './path.js'
 export type { CredentialKind, Principal, PrincipalClaims } from './principal.js'
 export { NodeSecurityRequest, type SecurityRequest, type TlsInfo } from './request.js'
+export { compileProjection, type Projection, type ProjectionTree } from './projection.js'
+export { createKey, type StateKey } from './state.js'
 export { newRequestId, REQUEST_ID_HEADER, requestIdFrom } from './request-id.js'
 export { resetWarnings, warnOnce } from './warn.js'

@@ -137,3 +137,21 @@ describe('requestIdFrom', () => {
     expect(requestIdFrom(['a', 'b'])).toMatch(/^[0-9a-f-]{36}$/)
   })
 })
+
+describe('typed state', () => {
+  it('stores and reads a value under a typed key, and keys of the same name stay apart', async () => {
+    const { createKey } = await import('@apiward/core')
+    const ctx = testContext()
+    const a = createKey<{ id: number }>('note')
+    const b = createKey<{ id: number }>('note')
+    expect(ctx.get(a)).toBeUndefined()
+    ctx.set(a, { id: 1 })
+    expect(ctx.get(a)).toEqual({ id: 1 })
+    expect(ctx.get(b)).toBeUndefined()
+  })
+
+  it('refuses a key without a name', async () => {
+    const { createKey } = await import('@apiward/core')
+    expect(() => createKey('')).toThrow(/non-empty string/)
+  })
+})
