@@ -1,6 +1,8 @@
 import {
   type Principal,
   FOLDING_ROUTER,
+  mediaTypeMatches,
+  mediaTypeOf,
   normalizePath,
   type ResponseBinding,
   type RoutingPolicy,
@@ -19,6 +21,10 @@ export interface RequestSpec {
   route?: string
   /** How the router compares paths. Default: case and trailing slash ignored (Express's default). */
   routing?: RoutingPolicy
+  /** Default `'http'`. */
+  protocol?: 'http' | 'https'
+  /** Default: none. */
+  host?: string
   /** Default `203.0.113.10`; pass `undefined` explicitly for a request without an IP. */
   ip?: string | undefined
   /** Header values by name, or name/value pairs (a name may repeat). */
@@ -40,6 +46,8 @@ class PlainRequest implements SecurityRequest {
   readonly params = {}
   readonly body: unknown
   readonly tls = undefined
+  readonly protocol: 'http' | 'https'
+  readonly host: string | undefined
   readonly #headers = new Map<string, string[]>()
 
   constructor(spec: RequestSpec) {
@@ -47,6 +55,8 @@ class PlainRequest implements SecurityRequest {
     this.rawPath = (spec.path ?? '/').split('?')[0]!
     this.path = normalizePath(spec.path ?? '/')
     this.routing = spec.routing ?? FOLDING_ROUTER
+    this.protocol = spec.protocol ?? 'http'
+    this.host = spec.host
     this.matchPath = routerPath(this.path, this.rawPath, this.routing)
     this.route = spec.route
     this.ip = 'ip' in spec ? spec.ip : '203.0.113.10'
@@ -61,6 +71,18 @@ class PlainRequest implements SecurityRequest {
       const key = name.toLowerCase()
       this.#headers.set(key, [...(this.#headers.get(key) ?? []), value])
     }
+  }
+
+  get secure(): boolean {
+    return this.protocol === 'https'
+  }
+
+  get contentType(): string | undefined {
+    return mediaTypeOf(this.header('content-type'))
+  }
+
+  is(...types: string[]): boolean {
+    return mediaTypeMatches(this.contentType, types)
   }
 
   header(name: string): string | undefined {

@@ -21,6 +21,7 @@ export {
   toGuardList,
 } from './guard.js'
 export {
+  absoluteFormHost,
   EXACT_ROUTER,
   FOLDING_ROUTER,
   normalizePath,
@@ -30,6 +31,7 @@ export {
 } from './path.js'
 export type { CredentialKind, Principal, PrincipalClaims } from './principal.js'
 export { NodeSecurityRequest, type SecurityRequest, type TlsInfo } from './request.js'
+export { mediaTypeMatches, mediaTypeOf } from './media-type.js'
 export { compileProjection, type Projection, type ProjectionTree } from './projection.js'
 export { createKey, type StateKey } from './state.js'
 export { newRequestId, REQUEST_ID_HEADER, requestIdFrom } from './request-id.js'

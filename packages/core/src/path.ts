@@ -27,6 +27,18 @@ export function originForm(target: string): string {
 }
 
 /**
+ * The host of an absolute-form target (`http://user@Api.Example:8443/x` gives `Api.Example:8443`,
+ * without user information), `undefined` for an origin-form target.
+ */
+export function absoluteFormHost(target: string): string | undefined {
+  if (target.charCodeAt(0) === SLASH) return undefined
+  const authority = ABSOLUTE_FORM.exec(target)
+  if (authority === null) return undefined
+  const hostPart = authority[0].slice(authority[0].indexOf('//') + 2)
+  return hostPart.slice(hostPart.lastIndexOf('@') + 1)
+}
+
+/**
  * Normalises a request path so that security decisions see one spelling of it.
  *
  * An absolute-form target loses its scheme and authority (see `originForm`), the query string is

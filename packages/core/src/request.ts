@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
-import { normalizePath, originForm, type RoutingPolicy, routerPath } from './path.js'
+import { mediaTypeMatches, mediaTypeOf } from './media-type.js'
+import { absoluteFormHost, normalizePath, originForm, type RoutingPolicy, routerPath } from './path.js'
 
 /** The peer certificate of a TLS connection, for mTLS guards. */
 export interface TlsInfo {
@@ -38,6 +39,31 @@ export interface SecurityRequest {
   readonly rawPath: string
   /** The route pattern (`/notes/:id`) when the router knows it. */
   readonly route: string | undefined
+  /**
+   * `https` or `http` as the framework resolved it under its trust-proxy setting (a trusted
+   * proxy's `X-Forwarded-Proto`, otherwise the connection).
+   */
+  readonly protocol: 'http' | 'https'
+  /** `protocol === 'https'`. */
+  readonly secure: boolean
+  /**
+   * The host the client addressed, in lower case with its port when one was sent
+   * (`api.example.com:8443`): the authority of an absolute-form target, which wins over `Host`
+   * (RFC 9112 §3.2.2), otherwise what the framework resolved (`Host`, or a trusted proxy's
+   * `X-Forwarded-Host`). `undefined` when the request names none.
+   */
+  readonly host: string | undefined
+  /**
+   * The body's media type, lower case and without parameters (`application/json`); `undefined`
+   * without a well-formed `Content-Type`.
+   */
+  readonly contentType: string | undefined
+  /**
+   * Whether the body's media type is one of `types`: a full type (`application/json`), a
+   * wildcard subtype (`text/*`) or a structured suffix (`+json`, which includes
+   * `application/json`). `false` without a well-formed `Content-Type`.
+   */
+  is(...types: string[]): boolean
   /** The client IP as the framework resolved it, so its trust-proxy setting holds. */
   readonly ip: string | undefined
   /** Parsed query, as the framework parsed it. */
@@ -89,6 +115,28 @@ export abstract class NodeSecurityRequest implements SecurityRequest {
     return q === -1 ? url : url.slice(0, q)
   }
 
+  get protocol(): 'http' | 'https' {
+    const protocol = this.frameworkProtocol
+    return protocol === 'https' || protocol?.toLowerCase() === 'https' ? 'https' : 'http'
+  }
+
+  get secure(): boolean {
+    return this.protocol === 'https'
+  }
+
+  get host(): string | undefined {
+    const host = absoluteFormHost(this.url) ?? this.frameworkHost
+    return host === undefined || host === '' ? undefined : host.toLowerCase()
+  }
+
+  get contentType(): string | undefined {
+    return mediaTypeOf(this.header('content-type'))
+  }
+
+  is(...types: string[]): boolean {
+    return mediaTypeMatches(this.contentType, types)
+  }
+
   get path(): string {
     if (this.#path === undefined) this.#path = normalizePath(this.url)
     return this.#path
@@ -132,6 +180,10 @@ export abstract class NodeSecurityRequest implements SecurityRequest {
 
   abstract readonly route: string | undefined
   abstract readonly routing: RoutingPolicy
+  /** The protocol as the framework resolved it (any case; anything but `https` is `http`). */
+  protected abstract readonly frameworkProtocol: string | undefined
+  /** The host as the framework resolved it (`Host`, or a trusted proxy's `X-Forwarded-Host`). */
+  protected abstract readonly frameworkHost: string | undefined
   abstract readonly ip: string | undefined
   abstract readonly query: Readonly<Record<string, unknown>>
   abstract readonly params: Readonly<Record<string, string>>

@@ -1,4 +1,11 @@
-import { EXACT_ROUTER, FOLDING_ROUTER, normalizePath, originForm, routerPath } from '@apiward/core'
+import {
+  absoluteFormHost,
+  EXACT_ROUTER,
+  FOLDING_ROUTER,
+  normalizePath,
+  originForm,
+  routerPath,
+} from '@apiward/core'
 import { ApiError } from '@apiward/errors'
 import { describe, expect, it } from 'vitest'
 
@@ -86,5 +93,17 @@ describe('routerPath', () => {
   it('mixes the two rules independently', () => {
     expect(routerPath('/A', '/A/', { caseSensitive: false, strictSlash: true })).toBe('/a/')
     expect(routerPath('/A', '/A/', { caseSensitive: true, strictSlash: false })).toBe('/A')
+  })
+})
+
+describe('absoluteFormHost', () => {
+  it.each([
+    ['http://user:pw@Api.Example:8443/x', 'Api.Example:8443'],
+    ['https://h', 'h'],
+    ['http://[::1]:80/x', '[::1]:80'],
+    ['/x', undefined],
+    ['*', undefined],
+  ])('reads the host of %s', (target, expected) => {
+    expect(absoluteFormHost(target)).toBe(expected)
   })
 })

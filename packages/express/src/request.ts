@@ -34,6 +34,24 @@ export class ExpressSecurityRequest extends NodeSecurityRequest {
     return this.#req.body
   }
 
+  protected get frameworkProtocol(): string {
+    return this.#req.protocol
+  }
+
+  /** Express 5's `req.host`, also on Express 4 (whose `req.host` drops the port). */
+  protected get frameworkHost(): string | undefined {
+    const req = this.#req
+    const forwarded = req.headers['x-forwarded-host']
+    if (typeof forwarded === 'string' && forwarded !== '') {
+      const trust = req.app.get('trust proxy fn') as (address: string | undefined, hop: number) => boolean
+      if (trust(req.socket.remoteAddress, 0)) {
+        const comma = forwarded.indexOf(',')
+        return (comma === -1 ? forwarded : forwarded.slice(0, comma)).trim()
+      }
+    }
+    return req.headers.host
+  }
+
   /**
    * The app's `case sensitive routing` and `strict routing` settings (both off by default).
    * A `Router` made with other options than its app's is not visible from here: see

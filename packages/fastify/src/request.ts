@@ -56,6 +56,16 @@ export class FastifySecurityRequest extends NodeSecurityRequest {
     return this.#request.body
   }
 
+  protected get frameworkProtocol(): string | undefined {
+    return this.#request.protocol
+  }
+
+  /** Fastify 5's `request.host`; Fastify 4 calls it `hostname` (with the port, too). */
+  protected get frameworkHost(): string | undefined {
+    const request = this.#request as { host?: string; hostname: string }
+    return 'host' in request ? request.host : request.hostname
+  }
+
   get routing(): RoutingPolicy {
     return routingOf(this.#request.server)
   }

@@ -44,6 +44,14 @@ export class KoaSecurityRequest extends NodeSecurityRequest {
     return (this.#ctx.request as { body?: unknown }).body
   }
 
+  protected get frameworkProtocol(): string {
+    return this.#ctx.protocol
+  }
+
+  protected get frameworkHost(): string {
+    return this.#ctx.host
+  }
+
   /**
    * The `sensitive` and `strict` options of the @koa/router that dispatched the request. Before
    * any router ran (an app-wide guard), @koa/router's defaults: case and trailing slash ignored,
