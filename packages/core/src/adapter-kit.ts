@@ -196,12 +196,21 @@ export function runGuard(guard: Guard, ctx: SecurityContext, done: (err?: unknow
 
 /**
  * Renders any error for a request: framework errors are mapped (`frameworkErrorToApiError`),
- * an unexpected error is reported through `onUnexpectedError` and becomes a generic 500.
+ * an unexpected error is reported through `onUnexpectedError` and becomes a generic 500. A
+ * reporter that throws is itself reported to stderr; the answer stays the problem+json 500.
  */
 export function renderProblem(ctx: SecurityContext, err: unknown, options: AdapterOptions): RenderedProblem {
   const error = frameworkErrorToApiError(err)
   if (error.status >= 500 && !ApiError.is(err)) {
-    ;(options.onUnexpectedError ?? logUnexpectedError)(err, ctx.requestId)
+    const report = options.onUnexpectedError ?? logUnexpectedError
+    try {
+      report(err, ctx.requestId)
+    } catch (failure) {
+      // A throwing reporter must not take the answer over: the framework's own 500 page would
+      // carry its stack trace. Both errors still reach stderr.
+      logUnexpectedError(failure, ctx.requestId)
+      logUnexpectedError(err, ctx.requestId)
+    }
   }
   return ctx.renderError(error, options.problemTypeBase)
 }
