@@ -7,6 +7,7 @@ import {
   toApiError,
   UnsupportedMediaType,
 } from '@apiward/errors'
+import { Answer } from './answer.js'
 import type { SecurityContext } from './context.js'
 import type { SecurityEventBus } from './events.js'
 import type { Guard } from './guard.js'
@@ -214,3 +215,24 @@ export function renderProblem(ctx: SecurityContext, err: unknown, options: Adapt
   }
   return ctx.renderError(error, options.problemTypeBase)
 }
+
+/** What an adapter writes for a request that a guard ended: an answer, or a problem document. */
+export interface RenderedOutcome {
+  status: number
+  /** Response headers, `content-type` included when there is a body. */
+  headers: Readonly<Record<string, string>>
+  /** The serialised body, `undefined` for none. */
+  body: string | undefined
+}
+
+/**
+ * What a guard's throw becomes on the wire: an `Answer` as it is (see `answerNow`), anything
+ * else as its problem document (`renderProblem`). Every adapter writes the result the same way,
+ * so a preflight, a redirect and a denial take one path.
+ */
+export function renderOutcome(ctx: SecurityContext, thrown: unknown, options: AdapterOptions): RenderedOutcome {
+  if (Answer.is(thrown)) return thrown
+  const { status, headers, body } = renderProblem(ctx, thrown, options)
+  return { status, headers, body: JSON.stringify(body) }
+}
+

@@ -6,9 +6,12 @@ export {
   incomingRequestId,
   logUnexpectedError,
   optionsAllowHeader,
+  type RenderedOutcome,
+  renderOutcome,
   renderProblem,
   runGuard,
 } from './adapter-kit.js'
+export { Answer, type AnswerOptions, answerNow } from './answer.js'
 export { type ContextOptions, type RequestOutcome, type ResponseBinding, SecurityContext } from './context.js'
 export { type SecurityEvent, SecurityEventBus, type SecurityEventListener, securityEvents } from './events.js'
 export {
