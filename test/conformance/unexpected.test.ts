@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest'
 import { send } from './client.js'
 import type { RunningServer } from './harness.js'
 import { harnesses } from './servers/index.js'
 
 describe.each(harnesses)('$name adapter: a reporter of unexpected errors that throws', (harness) => {
   let server: RunningServer
-  let stderr: ReturnType<typeof vi.spyOn<Console, 'error'>>
+  let stderr: MockInstance<typeof console.error>
   beforeAll(async () => {
     stderr = vi.spyOn(console, 'error').mockImplementation(() => {})
     server = await harness.start({

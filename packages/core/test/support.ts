@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import {
+  FOLDING_ROUTER,
   NodeSecurityRequest,
   type ResponseBinding,
   SecurityContext,
@@ -12,6 +13,9 @@ class PlainRequest extends NodeSecurityRequest {
   query = {}
   params = {}
   body = undefined
+  routing = FOLDING_ROUTER
+  protected frameworkProtocol = 'http'
+  protected frameworkHost: string | undefined = undefined
 }
 
 export interface RecordingBinding extends ResponseBinding {
