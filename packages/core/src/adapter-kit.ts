@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import {
   ApiError,
   BadRequest,
@@ -234,5 +234,32 @@ export function renderOutcome(ctx: SecurityContext, thrown: unknown, options: Ad
   if (Answer.is(thrown)) return thrown
   const { status, headers, body } = renderProblem(ctx, thrown, options)
   return { status, headers, body: JSON.stringify(body) }
+}
+
+/**
+ * Hooks a Node response's `writeHead` once, so the list headers and removals a context collected
+ * (`appendHeader`, `removeHeader`) are applied when the headers are written, on every answer
+ * (handler, error handling, the framework's own). Headers a framework passes to `writeHead`
+ * itself (Fastify does) are merged there, where Node would otherwise let them override.
+ */
+export function hookWriteHead(res: ServerResponse, ctx: SecurityContext): void {
+  const writeHead = res.writeHead as (this: ServerResponse, ...args: unknown[]) => ServerResponse
+  res.writeHead = function apiwardWriteHead(this: ServerResponse, ...args: unknown[]): ServerResponse {
+    const passed = (typeof args[1] === 'object' ? args[1] : args[2]) as OutgoingHttpHeaders | undefined
+    const own = passed !== undefined && passed !== null && !Array.isArray(passed) ? passed : undefined
+    const response = this
+    ctx.applySendHeaders({
+      getHeader: (name) => (own !== undefined && name in own ? own[name] : response.getHeader(name)),
+      setHeader: (name, value) => {
+        if (own !== undefined && name in own) own[name] = value
+        else response.setHeader(name, value)
+      },
+      removeHeader: (name) => {
+        if (own !== undefined) delete own[name]
+        response.removeHeader(name)
+      },
+    })
+    return writeHead.apply(this, args)
+  } as ServerResponse['writeHead']
 }
 

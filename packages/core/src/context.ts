@@ -3,6 +3,7 @@ import { type SecurityEvent, type SecurityEventBus, securityEvents } from './eve
 import type { Principal } from './principal.js'
 import type { SecurityRequest } from './request.js'
 import type { StateKey } from './state.js'
+import { checkedMember, type HeaderList, mergeListHeader, type SendHeaders } from './headers.js'
 
 /** How a request ended, as `onFinish` listeners see it. */
 export interface RequestOutcome {
@@ -20,6 +21,13 @@ export interface RequestOutcome {
 export interface ResponseBinding {
   /** Sets a response header now; it stays on success and error responses alike. */
   setHeader(name: string, value: string): void
+  /** Removes a response header now (it is removed once more at send time). */
+  removeHeader?(name: string): void
+  /**
+   * Called once, at the first `appendHeader` or `removeHeader`: the adapter calls
+   * `ctx.applySendHeaders()` when the response headers are written (success and error alike).
+   */
+  hookSendHeaders?(): void
   /** Called once, when the first `onSend` transformer is registered, to hook serialisation. */
   interceptSend(): void
   /** Called once, when the first `onFinish` listener is registered, to watch the response end. */
@@ -60,6 +68,9 @@ export class SecurityContext {
   #finishListeners: FinishListener[] | undefined
   #finished = false
   #state: Map<StateKey<unknown> | symbol | string, unknown> | undefined
+  #listHeaders: Map<string, string[]> | undefined
+  #removedHeaders: string[] | undefined
+  #sendHeadersHooked = false
 
   constructor(req: SecurityRequest, binding: ResponseBinding, options: ContextOptions) {
     this.req = req
@@ -72,6 +83,68 @@ export class SecurityContext {
   /** Sets a response header; it is sent with the response whether it succeeds or fails. */
   setHeader(name: string, value: string): void {
     this.#binding.setHeader(name, value)
+  }
+
+  /**
+   * Sets a list of headers computed once at startup (`headerList()`): one call, no per-header
+   * work beyond Node's own `setHeader`.
+   */
+  setHeaders(list: HeaderList): void {
+    const binding = this.#binding
+    for (let i = 0; i < list.length; i++) {
+      const header = list[i]!
+      binding.setHeader(header[0], header[1])
+    }
+  }
+
+  /**
+   * Adds a member to a list header (`Vary`, `Link`, `Access-Control-Expose-Headers`). It is merged
+   * when the response headers are written, with whatever the framework or the handler set
+   * meanwhile, and never repeated: a handler's own `res.setHeader('Vary', 'Accept')` keeps a
+   * guard's `Origin`.
+   */
+  appendHeader(name: string, value: string): void {
+    const key = name.toLowerCase()
+    if (!checkedMember(key, value)) return
+    if (this.#listHeaders === undefined) {
+      this.#listHeaders = new Map()
+      this.#hookSendHeaders()
+    }
+    const members = this.#listHeaders.get(key)
+    if (members === undefined) this.#listHeaders.set(key, [value])
+    else members.push(value)
+  }
+
+  /**
+   * Removes a response header now and once more when the headers are written, so one set later
+   * by the framework or the handler (`X-Powered-By`) does not go out either.
+   */
+  removeHeader(name: string): void {
+    const key = name.toLowerCase()
+    this.#listHeaders?.delete(key)
+    if (this.#removedHeaders === undefined) {
+      this.#removedHeaders = [key]
+      this.#hookSendHeaders()
+    } else if (!this.#removedHeaders.includes(key)) this.#removedHeaders.push(key)
+    this.#binding.removeHeader?.(key)
+  }
+
+  /**
+   * Applies the list headers and removals collected by `appendHeader` / `removeHeader` to the
+   * response headers about to be written; adapters call it once, from their send hook.
+   */
+  applySendHeaders(headers: SendHeaders): void {
+    const removed = this.#removedHeaders
+    if (removed !== undefined) for (const name of removed) headers.removeHeader(name)
+    const lists = this.#listHeaders
+    if (lists === undefined) return
+    for (const [name, members] of lists) headers.setHeader(name, mergeListHeader(headers.getHeader(name), members))
+  }
+
+  #hookSendHeaders(): void {
+    if (this.#sendHeadersHooked) return
+    this.#sendHeadersHooked = true
+    this.#binding.hookSendHeaders?.()
   }
 
   /**

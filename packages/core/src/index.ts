@@ -3,6 +3,7 @@ export {
   allowHeaderMethods,
   checkAdapterOptions,
   frameworkErrorToApiError,
+  hookWriteHead,
   incomingRequestId,
   logUnexpectedError,
   optionsAllowHeader,
@@ -34,6 +35,7 @@ export {
 } from './path.js'
 export type { CredentialKind, Principal, PrincipalClaims } from './principal.js'
 export { NodeSecurityRequest, type SecurityRequest, type TlsInfo } from './request.js'
+export { type HeaderList, headerList, mergeListHeader, type SendHeaders } from './headers.js'
 export { mediaTypeMatches, mediaTypeOf } from './media-type.js'
 export { compileProjection, type Projection, type ProjectionTree } from './projection.js'
 export { createKey, type StateKey } from './state.js'
