@@ -1,4 +1,4 @@
-import { type Guard, type RoutingPolicy } from '@apiward/core'
+import type { Guard, RoutingPolicy } from '@apiward/core'
 import { rateLimit } from '@apiward/ratelimit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { send } from './client.js'
@@ -107,7 +107,14 @@ describe.each(harnesses)('$name adapter: path-derived decisions', (harness) => {
       })
 
       it('counts every spelling that reaches a route in one bucket', async () => {
-        const targets = ['/rl-spellings', '/RL-SPELLINGS', '/rl-spellings/', 'http://x/Rl-Spellings/', '/rl-spellings', '/RL-Spellings']
+        const targets = [
+          '/rl-spellings',
+          '/RL-SPELLINGS',
+          '/rl-spellings/',
+          'http://x/Rl-Spellings/',
+          '/rl-spellings',
+          '/RL-Spellings',
+        ]
         const reaching: number[] = []
         for (const target of targets) {
           const answer = await send(`${server.url}/`, { target })

@@ -1,9 +1,9 @@
 import {
-  type Principal,
   FOLDING_ROUTER,
   mediaTypeMatches,
   mediaTypeOf,
   normalizePath,
+  type Principal,
   type ResponseBinding,
   type RoutingPolicy,
   routerPath,

@@ -230,7 +230,11 @@ export interface RenderedOutcome {
  * else as its problem document (`renderProblem`). Every adapter writes the result the same way,
  * so a preflight, a redirect and a denial take one path.
  */
-export function renderOutcome(ctx: SecurityContext, thrown: unknown, options: AdapterOptions): RenderedOutcome {
+export function renderOutcome(
+  ctx: SecurityContext,
+  thrown: unknown,
+  options: AdapterOptions,
+): RenderedOutcome {
   if (Answer.is(thrown)) return thrown
   const { status, headers, body } = renderProblem(ctx, thrown, options)
   return { status, headers, body: JSON.stringify(body) }
@@ -247,19 +251,17 @@ export function hookWriteHead(res: ServerResponse, ctx: SecurityContext): void {
   res.writeHead = function apiwardWriteHead(this: ServerResponse, ...args: unknown[]): ServerResponse {
     const passed = (typeof args[1] === 'object' ? args[1] : args[2]) as OutgoingHttpHeaders | undefined
     const own = passed !== undefined && passed !== null && !Array.isArray(passed) ? passed : undefined
-    const response = this
     ctx.applySendHeaders({
-      getHeader: (name) => (own !== undefined && name in own ? own[name] : response.getHeader(name)),
+      getHeader: (name) => (own !== undefined && name in own ? own[name] : this.getHeader(name)),
       setHeader: (name, value) => {
         if (own !== undefined && name in own) own[name] = value
-        else response.setHeader(name, value)
+        else this.setHeader(name, value)
       },
       removeHeader: (name) => {
         if (own !== undefined) delete own[name]
-        response.removeHeader(name)
+        this.removeHeader(name)
       },
     })
     return writeHead.apply(this, args)
   } as ServerResponse['writeHead']
 }
-

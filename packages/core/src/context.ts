@@ -1,9 +1,14 @@
 import { type ApiError, type RenderedProblem, toProblem } from '@apiward/errors'
-import { type SecurityEvent, type SecurityEventBus, securityEvents } from './events.js'
+import {
+  type SecurityEvent,
+  type SecurityEventBus,
+  type SecurityEventInput,
+  securityEvents,
+} from './events.js'
+import { checkedMember, type HeaderList, mergeListHeader, type SendHeaders } from './headers.js'
 import type { Principal } from './principal.js'
 import type { SecurityRequest } from './request.js'
 import type { StateKey } from './state.js'
-import { checkedMember, type HeaderList, mergeListHeader, type SendHeaders } from './headers.js'
 
 /** How a request ended, as `onFinish` listeners see it. */
 export interface RequestOutcome {
@@ -138,7 +143,8 @@ export class SecurityContext {
     if (removed !== undefined) for (const name of removed) headers.removeHeader(name)
     const lists = this.#listHeaders
     if (lists === undefined) return
-    for (const [name, members] of lists) headers.setHeader(name, mergeListHeader(headers.getHeader(name), members))
+    for (const [name, members] of lists)
+      headers.setHeader(name, mergeListHeader(headers.getHeader(name), members))
   }
 
   #hookSendHeaders(): void {
@@ -234,7 +240,7 @@ export class SecurityContext {
     } catch {
       path = this.req.rawPath
     }
-    const event: SecurityEvent = {
+    const event: SecurityEventInput = {
       type,
       time: Date.now(),
       severity: 'info',

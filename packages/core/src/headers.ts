@@ -24,9 +24,10 @@ export function headerList(
   headers: Readonly<Record<string, string>> | Iterable<readonly [string, string]>,
   where = 'headerList()',
 ): HeaderList {
-  const pairs = Symbol.iterator in Object(headers)
-    ? [...(headers as Iterable<readonly [string, string]>)]
-    : Object.entries(headers as Record<string, string>)
+  const pairs =
+    Symbol.iterator in Object(headers)
+      ? [...(headers as Iterable<readonly [string, string]>)]
+      : Object.entries(headers as Record<string, string>)
   const list: (readonly [string, string])[] = []
   for (const [name, value] of pairs) {
     if (typeof name !== 'string' || !TOKEN.test(name)) {

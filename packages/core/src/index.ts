@@ -14,7 +14,13 @@ export {
 } from './adapter-kit.js'
 export { Answer, type AnswerOptions, answerNow } from './answer.js'
 export { type ContextOptions, type RequestOutcome, type ResponseBinding, SecurityContext } from './context.js'
-export { type SecurityEvent, SecurityEventBus, type SecurityEventListener, securityEvents } from './events.js'
+export {
+  type SecurityEvent,
+  SecurityEventBus,
+  type SecurityEventInput,
+  type SecurityEventListener,
+  securityEvents,
+} from './events.js'
 export {
   compose,
   defineGuard,
@@ -24,6 +30,8 @@ export {
   splitByBody,
   toGuardList,
 } from './guard.js'
+export { type HeaderList, headerList, mergeListHeader, type SendHeaders } from './headers.js'
+export { mediaTypeMatches, mediaTypeOf } from './media-type.js'
 export {
   absoluteFormHost,
   EXACT_ROUTER,
@@ -34,10 +42,8 @@ export {
   routerPath,
 } from './path.js'
 export type { CredentialKind, Principal, PrincipalClaims } from './principal.js'
-export { NodeSecurityRequest, type SecurityRequest, type TlsInfo } from './request.js'
-export { type HeaderList, headerList, mergeListHeader, type SendHeaders } from './headers.js'
-export { mediaTypeMatches, mediaTypeOf } from './media-type.js'
 export { compileProjection, type Projection, type ProjectionTree } from './projection.js'
-export { createKey, type StateKey } from './state.js'
+export { NodeSecurityRequest, type SecurityRequest, type TlsInfo } from './request.js'
 export { newRequestId, REQUEST_ID_HEADER, requestIdFrom } from './request-id.js'
+export { createKey, type StateKey } from './state.js'
 export { resetWarnings, warnOnce } from './warn.js'

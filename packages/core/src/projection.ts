@@ -100,6 +100,11 @@ const keepWhole: Projection = (value) => value
 function copy(out: Record<string, unknown>, key: string, value: unknown, sub: Projection | undefined): void {
   const projected = sub === undefined ? value : sub(value)
   if (key === '__proto__') {
-    Object.defineProperty(out, key, { value: projected, enumerable: true, writable: true, configurable: true })
+    Object.defineProperty(out, key, {
+      value: projected,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
   } else out[key] = projected
 }

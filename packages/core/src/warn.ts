@@ -18,7 +18,8 @@ export function warnOnce(code: string, message: string, docs?: string): boolean 
   if (warned.has(code)) return false
   warned.add(code)
   const text = docs === undefined ? message : `${message} See docs/${docs}.`
-  const proc = (globalThis as { process?: { emitWarning?: (m: string, o: { code: string }) => void } }).process
+  const proc = (globalThis as { process?: { emitWarning?: (m: string, o: { code: string }) => void } })
+    .process
   if (typeof proc?.emitWarning === 'function') proc.emitWarning(text, { code })
   else console.warn(`[${code}] ${text}`)
   return true

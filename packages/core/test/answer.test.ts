@@ -22,9 +22,12 @@ describe('answerNow', () => {
     })
   })
 
-  it.each([[199], [400], [500], [204.5], [Number.NaN]])('refuses status %s, naming the way to deny', (status) => {
-    expect(() => answerNow(status)).toThrow(/200 to 399.*ApiError/)
-  })
+  it.each([[199], [400], [500], [204.5], [Number.NaN]])(
+    'refuses status %s, naming the way to deny',
+    (status) => {
+      expect(() => answerNow(status)).toThrow(/200 to 399.*ApiError/)
+    },
+  )
 
   it('refuses a body on 204 and 304 and a header that is not a string', () => {
     expect(() => answerNow(204, { body: 'x' })).toThrow(/no body/)

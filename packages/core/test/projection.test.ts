@@ -12,10 +12,25 @@ describe('compileProjection', () => {
 
   it('projects every element of an array, top-level or nested', () => {
     const list = compileProjection({ items: { id: true } })
-    expect(list({ items: [{ id: 1, pw: 'x' }, { id: 2, pw: 'y' }], total: 2 })).toEqual({ items: [{ id: 1 }, { id: 2 }] })
-    expect(note([{ id: 1, secret: 's' }, { id: 2, secret: 't' }])).toEqual([{ id: 1 }, { id: 2 }])
+    expect(
+      list({
+        items: [
+          { id: 1, pw: 'x' },
+          { id: 2, pw: 'y' },
+        ],
+        total: 2,
+      }),
+    ).toEqual({ items: [{ id: 1 }, { id: 2 }] })
+    expect(
+      note([
+        { id: 1, secret: 's' },
+        { id: 2, secret: 't' },
+      ]),
+    ).toEqual([{ id: 1 }, { id: 2 }])
     const grid = compileProjection({ rows: { id: true } })
-    expect(grid({ rows: [[{ id: 1, x: 1 }], [{ id: 2, x: 2 }]] })).toEqual({ rows: [[{ id: 1 }], [{ id: 2 }]] })
+    expect(grid({ rows: [[{ id: 1, x: 1 }], [{ id: 2, x: 2 }]] })).toEqual({
+      rows: [[{ id: 1 }], [{ id: 2 }]],
+    })
   })
 
   it('leaves absent properties absent and keeps explicit undefined and null', () => {
@@ -43,9 +58,15 @@ describe('compileProjection', () => {
 
   it('keeps every key of a dictionary under a wildcard, each projected by its tree', () => {
     const byUser = compileProjection({ '*': { name: true } })
-    expect(byUser({ u1: { name: 'a', pw: 1 }, u2: { name: 'b', pw: 2 } })).toEqual({ u1: { name: 'a' }, u2: { name: 'b' } })
+    expect(byUser({ u1: { name: 'a', pw: 1 }, u2: { name: 'b', pw: 2 } })).toEqual({
+      u1: { name: 'a' },
+      u2: { name: 'b' },
+    })
     const mixed = compileProjection({ '*': { name: true }, meta: true })
-    expect(mixed({ meta: { raw: 1 }, u1: { name: 'a', pw: 1 } })).toEqual({ meta: { raw: 1 }, u1: { name: 'a' } })
+    expect(mixed({ meta: { raw: 1 }, u1: { name: 'a', pw: 1 } })).toEqual({
+      meta: { raw: 1 },
+      u1: { name: 'a' },
+    })
   })
 
   it('copies a __proto__ key as data, never as a prototype', () => {
