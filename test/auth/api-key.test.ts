@@ -65,6 +65,14 @@ function flakyLookup() {
   return Object.assign(lookup, { state })
 }
 
+/** A lookup that answers with a bare thenable, as some database clients do: its `then` returns nothing. */
+const thenableLookup = (id: string) => ({
+  // biome-ignore lint/suspicious/noThenProperty: the point is a bare thenable
+  then(resolve: (record: ApiKeyRecord | undefined) => void) {
+    setTimeout(() => resolve(records.get(id)), 10)
+  },
+})
+
 /** A credential guard over `X-Token`: `good` authenticates `token-user`, anything else is a 401. */
 const tokenGuard: CredentialGuard = Object.assign(
   defineGuard(
@@ -146,6 +154,11 @@ describe.each(harnesses)('apiKey() and anyOf() through $name', (harness) => {
           guards: [apiKey({ prefix: 'ak_live', lookup: flaky, cache: { ttl: 60 } })],
         },
         { method: 'GET', path: '/flaky-either', guards: [anyOf(tokenGuard, flakyKeys)] },
+        {
+          method: 'GET',
+          path: '/thenable',
+          guards: [apiKey({ prefix: 'ak_live', lookup: thenableLookup as never })],
+        },
       ],
     }))()
 
@@ -380,6 +393,17 @@ describe.each(harnesses)('apiKey() and anyOf() through $name', (harness) => {
     expect(flaky.state.calls).toBe(calls + 1)
     expect((await send(`${url}/flaky-cached`, key(unknown.key))).status).toBe(401)
     expect(flaky.state.calls).toBe(calls + 1)
+  })
+
+  it('waits for a lookup that answers with a bare thenable before it allows or refuses', async () => {
+    const url = await urls
+    const good = await send(`${url}/thenable`, key(live.key))
+    expect([good.status, good.json.auth?.id]).toEqual([200, 'billing-service'])
+    for (const value of [wrongSecret, unknown.key, disabled.key]) {
+      const bad = await send(`${url}/thenable`, key(value))
+      expect([bad.status, bad.json.code]).toEqual([401, 'auth.invalid_api_key'])
+    }
+    expect(unexpected).toEqual([])
   })
 
   it('answers an ApiError thrown by the lookup as it is', async () => {

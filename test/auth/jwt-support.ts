@@ -6,7 +6,10 @@ import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from '
 export const ISSUER = 'https://id.example.test/'
 export const AUDIENCE = 'https://api.example.test'
 
-export type JwksMode = 'ok' | 'down' | 'garbage' | 'slow' | 'empty'
+export type JwksMode = 'ok' | 'down' | 'garbage' | 'slow' | 'empty' | 'endless'
+
+/** What `endless` offers: a chunked JWKS body of 64 MB, far over any sane `maxBytes`. */
+export const ENDLESS_BYTES = 64 * 1024 * 1024
 
 /** A real JWKS endpoint on loopback whose answers the test controls. */
 export interface JwksServer {
@@ -16,15 +19,37 @@ export interface JwksServer {
   mode: JwksMode
   slowMs: number
   keys: JWK[]
+  /** Body bytes of `endless` answers handed to the socket so far. */
+  streamed: number
+  /** `endless` answers whose connection the client dropped before the end. */
+  dropped: number
   close(): Promise<void>
 }
 
 export async function startJwksServer(keys: JWK[]): Promise<JwksServer> {
-  const state = { hits: 0, mode: 'ok' as JwksMode, slowMs: 5000, keys }
+  const state = { hits: 0, mode: 'ok' as JwksMode, slowMs: 5000, keys, streamed: 0, dropped: 0 }
   const server: Server = createServer((_req, res) => {
     state.hits++
     const answer = () => {
-      if (state.mode === 'down') {
+      if (state.mode === 'endless') {
+        // No Content-Length: chunked. The next chunk goes out only once the previous one left
+        // for the socket, so `streamed` tracks what the client took rather than what kernel
+        // buffers would absorb.
+        res.writeHead(200, { 'content-type': 'application/json' })
+        const chunk = Buffer.alloc(16_384, 0x20)
+        let sent = 0
+        res.on('close', () => {
+          if (!res.writableFinished) state.dropped++
+        })
+        const pump = () => {
+          if (res.destroyed) return
+          if (sent >= ENDLESS_BYTES) return void res.end('{"keys":[]}')
+          sent += chunk.length
+          state.streamed += chunk.length
+          res.write(chunk, () => setImmediate(pump))
+        }
+        pump()
+      } else if (state.mode === 'down') {
         res.writeHead(503).end('unavailable')
       } else if (state.mode === 'garbage') {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys": [ this is not json')
@@ -121,11 +146,14 @@ export function standardClaims(extra: Record<string, unknown> = {}): Record<stri
   return { iss: ISSUER, aud: AUDIENCE, sub: 'mallory', iat: now, exp: now + 600, ...extra }
 }
 
-/** Signs any header and payload with an ES256 key, for headers jose refuses to produce. */
+/**
+ * Signs any header and payload with an ES256 key, for headers jose refuses to produce. A string
+ * payload is signed as it is, for JSON text that no object serialises to (`"exp": 1e309`).
+ */
 export function signRaw(
   key: SigningKey,
   header: Record<string, unknown>,
-  payload: Record<string, unknown>,
+  payload: Record<string, unknown> | string,
 ): string {
   const input = `${b64(header)}.${b64(payload)}`
   const signature = cryptoSign('sha256', Buffer.from(input), {

@@ -10,6 +10,7 @@ import { harnesses } from '../conformance/servers/index.js'
 import {
   AUDIENCE,
   b64,
+  ENDLESS_BYTES,
   forge,
   ISSUER,
   type JwksServer,
@@ -63,6 +64,9 @@ async function forgeries(): Promise<Array<[string, string]>> {
     .setProtectedHeader({ alg: 'ES256', jwk: attacker.publicJwk })
     .sign(attacker.privateKey)
   const now = Math.floor(Date.now() / 1000)
+  const esHeader = { alg: 'ES256', kid: es.kid, typ: 'at+jwt' }
+  /** Valid claims as JSON text with `member` last, so it wins over the claim of the same name. */
+  const claimsText = (member: string) => `${JSON.stringify(standardClaims()).slice(0, -1)},${member}}`
   const list: Array<[string, string]> = [
     ...['none', 'None', 'NONE', 'nOnE'].map((alg): [string, string] => [
       `alg ${alg}`,
@@ -137,8 +141,31 @@ async function forgeries(): Promise<Array<[string, string]>> {
       forge({ alg: 'ES256', kid: es.kid }, standardClaims({ pad: 'x'.repeat(8000) }), 'c2ln'),
     ],
     ['a typ that is not at+jwt', await sign(es, {}, { typ: 'JWT' })],
+    ['exp 1e309, which parses to Infinity', signRaw(es, esHeader, claimsText('"exp":1e309'))],
+    ['exp of 400 digits', signRaw(es, esHeader, claimsText(`"exp":${'9'.repeat(400)}`))],
+    ['exp 1e20', await sign(es, { exp: 1e20 })],
+    ['exp after the year 9999', await sign(es, { exp: 253_402_300_800 })],
+    ['iat 1e308', await sign(es, { iat: 1e308 })],
+    ['nbf -1e308', await sign(es, { nbf: -1e308 })],
+    ['auth_time that is not a number', await sign(es, { auth_time: 'yesterday' })],
+    ['iat an hour from now', await sign(es, { iat: now + 3600, exp: now + 7200 })],
+    ['exp before iat', await sign(es, { iat: now + 4, exp: now + 2 })],
+    ['a numeric sub', await sign(es, { sub: 42 as never })],
+    ['a numeric jti', await sign(es, { jti: 12_345 as never })],
+    ['a numeric client_id', await sign(es, { client_id: 7 })],
+    ['a scope that is an array', await sign(es, { scope: ['admin'] as never })],
+    ['an aud array holding a number', await sign(es, { aud: [AUDIENCE, 5] as never })],
+    ['an scp that is an object', await sign(es, { scp: { admin: true } })],
+    ['roles that are a number', await sign(es, { roles: 1 })],
   ]
   return list
+}
+
+/** An answer without what legitimately differs between two requests: the date and the request ID. */
+function comparable(answer: Answer) {
+  const { date: _date, 'x-request-id': _id, ...headers } = answer.headers
+  const { requestId: _requestId, ...body } = answer.json ?? {}
+  return { status: answer.status, headers, body }
 }
 
 describe.each(harnesses)('jwt() through $name', (harness) => {
@@ -149,10 +176,13 @@ describe.each(harnesses)('jwt() through $name', (harness) => {
   bus.on((e) => events.push(e))
   const revocation = memoryRevocationStore()
   let rotation: JwksServer
+  let endless: JwksServer
 
   beforeAll(async () => {
     tokens = await forgeries()
     rotation = await startJwksServer([es.publicJwk])
+    endless = await startJwksServer([es.publicJwk])
+    const streamed = { cooldownMs: 300, maxAgeMs: 200, timeoutMs: 2000, maxBytes: 65_536 }
     const common = { issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt', events: bus }
     server = await harness.start({
       events: bus,
@@ -176,6 +206,21 @@ describe.each(harnesses)('jwt() through $name', (harness) => {
         },
         {
           method: 'GET',
+          path: '/streamed',
+          guards: [jwt({ jwksUri: endless.url, ...common, jwksOptions: streamed })],
+        },
+        {
+          method: 'GET',
+          path: '/streamed-first',
+          guards: [jwt({ jwksUri: `${endless.url}?fresh`, ...common, jwksOptions: streamed })],
+        },
+        {
+          method: 'GET',
+          path: '/short-lived',
+          guards: [jwt({ jwks: { keys: [es.publicJwk] }, ...common, maxTokenLifetime: 3600 })],
+        },
+        {
+          method: 'GET',
           path: '/optional',
           guards: [jwt({ jwks: { keys: [es.publicJwk] }, ...common, required: false })],
         },
@@ -190,6 +235,7 @@ describe.each(harnesses)('jwt() through $name', (harness) => {
   afterAll(async () => {
     await server?.close()
     await rotation?.close()
+    await endless?.close()
   })
 
   it('accepts a valid ES256 token and exposes the principal', async () => {
@@ -241,8 +287,71 @@ describe.each(harnesses)('jwt() through $name', (harness) => {
     }
     const failures = events.slice(before).filter((e) => e.type === 'auth.failure')
     expect(failures.length).toBe(tokens.length * 2)
+    expect(events.slice(before).filter((e) => e.type === 'auth.error' || e.type === 'server.error')).toEqual(
+      [],
+    )
     expect(new Set(failures.map((e) => e.reason)).size).toBeGreaterThan(5)
     expect(JSON.stringify(failures)).not.toContain(tokens[0]![1])
+  })
+
+  it('answers every invalid token byte for byte alike, whatever the reason', async () => {
+    const answers = []
+    for (const [, token] of tokens)
+      answers.push(comparable(await send(`${server.url}/nocache`, bearer(token))))
+    for (const answer of answers) expect(answer).toEqual(answers[0])
+    expect(answers[0]!.body).toEqual({
+      type: 'urn:apiward:problem:auth.invalid_token',
+      title: 'Unauthorized',
+      status: 401,
+      code: 'auth.invalid_token',
+      detail: 'The access token is invalid.',
+    })
+  })
+
+  it('bounds exp - iat with maxTokenLifetime, and then requires iat', async () => {
+    const now = Math.floor(Date.now() / 1000)
+    expect((await send(`${server.url}/short-lived`, bearer(await sign(es, {}, {}, 3600)))).status).toBe(200)
+    const before = events.length
+    expectInvalidToken(await send(`${server.url}/short-lived`, bearer(await sign(es, {}, {}, 3601))))
+    expectInvalidToken(await send(`${server.url}/short-lived`, bearer(await sign(es, { iat: undefined }))))
+    expectInvalidToken(
+      await send(`${server.url}/short-lived`, bearer(await sign(es, { iat: now - 86_400, exp: now + 60 }))),
+    )
+    const reasons = events
+      .slice(before)
+      .filter((e) => e.type === 'auth.failure')
+      .map((e) => e.reason)
+    expect(reasons).toEqual(['lifetime_too_long', 'missing_claim', 'lifetime_too_long'])
+  })
+
+  it('stops reading a chunked JWKS at maxBytes and keeps serving the keys it has', async () => {
+    const known = bearer(await sign(es))
+    expect((await send(`${server.url}/streamed`, known)).status).toBe(200)
+    endless.mode = 'endless'
+    endless.streamed = 0
+    await sleep(350)
+    const started = Date.now()
+    // An unknown kid makes the guard refetch and wait for the answer.
+    expectInvalidToken(
+      await send(`${server.url}/streamed`, bearer(await sign({ ...attacker, kid: randomUUID() }))),
+    )
+    expect(Date.now() - started).toBeLessThan(1500)
+    await sleep(50)
+    expect(endless.dropped).toBe(1)
+    expect(endless.streamed).toBeGreaterThan(0)
+    expect(endless.streamed).toBeLessThan(65_536 + 4 * 16_384)
+    expect(endless.streamed).toBeLessThan(ENDLESS_BYTES / 100)
+    expect((await send(`${server.url}/streamed`, known)).status).toBe(200)
+    const never = await send(`${server.url}/streamed-first`, known)
+    expectInvalidToken(never)
+    await sleep(50)
+    expect(endless.dropped).toBe(2)
+    expect(endless.streamed).toBeLessThan(2 * (65_536 + 4 * 16_384))
+    const failed = events.filter((e) => e.type === 'jwks.refresh_failed' && /maxBytes/.test(String(e.reason)))
+    expect(failed.length).toBeGreaterThanOrEqual(2)
+    endless.mode = 'ok'
+    await sleep(350)
+    expect((await send(`${server.url}/streamed-first`, known)).status).toBe(200)
   })
 
   it('never fetches a jku or x5u URL', () => {

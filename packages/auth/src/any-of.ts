@@ -1,5 +1,6 @@
 import { defineGuard, type SecurityContext, type SecurityRequest } from '@apiward/core'
 import { Unauthorized } from '@apiward/errors'
+import { misread, reportCallbackError } from './callback.js'
 import { type CredentialGuard, isCredentialGuard } from './credential.js'
 
 /** Options of {@link anyOf}, given after the guards. */
@@ -20,6 +21,10 @@ const MISTAKES: Readonly<Record<string, string>> = {
 
 function nameOf(guard: CredentialGuard): string {
   return guard.guardName ?? (guard.name || 'guard')
+}
+
+function brokenMember(guard: CredentialGuard) {
+  return { code: 'auth.missing_credentials', callback: `${nameOf(guard)}.hasCredential` }
 }
 
 function isOptions(value: unknown): value is AnyOfOptions {
@@ -97,13 +102,41 @@ export function anyOf(...args: Array<CredentialGuard | AnyOfOptions>): Credentia
   const challenge = challenges.length === 0 ? undefined : challenges.join(', ')
   const headers = challenge === undefined ? undefined : Object.freeze({ 'WWW-Authenticate': challenge })
 
+  const missing = () =>
+    new Unauthorized({ code: 'auth.missing_credentials', detail: 'Credentials are required.', headers })
+
+  /**
+   * Whether this member decides. Only `true` and `false` are answers: a `hasCredential` that
+   * throws or answers anything else (a promise, say) refuses the request, since which guard
+   * should decide is unknown, and is reported as `auth.error`.
+   */
+  const decides = (ctx: SecurityContext, guard: CredentialGuard): boolean => {
+    let answer: unknown
+    try {
+      answer = guard.hasCredential(ctx.req)
+    } catch (err) {
+      reportCallbackError(ctx, brokenMember(guard), err)
+      throw missing()
+    }
+    if (typeof answer === 'boolean') return answer
+    reportCallbackError(
+      ctx,
+      brokenMember(guard),
+      misread(`${nameOf(guard)}.hasCredential`, answer, 'true or false'),
+    )
+    throw missing()
+  }
+
   const check = (ctx: SecurityContext): void | PromiseLike<void> => {
-    for (const guard of list) if (guard.hasCredential(ctx.req)) return guard(ctx)
+    for (const guard of list) if (decides(ctx, guard)) return guard(ctx)
     if (!required) return
     ctx.emit('auth.failure', { severity: 'info', code: 'auth.missing_credentials' })
-    throw new Unauthorized({ code: 'auth.missing_credentials', detail: 'Credentials are required.', headers })
+    throw missing()
   }
-  const hasCredential = (req: SecurityRequest): boolean => list.some((guard) => guard.hasCredential(req))
+  // Anything but `false` lets this anyOf() decide, so a member's odd answer is refused by it
+  // instead of being skipped by an enclosing anyOf().
+  const hasCredential = (req: SecurityRequest): boolean =>
+    list.some((guard) => guard.hasCredential(req) !== false)
 
   return Object.assign(
     defineGuard(check, {

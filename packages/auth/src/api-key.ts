@@ -8,6 +8,7 @@ import {
 } from '@apiward/core'
 import { ApiError, BadRequest, ServiceUnavailable, Unauthorized } from '@apiward/errors'
 import { apiKeyDigest, inspectApiKey, isApiKeyId, isApiKeyPrefix, storedDigest } from './api-key-tools.js'
+import { isThenable } from './callback.js'
 import type { CredentialGuard } from './credential.js'
 
 /** Why an API key was refused. Sent to security events, never to the client. */
@@ -121,10 +122,6 @@ const MISTAKES: Readonly<Record<string, string>> = {
   prefixes: "'prefix' (a string or an array)",
   validate: "'lookup'",
   apiKeys: "'keys'",
-}
-
-function isThenable<T>(value: unknown): value is PromiseLike<T> {
-  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<T>).then === 'function'
 }
 
 function absent(value: unknown): value is null | undefined {
@@ -437,7 +434,9 @@ export function apiKey(options: ApiKeyOptions): CredentialGuard {
       return unavailable(ctx, err, id, prefix)
     }
     if (isThenable<ApiKeyRecord | null | undefined>(found)) {
-      return found.then(
+      // Adopted into a real promise: a bare thenable's `then` may return nothing, which would read
+      // as "allowed" before the record is even checked.
+      return Promise.resolve(found).then(
         (record) => settle(ctx, id, remember(id, record), digest),
         (err: unknown) => unavailable(ctx, err, id, prefix),
       )

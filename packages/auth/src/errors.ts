@@ -12,6 +12,8 @@ export type TokenFailureReason =
   | 'expired'
   | 'not_yet_valid'
   | 'too_old'
+  | 'issued_in_future'
+  | 'lifetime_too_long'
   | 'missing_claim'
   | 'invalid_claim'
   | 'issuer_not_allowed'

@@ -19,7 +19,11 @@ export interface RemoteJwksOptions {
    * `600000` (10 minutes). Cached keys keep serving while a refresh fails.
    */
   maxAgeMs?: number
-  /** Largest JWKS document accepted, in bytes. Default `262144`. */
+  /**
+   * Largest JWKS document accepted, in bytes. Default `262144`. Bytes are counted as they
+   * arrive and the connection is dropped at the limit, so an endpoint that streams without end
+   * costs this much memory, not the size of its answer.
+   */
   maxBytes?: number
   /** Extra request headers (an API gateway key, say). */
   headers?: Record<string, string>
@@ -53,6 +57,23 @@ export function checkJwksUri(value: string | URL, allowHttp: boolean): URL {
   throw new TypeError(
     `jwt(): jwksUri must use https: (got ${url.protocol}//${url.host}); keys fetched over plain HTTP can be replaced on the way. Plain HTTP is accepted on loopback only, or with dangerouslyAllowHttpJwks.`,
   )
+}
+
+/**
+ * The body of a response as text, read chunk by chunk and counted in bytes: past `maxBytes` it
+ * throws at once instead of reading on (the caller then drops the connection). A chunked
+ * answer declares no length, so only counting while reading bounds it.
+ */
+async function readAtMost(response: Response, maxBytes: number): Promise<string> {
+  if (response.body === null) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength
+    if (size > maxBytes) throw new Error(`document is over maxBytes (${maxBytes} bytes)`)
+    chunks.push(chunk)
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks))
 }
 
 /**
@@ -108,30 +129,25 @@ export class RemoteJwks implements KeySource {
   async #fetch(): Promise<void> {
     this.#attemptedAt = Date.now()
     const started = performance.now()
+    // Aborting drops the connection: the rest of an unwanted body is never received.
+    const drop = new AbortController()
     try {
       const response = await fetch(this.#url, {
         headers: { accept: 'application/jwk-set+json, application/json', ...this.#options.headers },
         redirect: 'error',
-        signal: AbortSignal.timeout(this.#options.timeoutMs),
+        signal: AbortSignal.any([drop.signal, AbortSignal.timeout(this.#options.timeoutMs)]),
       })
-      if (response.status !== 200) {
-        void response.body?.cancel()
-        throw new Error(`answered ${response.status}`)
-      }
+      if (response.status !== 200) throw new Error(`answered ${response.status}`)
       const declared = Number(response.headers.get('content-length'))
-      if (declared > this.#options.maxBytes) {
-        void response.body?.cancel()
-        throw new Error(`document of ${declared} bytes is over maxBytes`)
-      }
-      const text = await response.text()
-      if (text.length > this.#options.maxBytes)
-        throw new Error(`document of ${text.length} bytes is over maxBytes`)
+      if (declared > this.#options.maxBytes) throw new Error(`document of ${declared} bytes is over maxBytes`)
+      const text = await readAtMost(response, this.#options.maxBytes)
       const keys = keysOfJwks(JSON.parse(text))
       if (keys.length === 0) throw new Error('document has no usable verification key')
       this.#keys = keys
       this.#fetchedAt = Date.now()
       this.#report('jwks.refreshed', { keys: keys.length, durationMs: performance.now() - started })
     } catch (err) {
+      drop.abort()
       this.#report('jwks.refresh_failed', {
         reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
         durationMs: performance.now() - started,

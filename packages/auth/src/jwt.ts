@@ -1,8 +1,10 @@
 import { type Principal, type SecurityContext, type SecurityEventBus, securityEvents } from '@apiward/core'
-import { ApiError } from '@apiward/errors'
+import { ApiError, ServiceUnavailable } from '@apiward/errors'
 import { type CryptoKey, errors, type JWK, type JWTPayload, jwtVerify } from 'jose'
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwtAlgorithm, type JwtAlgorithm } from './algorithms.js'
 import { bearerExtractor, isB64Token, type TokenLocation } from './bearer.js'
+import { isThenable, misread, reportCallbackError } from './callback.js'
+import { type ClaimPolicy, claimsFailure } from './claims.js'
 import type { CredentialGuard } from './credential.js'
 import { BearerChallenges, type TokenFailureReason } from './errors.js'
 import { checkJwksUri, RemoteJwks, type RemoteJwksOptions } from './jwks-remote.js'
@@ -41,8 +43,16 @@ export interface JwtOptions extends JwtKeyOptions {
    * Several issuers, each with its own keys: a map from `iss` to key options, or a resolver
    * called once per issuer (its answer is cached; `undefined` refuses the issuer). The token's
    * `iss` picks the keys, and is then verified like any claim.
+   *
+   * The resolver may return a promise (a tenant database, say), awaited once for all the
+   * requests that wait on that issuer. A throw or rejection says nothing about the token: the
+   * request gets 503 `auth.unavailable` with `Retry-After: 1`, `auth.error` is emitted and
+   * nothing is cached, so the next token asks again. An answer that is not key options (or
+   * `undefined`) refuses the issuer and emits `auth.error`.
    */
-  issuers?: Readonly<Record<string, JwtKeyOptions>> | ((issuer: string) => JwtKeyOptions | undefined)
+  issuers?:
+    | Readonly<Record<string, JwtKeyOptions>>
+    | ((issuer: string) => JwtKeyOptions | undefined | PromiseLike<JwtKeyOptions | undefined>)
   /**
    * Accepted `aud` values; a token passes when one of its audiences is one of these. Required
    * (opt out only with `dangerouslyAllowAnyAudience`): without it a token minted for another
@@ -59,21 +69,39 @@ export interface JwtOptions extends JwtKeyOptions {
   clockTolerance?: number
   /** Refuse tokens whose `iat` is older than this many seconds (and tokens without `iat`). */
   maxTokenAge?: number
+  /**
+   * Refuse tokens whose lifetime, `exp - iat`, is longer than this many seconds, and tokens
+   * without `iat` or `exp`. Default: unchecked. A leaked token works until its `exp`; this
+   * bounds that window even when an issuer mints a token valid for years. Cannot be combined
+   * with `dangerouslyAllowNoExpiry`.
+   */
+  maxTokenLifetime?: number
   /** Required `typ` header, e.g. `at+jwt` (RFC 9068); compared as RFC 8725 says. Default: unchecked. */
   typ?: string
   /** Claims that must be present besides `exp`, `iss`, `aud` and `sub`. */
   requiredClaims?: readonly string[]
   /**
-   * A custom check of the verified payload: return `false` (or throw) to refuse the token with
-   * the same 401 as any other invalid token. Synchronous, it runs on cache hits too.
+   * A custom check of the verified payload, on every request (cached tokens included). Only
+   * `true` accepts the token: `false`, any other answer (`undefined` too), a throw or a
+   * rejection refuse it with the same 401 as any other invalid token (reason
+   * `rejected_by_validate`), so a check that forgets to answer fails closed. A throw, a rejection
+   * or an answer that is not a boolean also emits `auth.error`. A promise is awaited; a
+   * synchronous answer keeps cache hits synchronous. Default: none.
    */
-  validate?: (payload: JWTPayload, ctx: SecurityContext) => boolean | undefined
+  validate?: (payload: JWTPayload, ctx: SecurityContext) => boolean | PromiseLike<boolean>
   /**
-   * A revocation check of your own, on every request (cached tokens included). A `true`
-   * answer refuses the token.
+   * A revocation check of your own, on every request (cached tokens included), synchronous or
+   * returning a promise (awaited). Only `false` lets the token through: `true` refuses it (401,
+   * reason `revoked`), and so does any other answer, with an `auth.error` event. A throw or
+   * rejection (the store is down) answers 503 `auth.unavailable` with `Retry-After: 1` and
+   * emits `auth.error`: a revoked token never passes while the check cannot be made. An
+   * `ApiError` it throws is answered as it is. Default: none.
    */
-  isRevoked?: (payload: JWTPayload, ctx: SecurityContext) => boolean | Promise<boolean>
-  /** A `jti` denylist: `memoryRevocationStore()` or `redisRevocationStore()`. */
+  isRevoked?: (payload: JWTPayload, ctx: SecurityContext) => boolean | PromiseLike<boolean>
+  /**
+   * A `jti` denylist: `memoryRevocationStore()` or `redisRevocationStore()`, or your own
+   * `RevocationStore`, whose answers are read as those of `isRevoked`. Default: none.
+   */
   revocation?: RevocationStore
   /**
    * Where tokens are looked for. Default `['header']` (the `Authorization` header). `'query'`
@@ -122,35 +150,38 @@ interface Verified {
   readonly iat: number | undefined
 }
 
-const OPTION_NAMES = new Set([
-  'jwksUri',
-  'jwks',
-  'publicKey',
-  'secret',
-  'issuer',
-  'issuers',
-  'audience',
-  'algorithms',
-  'clockTolerance',
-  'maxTokenAge',
-  'typ',
-  'requiredClaims',
-  'validate',
-  'isRevoked',
-  'revocation',
-  'tokenLocations',
-  'required',
-  'realm',
-  'tokenCache',
-  'maxTokenLength',
-  'rolesClaim',
-  'jwksOptions',
-  'events',
-  'dangerouslyAllowAnyIssuer',
-  'dangerouslyAllowAnyAudience',
-  'dangerouslyAllowNoExpiry',
-  'dangerouslyAllowHttpJwks',
-])
+/** Every option, tied to the type: an option added to `JwtOptions` but not here does not compile. */
+const OPTIONS: { readonly [Name in keyof Required<JwtOptions>]: true } = {
+  jwksUri: true,
+  jwks: true,
+  publicKey: true,
+  secret: true,
+  issuer: true,
+  issuers: true,
+  audience: true,
+  algorithms: true,
+  clockTolerance: true,
+  maxTokenAge: true,
+  maxTokenLifetime: true,
+  typ: true,
+  requiredClaims: true,
+  validate: true,
+  isRevoked: true,
+  revocation: true,
+  tokenLocations: true,
+  required: true,
+  realm: true,
+  tokenCache: true,
+  maxTokenLength: true,
+  rolesClaim: true,
+  jwksOptions: true,
+  events: true,
+  dangerouslyAllowAnyIssuer: true,
+  dangerouslyAllowAnyAudience: true,
+  dangerouslyAllowNoExpiry: true,
+  dangerouslyAllowHttpJwks: true,
+}
+const OPTION_NAMES: ReadonlySet<string> = new Set(Object.keys(OPTIONS))
 
 /** Refusal of one token; `reason` goes to the security event, never to the client. */
 class TokenRefused extends Error {
@@ -165,11 +196,12 @@ function fail(reason: TokenFailureReason): never {
 
 function reasonOf(err: unknown): TokenFailureReason {
   if (err instanceof TokenRefused) return err.reason
-  if (err instanceof errors.JWTExpired) return 'expired'
+  if (err instanceof errors.JWTExpired) return err.claim === 'iat' ? 'too_old' : 'expired'
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.reason === 'missing') return 'missing_claim'
+    if (err.reason === 'invalid') return 'invalid_claim'
     if (err.claim === 'nbf') return 'not_yet_valid'
-    if (err.claim === 'iat') return 'too_old'
+    if (err.claim === 'iat') return 'issued_in_future'
     if (err.claim === 'iss') return 'issuer_not_allowed'
     if (err.claim === 'aud') return 'audience_not_allowed'
     if (err.claim === 'typ') return 'wrong_type'
@@ -203,6 +235,87 @@ function decodeSegment(segment: string): Record<string, unknown> | undefined {
 function list<T>(value: T | readonly T[] | undefined): T[] | undefined {
   if (value === undefined) return undefined
   return Array.isArray(value) ? [...(value as T[])] : [value as T]
+}
+
+/** Where `validate`'s failures are reported: the request gets the usual 401. */
+const VALIDATE = { code: 'auth.invalid_token', credential: 'jwt', callback: 'validate' } as const
+
+/**
+ * The 503 of a dependency lookup (`isRevoked`, a revocation store, an issuer resolver) that
+ * threw or rejected: it says nothing about the token, so the token is neither accepted nor
+ * refused as invalid. The error goes to `auth.error` and stays the `cause`, never sent. An
+ * `ApiError` the callback threw on purpose is answered as it is.
+ */
+function unavailable(ctx: SecurityContext, callback: string, err: unknown): ApiError {
+  if (ApiError.is(err)) return err
+  reportCallbackError(ctx, { code: 'auth.unavailable', credential: 'jwt', callback }, err)
+  return new ServiceUnavailable({
+    code: 'auth.unavailable',
+    detail: 'The access token cannot be checked right now. Retry later.',
+    retryAfter: 1,
+    cause: err,
+  })
+}
+
+/** The keys of the token's issuer; a promise while an asynchronous resolver is asked. */
+type SourceFor = (
+  iss: unknown,
+  ctx: SecurityContext,
+) => KeySource | undefined | Promise<KeySource | undefined>
+
+const MAX_RESOLVED_ISSUERS = 1000
+
+/**
+ * Wraps an `issuers` resolver: each issuer is asked once and its answer cached (at most
+ * {@link MAX_RESOLVED_ISSUERS}); requests for an issuer being resolved wait on the same promise;
+ * a failure is not cached, so the next token asks again.
+ */
+function issuerResolver(
+  resolve: (issuer: string) => unknown,
+  buildSource: (keys: JwtKeyOptions, where: string) => KeySource,
+): SourceFor {
+  const resolved = new Map<string, KeySource | undefined>()
+  const inFlight = new Map<string, Promise<KeySource | undefined>>()
+  const remember = (iss: string, source: KeySource | undefined): KeySource | undefined => {
+    if (resolved.size >= MAX_RESOLVED_ISSUERS) resolved.delete(resolved.keys().next().value as string)
+    resolved.set(iss, source)
+    return source
+  }
+  const sourceOf = (ctx: SecurityContext, iss: string, answer: unknown): KeySource | undefined => {
+    if (answer === undefined) return undefined
+    try {
+      if (answer === null || typeof answer !== 'object')
+        throw misread('issuers', answer, 'key options or undefined')
+      return buildSource(answer as JwtKeyOptions, `issuers("${iss}")`)
+    } catch (err) {
+      reportCallbackError(ctx, { code: 'auth.invalid_token', credential: 'jwt', callback: 'issuers' }, err)
+      return undefined
+    }
+  }
+  return (iss, ctx) => {
+    if (typeof iss !== 'string' || iss.length > 512) return undefined
+    if (resolved.has(iss)) return resolved.get(iss)
+    const joined = inFlight.get(iss)
+    if (joined !== undefined) {
+      return joined.catch((err: unknown) => {
+        throw unavailable(ctx, 'issuers', err)
+      })
+    }
+    let answer: unknown
+    try {
+      answer = resolve(iss)
+    } catch (err) {
+      throw unavailable(ctx, 'issuers', err)
+    }
+    if (!isThenable(answer)) return remember(iss, sourceOf(ctx, iss, answer))
+    const pending = Promise.resolve(answer).then((settled) => remember(iss, sourceOf(ctx, iss, settled)))
+    inFlight.set(iss, pending)
+    const done = () => inFlight.delete(iss)
+    pending.then(done, done)
+    return pending.catch((err: unknown) => {
+      throw unavailable(ctx, 'issuers', err)
+    })
+  }
 }
 
 /**
@@ -278,7 +391,7 @@ export function jwt(options: JwtOptions): CredentialGuard {
   }
 
   let singleSource: KeySource | undefined
-  let sourceFor: ((iss: unknown) => KeySource | undefined) | undefined
+  let sourceFor: SourceFor | undefined
   let issuers: string[] | undefined = list(options.issuer)
   if (options.issuers !== undefined) {
     if (keyOptionsCount(options) > 0) {
@@ -286,23 +399,13 @@ export function jwt(options: JwtOptions): CredentialGuard {
         'jwt(): give keys either per issuer in `issuers` or once (jwksUri/jwks/publicKey/secret), not both.',
       )
     }
-    const resolved = new Map<string, KeySource | undefined>()
-    if (typeof options.issuers === 'function') {
-      const resolve = options.issuers
-      sourceFor = (iss) => {
-        if (typeof iss !== 'string' || iss.length > 512) return undefined
-        if (!resolved.has(iss)) {
-          const keys = resolve(iss)
-          if (resolved.size >= 1000) resolved.delete(resolved.keys().next().value as string)
-          resolved.set(iss, keys === undefined ? undefined : buildSource(keys, `issuers("${iss}")`))
-        }
-        return resolved.get(iss)
-      }
-    } else {
+    if (typeof options.issuers === 'function') sourceFor = issuerResolver(options.issuers, buildSource)
+    else {
       const map = options.issuers
       const names = Object.keys(map)
       if (names.length === 0)
         throw new TypeError('jwt(): issuers is empty; list at least one issuer and its keys.')
+      const resolved = new Map<string, KeySource>()
       for (const name of names) resolved.set(name, buildSource(map[name]!, `issuers["${name}"]`))
       sourceFor = (iss) => (typeof iss === 'string' ? resolved.get(iss) : undefined)
       issuers ??= names
@@ -333,6 +436,17 @@ export function jwt(options: JwtOptions): CredentialGuard {
   if (maxTokenAge !== undefined && (!Number.isFinite(maxTokenAge) || maxTokenAge <= 0)) {
     throw new TypeError('jwt(): maxTokenAge is a positive number of seconds.')
   }
+  const maxTokenLifetime = options.maxTokenLifetime
+  if (maxTokenLifetime !== undefined) {
+    if (!Number.isFinite(maxTokenLifetime) || maxTokenLifetime <= 0) {
+      throw new TypeError('jwt(): maxTokenLifetime is a positive number of seconds (the longest exp - iat).')
+    }
+    if (options.dangerouslyAllowNoExpiry === true) {
+      throw new TypeError(
+        'jwt(): maxTokenLifetime bounds exp - iat, so it refuses every token without exp; drop it or dangerouslyAllowNoExpiry.',
+      )
+    }
+  }
   const maxTokenLength = options.maxTokenLength ?? 8192
   if (!Number.isInteger(maxTokenLength) || maxTokenLength < 64) {
     throw new TypeError('jwt(): maxTokenLength is an integer number of characters, at least 64.')
@@ -354,7 +468,8 @@ export function jwt(options: JwtOptions): CredentialGuard {
   const { validate, isRevoked, revocation } = options
   const requiredClaims = ['sub', ...(options.requiredClaims ?? [])]
   if (options.dangerouslyAllowNoExpiry !== true) requiredClaims.push('exp')
-  if (maxTokenAge !== undefined) requiredClaims.push('iat')
+  if (maxTokenAge !== undefined || maxTokenLifetime !== undefined) requiredClaims.push('iat')
+  const claimPolicy: ClaimPolicy = { clockTolerance, maxTokenLifetime, rolesClaim }
   // With several issuers, each issuer's keys narrow the list further (see verifyToken).
   const allowed = new Set<string>(
     explicitAlgorithms ?? singleSource?.algorithms ?? [...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS],
@@ -367,40 +482,110 @@ export function jwt(options: JwtOptions): CredentialGuard {
     return challenges.invalidToken()
   }
 
-  /** Checks that apply on every request, cached or not. Returns a promise only when revocation is async. */
+  /** Checks that apply on every request, cached or not. Returns a promise only when a callback does. */
   const accept = (ctx: SecurityContext, verified: Verified): void | Promise<void> => {
-    if (validate !== undefined) {
-      let ok: boolean | undefined
+    if (validate === undefined) return checkRevocation(ctx, verified)
+    let answer: unknown
+    try {
+      answer = validate(verified.payload, ctx)
+    } catch (err) {
+      return validateFailed(ctx, err)
+    }
+    if (!isThenable(answer)) {
+      checkValidated(ctx, answer)
+      return checkRevocation(ctx, verified)
+    }
+    return Promise.resolve(answer).then(
+      (settled) => {
+        checkValidated(ctx, settled)
+        return checkRevocation(ctx, verified)
+      },
+      (err: unknown) => validateFailed(ctx, err),
+    )
+  }
+
+  /** Only `true` accepts; an answer that is not a boolean is a bug the operator hears of. */
+  const checkValidated = (ctx: SecurityContext, answer: unknown): void => {
+    if (answer === true) return
+    if (answer !== false) reportCallbackError(ctx, VALIDATE, misread('validate', answer, 'true or false'))
+    throw refuse(ctx, 'rejected_by_validate')
+  }
+
+  const validateFailed = (ctx: SecurityContext, err: unknown): never => {
+    reportCallbackError(ctx, VALIDATE, err)
+    throw refuse(ctx, 'rejected_by_validate')
+  }
+
+  /**
+   * Asks the revocation store and `isRevoked` (at the same time when both are asynchronous).
+   * A definite "revoked" from either decides; otherwise a failed check is a 503.
+   */
+  const checkRevocation = (ctx: SecurityContext, verified: Verified): void | Promise<void> => {
+    const { payload } = verified
+    let fromStore: boolean | Promise<boolean> = false
+    if (revocation !== undefined && payload.jti !== undefined) {
+      let answer: unknown
       try {
-        ok = validate(verified.payload, ctx)
-      } catch {
-        ok = false
+        answer = revocation.isRevoked(payload.jti)
+      } catch (err) {
+        answer = Promise.reject(err)
       }
-      if (ok === false) throw refuse(ctx, 'rejected_by_validate')
+      fromStore = readRevocation(ctx, 'revocation.isRevoked', answer)
+      if (fromStore === true) throw refuse(ctx, 'revoked')
     }
-    let pending: Promise<boolean>[] | undefined
-    const jti = verified.payload.jti
-    if (revocation !== undefined && typeof jti === 'string') {
-      const r = revocation.isRevoked(jti)
-      if (r === true) throw refuse(ctx, 'revoked')
-      if (r !== false) pending = [r]
-    }
+    let fromCallback: boolean | Promise<boolean> = false
     if (isRevoked !== undefined) {
-      const r = isRevoked(verified.payload, ctx)
-      if (r === true) throw refuse(ctx, 'revoked')
-      if (r !== false) {
-        pending ??= []
-        pending.push(r)
+      let answer: unknown
+      try {
+        answer = isRevoked(payload, ctx)
+      } catch (err) {
+        answer = Promise.reject(err)
+      }
+      fromCallback = readRevocation(ctx, 'isRevoked', answer)
+      if (fromCallback === true) {
+        // The store may still fail after this answer; its failure must not go unhandled.
+        if (fromStore instanceof Promise) fromStore.catch(() => {})
+        throw refuse(ctx, 'revoked')
       }
     }
-    if (pending === undefined) {
-      grant(ctx, verified)
-      return
-    }
-    return Promise.all(pending).then((answers) => {
-      if (answers.includes(true)) throw refuse(ctx, 'revoked')
+    if (fromStore === false && fromCallback === false) return grant(ctx, verified)
+    return Promise.allSettled([fromStore, fromCallback]).then((results) => {
+      if (results.some((r) => r.status === 'fulfilled' && r.value)) throw refuse(ctx, 'revoked')
+      const failed = results.find((r) => r.status === 'rejected')
+      if (failed !== undefined) throw failed.reason
       grant(ctx, verified)
     })
+  }
+
+  /**
+   * Reads one revocation answer: `true` when the token counts as revoked, a promise of that when
+   * the answer is one. A rejection becomes the 503 of an unavailable dependency.
+   */
+  const readRevocation = (
+    ctx: SecurityContext,
+    callback: string,
+    answer: unknown,
+  ): boolean | Promise<boolean> => {
+    if (!isThenable(answer)) return revokedAnswer(ctx, callback, answer)
+    return Promise.resolve(answer).then(
+      (settled) => revokedAnswer(ctx, callback, settled),
+      (err: unknown) => {
+        throw unavailable(ctx, callback, err)
+      },
+    )
+  }
+
+  /** Only `false` means "not revoked": any other answer refuses, and one that is not a boolean is reported. */
+  const revokedAnswer = (ctx: SecurityContext, callback: string, answer: unknown): boolean => {
+    if (answer === false) return false
+    if (answer !== true) {
+      reportCallbackError(
+        ctx,
+        { code: 'auth.invalid_token', credential: 'jwt', callback },
+        misread(callback, answer, 'true or false'),
+      )
+    }
+    return true
   }
 
   const grant = (ctx: SecurityContext, verified: Verified): void => {
@@ -415,7 +600,7 @@ export function jwt(options: JwtOptions): CredentialGuard {
   const verify = async (ctx: SecurityContext, token: string): Promise<void> => {
     let verified: Verified
     try {
-      verified = await verifyToken(token)
+      verified = await verifyToken(ctx, token)
     } catch (err) {
       if (ApiError.is(err)) throw err
       throw refuse(ctx, reasonOf(err))
@@ -424,7 +609,7 @@ export function jwt(options: JwtOptions): CredentialGuard {
     return accept(ctx, verified)
   }
 
-  const verifyToken = async (token: string): Promise<Verified> => {
+  const verifyToken = async (ctx: SecurityContext, token: string): Promise<Verified> => {
     if (token.length > maxTokenLength) fail('too_long')
     const firstDot = token.indexOf('.')
     const dots = token.split('.').length - 1
@@ -442,7 +627,8 @@ export function jwt(options: JwtOptions): CredentialGuard {
     let source = singleSource
     if (source === undefined) {
       const secondDot = token.indexOf('.', firstDot + 1)
-      source = sourceFor!(decodeSegment(token.slice(firstDot + 1, secondDot))?.iss)
+      const found = sourceFor!(decodeSegment(token.slice(firstDot + 1, secondDot))?.iss, ctx)
+      source = isThenable(found) ? await found : found
       if (source === undefined) fail('issuer_not_allowed')
     }
     if (explicitAlgorithms === undefined && !source.algorithms.includes(alg)) fail('algorithm_not_allowed')
@@ -470,8 +656,8 @@ export function jwt(options: JwtOptions): CredentialGuard {
           typ: options.typ,
           requiredClaims,
         })
-        if (typeof payload.sub !== 'string' || payload.sub.length === 0) fail('invalid_claim')
-        if (payload.exp !== undefined && typeof payload.exp !== 'number') fail('invalid_claim')
+        const refused = claimsFailure(payload, claimPolicy, Date.now() / 1000)
+        if (refused !== undefined) fail(refused)
         return {
           payload,
           principal: principalFromPayload(payload, { rolesClaim }),

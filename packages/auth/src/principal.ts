@@ -1,7 +1,8 @@
 import type { Principal } from '@apiward/core'
 import type { JWTPayload } from 'jose'
 
-function claimAt(payload: JWTPayload, path: string): unknown {
+/** The value at a claim path: the claim named `path` itself, else dots descend into objects. */
+export function claimAt(payload: JWTPayload, path: string): unknown {
   if (Object.hasOwn(payload, path)) return payload[path]
   let value: unknown = payload
   for (const part of path.split('.')) {

@@ -1,4 +1,6 @@
+import { securityEvents } from '@apiward/core'
 import { ServiceUnavailable } from '@apiward/errors'
+import { isThenable } from './callback.js'
 import type { RevocationStore } from './revocation.js'
 
 /** The subset of an ioredis or node-redis (v4+) client the revocation store uses. */
@@ -21,8 +23,12 @@ export interface RedisRevocationOptions {
    * outage does not lock everyone out.
    */
   onStoreFailure: 'fail-closed' | 'fail-open'
-  /** Called on every failed call, with the error (emit a metric, log it). */
-  onError?: (err: unknown) => void
+  /**
+   * Called on every failed call, with the error (emit a metric, log it). It only observes: if it
+   * throws or rejects, the outage policy still applies and an `auth.error` event (on the
+   * process-wide `securityEvents`) reports it. Default: none.
+   */
+  onError?: (err: unknown) => void | PromiseLike<void>
 }
 
 interface IoRedisLike {
@@ -77,8 +83,27 @@ export function redisRevocationStore(options: RedisRevocationOptions): Revocatio
   // crashing the process: a listener keeps an outage an outage.
   const emitter = client as unknown as { on?: (event: string, fn: (err: unknown) => void) => void }
   if (typeof emitter.on === 'function') emitter.on('error', () => {})
+  const { onError } = options
+  const onErrorFailed = (err: unknown) => {
+    securityEvents.emit({
+      type: 'auth.error',
+      time: Date.now(),
+      severity: 'error',
+      code: 'auth.revocation_unavailable',
+      callback: 'redisRevocationStore.onError',
+      detail: err instanceof Error ? err.message : String(err),
+      error: err,
+    })
+  }
   const failed = (err: unknown): boolean => {
-    options.onError?.(err)
+    if (onError !== undefined) {
+      try {
+        const reported = onError(err)
+        if (isThenable(reported)) Promise.resolve(reported).catch(onErrorFailed)
+      } catch (thrown) {
+        onErrorFailed(thrown)
+      }
+    }
     if (failClosed) {
       throw new ServiceUnavailable({
         code: 'auth.revocation_unavailable',
