@@ -89,6 +89,42 @@ describe.each(harnesses)('bruteForce() and ipFilter() through $name', (harness) 
     expect((await send(`${url}/login`, attempt('dave', 'right', '192.0.2.200'))).status).toBe(200)
   })
 
+  it('refuses usernames that are not strings with a 400 before the handler, once the account is locked', async () => {
+    let reached = 0
+    const coercing = (input: HandlerInput): HandlerResult => {
+      reached++
+      // A handler (or a query builder) that turns ['victim'] or { 0: 'victim' } into 'victim'.
+      const body = input.body as { username?: unknown }
+      const name = Array.isArray(body.username)
+        ? String(body.username)
+        : String(Object.values(body.username ?? {}))
+      return login({ ...input, body: { ...body, username: name } })
+    }
+    const url = await start({
+      trustProxy: 1,
+      routes: [
+        {
+          method: 'POST',
+          path: '/login',
+          guards: [bruteForce({ maxConsecutiveFailures: 10, maxFailuresPerUsername: 3 })],
+          handler: coercing,
+        },
+      ],
+    })
+    const guesses = await inSequence(3, `${url}/login`, (i) =>
+      attempt('victim', 'wrong', `198.51.100.${i + 1}`),
+    )
+    expect(guesses.map((a) => a.status)).toEqual([401, 401, 401])
+    expect((await send(`${url}/login`, attempt('victim', 'right', '192.0.2.200'))).status).toBe(429)
+    reached = 0
+    const shapes = [['victim'], { 0: 'victim' }]
+    const answers = await inSequence(25, `${url}/login`, (i) =>
+      attempt(shapes[i % 2], 'right', `203.0.113.${i + 1}`),
+    )
+    expect(answers.every((a) => isProblem(a, 400, 'request.invalid_username'))).toBe(true)
+    expect(reached).toBe(0)
+  })
+
   it('lets a malformed body through to the usual 400, not to a 500', async () => {
     const url = await start({
       routes: [{ method: 'POST', path: '/login', guards: [bruteForce()], handler: login }],

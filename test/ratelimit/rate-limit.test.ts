@@ -1,5 +1,6 @@
+import { apiKey, generateApiKey } from '@apiward/auth'
 import type { Guard } from '@apiward/core'
-import { rateLimit } from '@apiward/ratelimit'
+import { ipKeyOf, rateLimit } from '@apiward/ratelimit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { send } from '../conformance/client.js'
 import type { AppSpec, RunningServer } from '../conformance/harness.js'
@@ -25,6 +26,13 @@ afterAll(() => {
   process.off('warning', onWarning)
   unhandled.stop()
   expect(unhandled.rejections).toEqual([])
+})
+
+const keyA = generateApiKey({ prefix: 'ak_test' })
+const keyB = generateApiKey({ prefix: 'ak_test' })
+const apiKeys = apiKey({ prefix: 'ak_test', keys: [keyA, keyB].map(({ id, hash }) => ({ id, hash })) })
+const invented = (i: number) => ({
+  headers: { 'X-API-Key': `ak_test_${String(i).padStart(22, '0')}_made_up` },
 })
 
 const authenticatesFromHeader: Guard = (ctx) => {
@@ -159,6 +167,122 @@ describe.each(harnesses)('rateLimit() on the memory store through $name', (harne
       (await inSequence(3, `${url}/r`, () => ({ headers: { 'x-probe': '1' } }))).map((a) => a.status),
     ).toEqual([200, 200, 200])
     expect((await inSequence(2, `${url}/r`, () => via('192.0.2.4'))).map((a) => a.status)).toEqual([200, 429])
+  })
+
+  it('consumes nothing for a request refused because its cost exceeds what is left', async () => {
+    const url = await start({
+      routes: [
+        {
+          method: 'GET',
+          path: '/r',
+          guards: [
+            rateLimit({ points: 20, duration: 60, cost: (ctx) => Number(ctx.req.header('x-cost') ?? 1) }),
+          ],
+        },
+      ],
+    })
+    const answers = await inSequence(4, `${url}/r`, (i) => ({
+      headers: { 'x-cost': String([1, 20, 1, 18][i]) },
+    }))
+    expect(answers.map((a) => a.status)).toEqual([200, 429, 200, 200])
+    expect(answers[1]!.headers.ratelimit).toMatch(/^"default";r=19;t=\d+$/)
+  })
+
+  it('counts invented API keys by the client IP before apiKey(), and each verified key after it', async () => {
+    const url = await start({
+      routes: [
+        {
+          method: 'GET',
+          path: '/before',
+          guards: [rateLimit({ name: 'b', points: 3, duration: 60, key: 'apiKey' }), apiKeys],
+        },
+        {
+          method: 'GET',
+          path: '/after',
+          guards: [apiKeys, rateLimit({ name: 'a', points: 2, duration: 60, key: 'apiKey' })],
+        },
+      ],
+    })
+    const flood = await inSequence(6, `${url}/before`, invented)
+    expect(flood.map((a) => a.status)).toEqual([401, 401, 401, 429, 429, 429])
+    const a = await inSequence(3, `${url}/after`, () => ({ headers: { 'X-API-Key': keyA.key } }))
+    const b = await inSequence(1, `${url}/after`, () => ({ headers: { 'X-API-Key': keyB.key } }))
+    expect([...a, ...b].map((x) => x.status)).toEqual([200, 200, 429, 200])
+  })
+
+  it('counts every source port a proxy appends to the client address in one bucket', async () => {
+    const url = await start({
+      trustProxy: 1,
+      routes: [{ method: 'GET', path: '/r', guards: [rateLimit({ points: 3, duration: 60 })] }],
+    })
+    const answers = await inSequence(5, `${url}/r`, (i) => via(`203.0.113.9:${40_000 + i}`))
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 429, 429])
+    expect((await send(`${url}/r`, via('203.0.113.10:40000'))).status).toBe(200)
+  })
+
+  it('groups IPv6 clients by /64 in a custom key that falls back to ipKeyOf()', async () => {
+    const url = await start({
+      trustProxy: 1,
+      routes: [
+        {
+          method: 'GET',
+          path: '/r',
+          guards: [
+            authenticatesFromHeader,
+            rateLimit({ points: 3, duration: 60, key: (ctx) => ctx.principal?.id ?? ipKeyOf(ctx.req.ip) }),
+          ],
+        },
+      ],
+    })
+    const rotated = await inSequence(5, `${url}/r`, (i) =>
+      via(`2001:db8:a:b:${(i * 7919).toString(16)}::${i + 1}`),
+    )
+    expect(rotated.map((a) => a.status)).toEqual([200, 200, 200, 429, 429])
+    expect((await send(`${url}/r`, via('2001:db8:a:c::1'))).status).toBe(200)
+    expect(
+      (await send(`${url}/r`, { headers: { 'x-user': 'alice', ...via('2001:db8:a:b::1').headers } })).status,
+    ).toBe(200)
+  })
+
+  it('refuses with a 503 problem, never reaching the handler, when a callback throws or answers a promise', async () => {
+    const { bus, events } = recordingBus()
+    let reached = 0
+    const handler = () => {
+      reached++
+      return { status: 200, body: { ok: true } }
+    }
+    const url = await start({
+      events: bus,
+      routes: [
+        {
+          method: 'GET',
+          path: '/throwing-skip',
+          handler,
+          guards: [
+            rateLimit({
+              points: 100,
+              duration: 60,
+              skip: () => {
+                throw new Error('boom')
+              },
+            }),
+          ],
+        },
+        {
+          method: 'GET',
+          path: '/async-key',
+          handler,
+          guards: [rateLimit({ points: 100, duration: 60, key: (async () => 'tenant') as never })],
+        },
+      ],
+    })
+    for (const path of ['/throwing-skip', '/async-key']) {
+      const answer = await send(url + path)
+      expect(isProblem(answer, 503, 'ratelimit.unavailable'), path).toBe(true)
+      expect(hasRetryAfter(answer)).toBe(true)
+    }
+    expect(reached).toBe(0)
+    expect(events.filter((e) => e.type === 'ratelimit.error').map((e) => e.callback)).toEqual(['skip', 'key'])
   })
 
   it('counts each principal after authentication and emits an event per refusal', async () => {

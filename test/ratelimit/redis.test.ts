@@ -1,3 +1,4 @@
+import { apiKey, generateApiKey } from '@apiward/auth'
 import { bruteForce, type OnStoreFailure, rateLimit, redisStore } from '@apiward/ratelimit'
 import { Redis, type RedisOptions } from 'ioredis'
 import { createClient } from 'redis'
@@ -19,6 +20,9 @@ import {
   via,
   watchUnhandled,
 } from './support.js'
+
+const sharedKey = generateApiKey({ prefix: 'sk_live' })
+const apiKeys = apiKey({ prefix: 'sk_live', keys: [{ id: sharedKey.id, hash: sharedKey.hash }] })
 
 let redis: RedisProcess
 const closers: Array<() => unknown> = []
@@ -89,6 +93,35 @@ describe.each(harnesses)('Redis-backed limits through $name', (harness) => {
     }
   })
 
+  it('consumes nothing in Redis for a request refused because its cost exceeds what is left', async () => {
+    for (const [kind, client] of [
+      ['io', await ioredis()],
+      ['node', await nodeRedis()],
+    ] as const) {
+      const guard = rateLimit({
+        name: `cost-${kind}-${harness.name}`,
+        windows: [
+          { points: 20, duration: 60 },
+          { points: 100, duration: 3600 },
+        ],
+        cost: (ctx) => Number(ctx.req.header('x-cost') ?? 1),
+        store: redisStore({ client, timeoutMs: 2000 }),
+        onStoreFailure: 'fail-closed',
+      })
+      const url = await route([guard])
+      const answers = await inSequence(4, `${url}/r`, (i) => ({
+        headers: { 'x-cost': String([1, 20, 1, 18][i]) },
+      }))
+      expect(
+        answers.map((a) => a.status),
+        kind,
+      ).toEqual([200, 429, 200, 200])
+      expect(answers[1]!.headers.ratelimit, kind).toMatch(
+        /^"[^"]+-60s";r=19;t=\d+, "[^"]+-3600s";r=99;t=\d+$/,
+      )
+    }
+  })
+
   it('shares one limit between two app instances on one Redis, with API keys hashed in its keys', async () => {
     const name = `shared-${harness.name}`
     const guardOf = async () =>
@@ -100,10 +133,10 @@ describe.each(harnesses)('Redis-backed limits through $name', (harness) => {
         store: redisStore({ client: await ioredis(), timeoutMs: 2000 }),
         onStoreFailure: 'fail-open',
       })
-    const urls = [await route([await guardOf()]), await route([await guardOf()])]
+    const urls = [await route([apiKeys, await guardOf()]), await route([apiKeys, await guardOf()])]
     const spread = await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
-        send(`${urls[i % 2]}/r`, { abortAfterMs: HANG_MS, headers: { 'X-API-Key': 'sk_live_abcdef123456' } }),
+        send(`${urls[i % 2]}/r`, { abortAfterMs: HANG_MS, headers: { 'X-API-Key': sharedKey.key } }),
       ),
     )
     expect(byStatus(spread)).toEqual({ 200: 10, 429: 90 })
@@ -112,6 +145,7 @@ describe.each(harnesses)('Redis-backed limits through $name', (harness) => {
     expect(keys).toHaveLength(1)
     expect(keys[0]).toMatch(/^apiward:rl:[^:]+:60:k:[A-Za-z0-9_-]{43}$/)
     expect(keys.join()).not.toContain('sk_live')
+    expect(keys.join()).not.toContain(sharedKey.id)
   })
 
   it('shares brute-force failures between two app instances', async () => {

@@ -1,11 +1,33 @@
 import { defineGuard, type Guard, type RequestOutcome, type SecurityContext } from '@apiward/core'
-import { TooManyRequests } from '@apiward/errors'
-import { type ClientIpOptions, ipResolver } from './client-ip.js'
+import { BadRequest, TooManyRequests } from '@apiward/errors'
+import {
+  type CallbackSite,
+  callbackFailed,
+  isThenable,
+  reportCallback,
+  reportWrongAnswer,
+  wrongAnswer,
+} from './callbacks.js'
+import {
+  type ClientIpOptions,
+  type Ipv6GroupingOptions,
+  ipBucket,
+  ipResolver,
+  ipv6SubnetOption,
+  UNPARSABLE_IP,
+} from './client-ip.js'
 import { hashKey } from './hash.js'
 import { secondsUntil } from './headers.js'
 import { ipKey } from './ip.js'
 import { memoryStore } from './memory-store.js'
-import { checkOptions, functionOption, integerOption, MAX_DURATION, nameOption } from './options.js'
+import {
+  checkOptions,
+  functionOption,
+  integerOption,
+  type KnownOptions,
+  MAX_DURATION,
+  nameOption,
+} from './options.js'
 import { GuardedCounters, type StoreOptions, storeOptions } from './outage.js'
 import type { Counter, CounterState } from './store.js'
 import { normalizeUsername } from './username.js'
@@ -14,7 +36,7 @@ import { normalizeUsername } from './username.js'
 export type LoginVerdict = 'success' | 'failure' | 'ignore'
 
 /** Options of {@link bruteForce}. */
-export interface BruteForceOptions extends ClientIpOptions, StoreOptions {
+export interface BruteForceOptions extends ClientIpOptions, Ipv6GroupingOptions, StoreOptions {
   /** Namespace of the counters in the store; give each protected route its own. Default `'login'`. */
   name?: string
   /**
@@ -39,18 +61,26 @@ export interface BruteForceOptions extends ClientIpOptions, StoreOptions {
   /**
    * Reads the username of the attempt. Default: `body.username`. The value is normalised (NFKC,
    * lower case, trimmed) and hashed before it becomes a store key. An attempt without a username
-   * only counts per IP.
+   * (`undefined`, or an empty string) only counts per IP.
+   *
+   * A username that is not a string (`["victim"]`, `{"0": "victim"}`, a number, `null`) is
+   * refused with a 400 `request.invalid_username` before the handler: a handler or a database
+   * that turns it into `'victim'` would otherwise check passwords for an account the counters
+   * never saw. The function must answer synchronously; when it throws or returns a promise, the
+   * request is refused with a 503 `ratelimit.unavailable` and a `ratelimit.error` event.
    */
-  username?: (ctx: SecurityContext) => unknown
+  username?: (ctx: SecurityContext) => string | undefined
   /**
    * Tells how an attempt ended from the response. Default: 401 and 403 are failures, 2xx is a
    * success (it resets both counters), anything else (400, 5xx) is ignored; an attempt whose
    * client went away before the answer stays counted. Handlers can also say it explicitly with
    * `guard.success(ctx)` / `guard.failure(ctx)`.
+   *
+   * It runs after the response and must answer synchronously. When it throws, returns a promise
+   * or anything but `'success'`, `'failure'` or `'ignore'`, the attempt counts as a failure (a
+   * broken verdict must not let guessing go uncounted) and a `ratelimit.error` event says why.
    */
   verdict?: (outcome: RequestOutcome, ctx: SecurityContext) => LoginVerdict
-  /** The IPv6 prefix length that counts as one client. Default 64. */
-  ipv6Subnet?: number
 }
 
 /** The guard of {@link bruteForce}, with the calls a handler may make explicitly. */
@@ -73,6 +103,25 @@ const MISTAKES = {
   duration: "'failureWindow' (seconds)",
 }
 
+const BRUTE_FORCE_OPTIONS = {
+  name: true,
+  maxConsecutiveFailures: true,
+  maxFailuresPerUsername: true,
+  failureWindow: true,
+  blockDuration: true,
+  username: true,
+  verdict: true,
+  ipv6Subnet: true,
+  dangerouslyAllowAnyIpv6Subnet: true,
+  ipFrom: true,
+  dangerouslyTrustForwardedFor: true,
+  store: true,
+  onStoreFailure: true,
+} satisfies Record<keyof BruteForceOptions, true>
+
+const USERNAME: CallbackSite = { guard: 'bruteForce', callback: 'username' }
+const VERDICT: CallbackSite = { guard: 'bruteForce', callback: 'verdict' }
+
 interface Attempt {
   pairKey: string
   userKey: string | undefined
@@ -86,6 +135,27 @@ const kAttempt = Symbol('apiward.bruteForce.attempt')
 function defaultUsername(ctx: SecurityContext): unknown {
   const body = ctx.req.body
   return typeof body === 'object' && body !== null ? (body as { username?: unknown }).username : undefined
+}
+
+/** The username of an attempt, normalised; `undefined` when there is none. */
+function usernameOf(
+  ctx: SecurityContext,
+  read: ((ctx: SecurityContext) => unknown) | undefined,
+): string | undefined {
+  let value: unknown
+  if (read === undefined) value = defaultUsername(ctx)
+  else {
+    try {
+      value = read(ctx)
+    } catch (err) {
+      throw callbackFailed(ctx, USERNAME, err)
+    }
+    if (isThenable(value)) throw wrongAnswer(ctx, USERNAME, value, 'a string or undefined')
+  }
+  if (typeof value === 'string') return normalizeUsername(value)
+  if (value === undefined) return undefined
+  ctx.emit('bruteforce.denied', { severity: 'warn', code: 'request.invalid_username' })
+  throw new BadRequest({ code: 'request.invalid_username', detail: 'The username must be a string.' })
 }
 
 function defaultVerdict(outcome: RequestOutcome): LoginVerdict {
@@ -111,7 +181,7 @@ function defaultVerdict(outcome: RequestOutcome): LoginVerdict {
  */
 export function bruteForce(options: BruteForceOptions = {}): BruteForceGuard {
   const where = 'bruteForce()'
-  checkOptions(options, where, MISTAKES)
+  checkOptions(options, where, MISTAKES, BRUTE_FORCE_OPTIONS as KnownOptions)
   const name = nameOption(options.name, 'name', where, 'login')
   const maxPair = integerOption(options.maxConsecutiveFailures, 'maxConsecutiveFailures', where, {
     min: 1,
@@ -133,16 +203,14 @@ export function bruteForce(options: BruteForceOptions = {}): BruteForceGuard {
     max: MAX_DURATION,
     fallback: 900,
   })
-  const v6 = integerOption(options.ipv6Subnet, 'ipv6Subnet', where, { min: 1, max: 128, fallback: 64 })
-  const usernameOf = functionOption<(ctx: SecurityContext) => unknown>(options.username, 'username', where)
-  const readUsername = usernameOf ?? defaultUsername
-  const verdictOf =
-    functionOption<(o: RequestOutcome, ctx: SecurityContext) => LoginVerdict>(
-      options.verdict,
-      'verdict',
-      where,
-    ) ?? defaultVerdict
-  const resolveIp = ipResolver(options, where)
+  const v6 = ipv6SubnetOption(options, where)
+  const readUsername = functionOption<(ctx: SecurityContext) => unknown>(options.username, 'username', where)
+  const verdictOf = functionOption<(o: RequestOutcome, ctx: SecurityContext) => unknown>(
+    options.verdict,
+    'verdict',
+    where,
+  )
+  const resolveIp = ipResolver(options, 'bruteForce')
   const { store, policy } = storeOptions(options, where, memoryStore)
   const counters = new GuardedCounters(
     store,
@@ -210,10 +278,31 @@ export function bruteForce(options: BruteForceOptions = {}): BruteForceGuard {
     return pending.some((p) => p instanceof Promise) ? Promise.all(pending) : undefined
   }
 
+  /** The verdict of a finished attempt; a `verdict` option that fails counts it as a failure. */
+  const judge = (outcome: RequestOutcome, ctx: SecurityContext): LoginVerdict => {
+    if (verdictOf === undefined) return defaultVerdict(outcome)
+    let answer: unknown
+    try {
+      answer = verdictOf(outcome, ctx)
+    } catch (err) {
+      reportCallback(ctx, VERDICT, err)
+      return 'failure'
+    }
+    if (answer === 'success' || answer === 'failure' || answer === 'ignore') return answer
+    reportWrongAnswer(
+      ctx,
+      VERDICT,
+      answer,
+      "'success', 'failure' or 'ignore'",
+      'Attempts it answers so count as failures',
+    )
+    return 'failure'
+  }
+
   const onFinish = (outcome: RequestOutcome, ctx: SecurityContext): void => {
     const attempt = ctx.get<Attempt>(kAttempt)
     if (attempt === undefined) return
-    const verdict = attempt.verdict ?? verdictOf(outcome, ctx)
+    const verdict = attempt.verdict ?? judge(outcome, ctx)
     if (verdict === 'failure') {
       ctx.emit('bruteforce.failure', { severity: 'info', limiter: name, attempts: attempt.consumed })
     }
@@ -222,14 +311,16 @@ export function bruteForce(options: BruteForceOptions = {}): BruteForceGuard {
   }
 
   const begin = (ctx: SecurityContext): Attempt => {
-    const ip = resolveIp(ctx)
-    const username = normalizeUsername(readUsername(ctx))
+    const username = usernameOf(ctx, readUsername)
     const userKey = username === undefined ? undefined : hashKey(username)
-    const pairKey = `${userKey ?? '-'}|${ip === undefined ? 'unknown' : ipKey(ip, v6)}`
+    const pairKey = `${userKey ?? '-'}|${ipBucket(resolveIp(ctx), v6)}`
     return { pairKey, userKey, consumed: 0, verdict: undefined }
   }
 
-  /** Counts the attempt on its pair, checks both counters, and watches the outcome. */
+  /**
+   * Checks both counters after the attempt was taken on its pair (a refused attempt takes
+   * nothing), and watches the outcome.
+   */
   const check = (
     ctx: SecurityContext,
     attempt: Attempt,
@@ -237,8 +328,8 @@ export function bruteForce(options: BruteForceOptions = {}): BruteForceGuard {
     userState: CounterState | undefined,
     list: readonly Counter[],
   ): unknown => {
+    if (pairState.refused === true) return refuse(ctx, pairState, 'pair')
     attempt.consumed = pairState.consumed
-    if (pairState.consumed > maxPair) return refuse(ctx, pairState, 'pair')
     if (userState !== undefined && userState.consumed >= maxUser) {
       const refund = list[0]!.reward(attempt.pairKey, 1)
       const deny = () => refuse(ctx, userState, 'username')
@@ -253,7 +344,7 @@ export function bruteForce(options: BruteForceOptions = {}): BruteForceGuard {
     ? (ctx: SecurityContext): void => {
         const attempt = begin(ctx)
         const [pair, user] = counters.primary as [Counter, Counter]
-        const pairState = pair.hit(attempt.pairKey, 1) as CounterState
+        const pairState = pair.take(attempt.pairKey, 1) as CounterState
         const userState =
           attempt.userKey === undefined ? undefined : (user.peek(attempt.userKey) as CounterState)
         check(ctx, attempt, pairState, userState, counters.primary)
@@ -264,7 +355,7 @@ export function bruteForce(options: BruteForceOptions = {}): BruteForceGuard {
           .run(ctx, async (list) => {
             const [pair, user] = list as [Counter, Counter]
             const [pairState, userState] = await Promise.all([
-              pair.hit(attempt.pairKey, 1),
+              pair.take(attempt.pairKey, 1),
               attempt.userKey === undefined ? undefined : user.peek(attempt.userKey),
             ])
             await check(ctx, attempt, pairState, userState, list)
@@ -286,7 +377,7 @@ export function bruteForce(options: BruteForceOptions = {}): BruteForceGuard {
       const userKey = hashKey(normalized)
       const [pair, user] = counters.primary as [Counter, Counter]
       await user.reset(userKey)
-      if (ip !== undefined) await pair.reset(`${userKey}|${ipKey(ip, v6)}`)
+      if (ip !== undefined) await pair.reset(`${userKey}|${ipKey(ip, v6) ?? UNPARSABLE_IP}`)
     },
   })
 }

@@ -1,5 +1,6 @@
-import type { SecurityContext } from '@apiward/core'
-import { NON_PUBLIC_RANGES } from './ip.js'
+import { type SecurityContext, warnOnce } from '@apiward/core'
+import { type CallbackSite, callbackFailed, wrongAnswer } from './callbacks.js'
+import { ipKey, NON_PUBLIC_RANGES } from './ip.js'
 
 /** How a guard learns the client IP. */
 export interface ClientIpOptions {
@@ -12,7 +13,12 @@ export interface ClientIpOptions {
    * (`CF-Connecting-IP`). An answer that comes from `X-Forwarded-For`, `X-Real-IP` or `Forwarded`
    * while the framework resolved another IP is refused (the framework IP is used and a warning
    * is emitted once), because any client can send those headers: see
-   * `dangerouslyTrustForwardedFor`.
+   * `dangerouslyTrustForwardedFor`. `undefined` (or `null`) means the framework's IP.
+   *
+   * It must answer synchronously. When it throws, returns a promise or anything but a string,
+   * the request is refused with a 503 `ratelimit.unavailable` and a `ratelimit.error` event (a
+   * promise also warns once, `APIWARD_ASYNC_CALLBACK`): a guard that cannot tell who is calling
+   * must not guess.
    */
   ipFrom?: (ctx: SecurityContext) => string | undefined
   /**
@@ -22,6 +28,46 @@ export interface ClientIpOptions {
    * overwrites the header.
    */
   dangerouslyTrustForwardedFor?: boolean
+}
+
+/** How a guard groups IPv6 clients. */
+export interface Ipv6GroupingOptions {
+  /**
+   * The IPv6 prefix length that counts as one client, 32 to 64. Default 64: a subscriber usually
+   * gets a whole /64 (often a /56 or /48) and can rotate through its 2^64 addresses at will, so
+   * counting single IPv6 addresses would let it pick a fresh bucket per request.
+   */
+  ipv6Subnet?: number
+  /**
+   * Accept an `ipv6Subnet` outside 32 to 64. Default `false`: a longer prefix (up to /128) lets a
+   * client rotating inside its /64 escape the limit, a shorter one puts whole providers in one
+   * bucket. Only for networks you know, e.g. a private /96 per container.
+   */
+  dangerouslyAllowAnyIpv6Subnet?: boolean
+}
+
+/** Reads and checks `ipv6Subnet` and `dangerouslyAllowAnyIpv6Subnet`; `where` names the factory. */
+export function ipv6SubnetOption(options: Ipv6GroupingOptions, where: string): number {
+  const { ipv6Subnet, dangerouslyAllowAnyIpv6Subnet: any } = options
+  if (any !== undefined && typeof any !== 'boolean') {
+    throw new TypeError(`${where}: dangerouslyAllowAnyIpv6Subnet must be true or false`)
+  }
+  const prefix = ipv6Subnet ?? 64
+  if (typeof prefix !== 'number' || !Number.isInteger(prefix) || prefix < 1 || prefix > 128) {
+    throw new TypeError(`${where}: ipv6Subnet must be an integer from 32 to 64, got ${String(prefix)}`)
+  }
+  const usual = prefix >= 32 && prefix <= 64
+  if (!usual && any !== true) {
+    throw new TypeError(
+      `${where}: ipv6Subnet must be from 32 to 64, got ${prefix}: ${prefix > 64 ? 'a client could rotate addresses inside its /64 to escape the limit' : 'whole providers would share one bucket'}; set dangerouslyAllowAnyIpv6Subnet: true if this network is meant`,
+    )
+  }
+  if (usual && any === true) {
+    throw new TypeError(
+      `${where}: dangerouslyAllowAnyIpv6Subnet only applies to an ipv6Subnet outside 32 to 64; remove it`,
+    )
+  }
+  return prefix
 }
 
 /** Resolves the client IP of a request, as a guard sees it. */
@@ -55,9 +101,10 @@ function warnUntrustedProxy(ctx: SecurityContext, ip: string | undefined): void 
   if (forwarded === undefined || ip === undefined) return
   if (listsAddress(forwarded, ip) || !NON_PUBLIC_RANGES.hasAddress(ip)) return
   untrustedProxyWarned = true
-  process.emitWarning(
+  warnOnce(
+    'APIWARD_UNTRUSTED_PROXY',
     `Requests carry X-Forwarded-For but their client IP (${ip}) is the proxy's own address: no proxy is trusted, so every client behind it shares one rate-limit bucket. Trust your proxy in the framework (Express: app.set('trust proxy', 1); Koa: app.proxy = true with app.maxIpsCount = 1; Fastify: trustProxy: '<your proxy address>', a hop count trusts nothing on Fastify 5).`,
-    { code: 'APIWARD_UNTRUSTED_PROXY' },
+    'ratelimit.md#the-client-ip',
   )
 }
 
@@ -67,10 +114,42 @@ function fromFramework(ctx: SecurityContext): string | undefined {
   return ip
 }
 
+/** The bucket of every request whose client address is missing. */
+export const UNKNOWN_IP = 'unknown'
+/** The bucket of every request whose client address is not an IP address, even without a port. */
+export const UNPARSABLE_IP = 'unparsable'
+
 /**
- * Builds the IP resolver of a guard from its options; `where` names the factory in errors.
+ * The identity a guard counts a client address by (see `ipKey`). An address that is missing or
+ * not an IP address is warned about once and counted in one shared bucket of its kind: keyed by
+ * its raw text, a client that can vary the text (a proxy appending the source port, junk in a
+ * header `ipFrom` reads) would get a fresh bucket per variant.
  */
-export function ipResolver(options: ClientIpOptions, where: string): IpResolver {
+export function ipBucket(address: string | undefined, ipv6Subnet: number): string {
+  if (address === undefined) {
+    warnOnce(
+      'APIWARD_MISSING_IP',
+      'A request reached a rate limiter without a client IP (the connection closed early, or ipFrom and the framework found none): such requests share one bucket. Check that the framework resolves the client IP.',
+      'ratelimit.md#the-client-ip',
+    )
+    return UNKNOWN_IP
+  }
+  const key = ipKey(address, ipv6Subnet)
+  if (key !== undefined) return key
+  warnOnce(
+    'APIWARD_UNPARSABLE_IP',
+    `The client address ${JSON.stringify(address.slice(0, 64))} is not an IP address (a port is allowed): such requests share one bucket. Check the framework's trust-proxy setting and what your proxy writes in X-Forwarded-For, or ipFrom.`,
+    'ratelimit.md#the-client-ip',
+  )
+  return UNPARSABLE_IP
+}
+
+/**
+ * Builds the IP resolver of a guard from its options; `guard` names the guard in errors and
+ * events (`rateLimit`, `bruteForce`, `ipFilter`).
+ */
+export function ipResolver(options: ClientIpOptions, guard: string): IpResolver {
+  const where = `${guard}()`
   const { ipFrom, dangerouslyTrustForwardedFor } = options
   if (dangerouslyTrustForwardedFor !== undefined && typeof dangerouslyTrustForwardedFor !== 'boolean') {
     throw new TypeError(`${where}: dangerouslyTrustForwardedFor must be a boolean`)
@@ -86,19 +165,27 @@ export function ipResolver(options: ClientIpOptions, where: string): IpResolver 
   if (typeof ipFrom !== 'function') {
     throw new TypeError(`${where}: ipFrom must be a function (ctx) => string | undefined`)
   }
-  if (dangerouslyTrustForwardedFor === true) return ipFrom
+  const site: CallbackSite = { guard, callback: 'ipFrom' }
+  const trusted = dangerouslyTrustForwardedFor === true
   return (ctx) => {
-    const ip = ipFrom(ctx)
-    if (ip === undefined) return ctx.req.ip
-    if (ip === ctx.req.ip) return ip
+    let ip: unknown
+    try {
+      ip = ipFrom(ctx)
+    } catch (err) {
+      throw callbackFailed(ctx, site, err)
+    }
+    if (ip === undefined || ip === null) return ctx.req.ip
+    if (typeof ip !== 'string') throw wrongAnswer(ctx, site, ip, 'an IP address (a string) or undefined')
+    if (trusted || ip === ctx.req.ip) return ip
     for (const name of FORWARDING_HEADERS) {
       const value = ctx.req.header(name)
       if (value !== undefined && listsAddress(value, ip)) {
         if (!refusedIpFromWarned) {
           refusedIpFromWarned = true
-          process.emitWarning(
+          warnOnce(
+            'APIWARD_FORWARDED_IP_REFUSED',
             `ipFrom returned an address taken from ${name}, which any client can set; the framework's IP is used instead. Trust your proxy in the framework, or set dangerouslyTrustForwardedFor if a proxy always overwrites the header.`,
-            { code: 'APIWARD_FORWARDED_IP_REFUSED' },
+            'ratelimit.md#the-client-ip',
           )
         }
         return ctx.req.ip

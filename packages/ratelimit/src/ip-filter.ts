@@ -1,8 +1,8 @@
 import { defineGuard, type Guard } from '@apiward/core'
 import { Forbidden } from '@apiward/errors'
 import { type ClientIpOptions, ipResolver } from './client-ip.js'
-import { CidrSet, parseIp } from './ip.js'
-import { checkOptions } from './options.js'
+import { CidrSet, parseClientIp } from './ip.js'
+import { checkOptions, type KnownOptions } from './options.js'
 
 /** Options of {@link ipFilter}. */
 export interface IpFilterOptions extends ClientIpOptions {
@@ -22,6 +22,13 @@ const MISTAKES = {
   blacklist: "'deny'",
 }
 
+const IP_FILTER_OPTIONS = {
+  allow: true,
+  deny: true,
+  ipFrom: true,
+  dangerouslyTrustForwardedFor: true,
+} satisfies Record<keyof IpFilterOptions, true>
+
 function ranges(value: unknown, name: string, where: string): CidrSet | undefined {
   if (value === undefined) return undefined
   if (!Array.isArray(value)) throw new TypeError(`${where}: ${name} must be an array of IPs or CIDR ranges`)
@@ -32,7 +39,8 @@ function ranges(value: unknown, name: string, where: string): CidrSet | undefine
  * Lets requests through by client IP: an allow list, a deny list, or both (deny wins). Ranges
  * are precomputed at build time; a lookup costs one set probe per distinct prefix length. A
  * refusal is a 403 problem (`ipfilter.denied`) and an `ipfilter.denied` security event. A client
- * whose IP is unknown or unreadable is refused.
+ * whose IP is unknown or unreadable is refused; a port after the address (`203.0.113.7:5678`,
+ * `[2001:db8::1]:443`) is dropped.
  *
  * @example
  * ```ts
@@ -42,17 +50,17 @@ function ranges(value: unknown, name: string, where: string): CidrSet | undefine
  */
 export function ipFilter(options: IpFilterOptions): Guard {
   const where = 'ipFilter()'
-  checkOptions(options, where, MISTAKES)
+  checkOptions(options, where, MISTAKES, IP_FILTER_OPTIONS as KnownOptions)
   const allow = ranges(options.allow, 'allow', where)
   const deny = ranges(options.deny, 'deny', where)
   if (allow === undefined && deny === undefined) {
     throw new TypeError(`${where}: give a non-empty allow or deny list, e.g. { allow: ['10.0.0.0/8'] }`)
   }
-  const resolveIp = ipResolver(options, where)
+  const resolveIp = ipResolver(options, 'ipFilter')
   return defineGuard(
     (ctx) => {
       const ip = resolveIp(ctx)
-      const parsed = ip === undefined ? undefined : parseIp(ip)
+      const parsed = ip === undefined ? undefined : parseClientIp(ip)
       if (parsed !== undefined && !deny?.has(parsed) && (allow === undefined || allow.has(parsed))) return
       ctx.emit('ipfilter.denied', { severity: 'warn', code: 'ipfilter.denied' })
       throw new Forbidden({ code: 'ipfilter.denied', detail: 'Requests from this address are not allowed.' })

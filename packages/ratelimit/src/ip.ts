@@ -130,18 +130,75 @@ function ipv6NetworkKey(groups: readonly number[], prefix: number): string {
   return `${key}:/${prefix}`
 }
 
+function isPort(text: string, from: number): boolean {
+  const length = text.length - from
+  if (length < 1 || length > 5) return false
+  let value = 0
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 48 || c > 57) return false
+    value = value * 10 + (c - 48)
+  }
+  return value <= 65535
+}
+
+/**
+ * The address of `a.b.c.d:port` or `[v6]:port` (a proxy that appends the source port to
+ * `X-Forwarded-For`, passed on as is by the framework), or of `[v6]`; any other text as is.
+ */
+export function stripPort(text: string): string {
+  if (text.charCodeAt(0) === 91) {
+    const end = text.indexOf(']')
+    if (end === text.length - 1) return text.slice(1, end)
+    return end !== -1 && text.charCodeAt(end + 1) === 58 && isPort(text, end + 2) ? text.slice(1, end) : text
+  }
+  const colon = text.indexOf(':')
+  if (colon === -1 || text.indexOf(':', colon + 1) !== -1 || !text.includes('.')) return text
+  return isPort(text, colon + 1) ? text.slice(0, colon) : text
+}
+
+/** Parses a client address as a framework or a proxy may write it: with a port, in brackets. */
+export function parseClientIp(text: string): ParsedIp | undefined {
+  return parseIp(stripPort(text))
+}
+
 /**
  * The rate-limit identity of a client IP: an IPv4 address as is, an IPv6 address reduced to its
  * network of `ipv6Prefix` bits (one /64 is one subscriber: rotating addresses inside it changes
- * nothing), an IPv4-mapped IPv6 address as the IPv4 address. Text that is not an IP is kept.
+ * nothing), an IPv4-mapped IPv6 address as the IPv4 address, a port dropped. `undefined` for
+ * text that is not an IP address, so that no caller keys by raw text a client may vary.
  */
-export function ipKey(ip: string, ipv6Prefix: number): string {
-  if (!ip.includes(':')) return ip
-  if (ip.startsWith('::ffff:') && ip.includes('.')) return ip.slice(7)
-  const parsed = parseIp(ip)
-  if (parsed === undefined) return ip
+export function ipKey(ip: string, ipv6Prefix: number): string | undefined {
+  if (!ip.includes(':')) return parseIPv4(ip) === undefined ? undefined : ip
+  const parsed = parseClientIp(ip)
+  if (parsed === undefined) return undefined
   if (parsed.version === 4) return formatIPv4(parsed.value)
   return ipv6NetworkKey(parsed.groups, ipv6Prefix)
+}
+
+/**
+ * The key `key: 'ip'` counts a client by, for key functions that fall back to the client IP:
+ * IPv6 addresses grouped by their `/ipv6Subnet` network (a subscriber usually holds a whole /64
+ * and can rotate through it, so a full IPv6 address would give it a fresh bucket per address),
+ * IPv4-mapped IPv6 as IPv4, a port dropped (`203.0.113.7:5678` is `203.0.113.7`).
+ *
+ * Returns `undefined` when `ip` is missing or not an IP address: a key function that passes it
+ * on counts the request by the limiter's own IP key, which warns about such addresses once.
+ *
+ * @param ip The client address, e.g. `ctx.req.ip`.
+ * @param ipv6Subnet Prefix length of an IPv6 client, 1 to 128. Default 64.
+ *
+ * @example
+ * ```ts
+ * rateLimit({ points: 100, duration: 60, key: (ctx) => ctx.principal?.id ?? ipKeyOf(ctx.req.ip) })
+ * ipKeyOf('2001:db8:1:2::7') // '2001:db8:1:2::/64'
+ * ```
+ */
+export function ipKeyOf(ip: string | undefined, ipv6Subnet = 64): string | undefined {
+  if (!Number.isInteger(ipv6Subnet) || ipv6Subnet < 1 || ipv6Subnet > 128) {
+    throw new TypeError(`ipKeyOf(): ipv6Subnet must be an integer from 1 to 128, got ${String(ipv6Subnet)}`)
+  }
+  return typeof ip === 'string' ? ipKey(ip, ipv6Subnet) : undefined
 }
 
 /**
@@ -219,10 +276,10 @@ export class CidrSet {
     return false
   }
 
-  /** Whether an address (text) falls in one of the ranges; text that is not an IP never does. */
+  /** Whether an address (text, a port allowed) falls in one of the ranges; text that is not an IP never does. */
   hasAddress(ip: string | undefined): boolean {
     if (ip === undefined) return false
-    const parsed = parseIp(ip)
+    const parsed = parseClientIp(ip)
     return parsed !== undefined && this.has(parsed)
   }
 }

@@ -1,7 +1,8 @@
-import type { SecurityContext } from '@apiward/core'
-import type { IpResolver } from './client-ip.js'
+import { type SecurityContext, warnOnce } from '@apiward/core'
+import { type CallbackSite, callbackFailed, wrongAnswer } from './callbacks.js'
+import { type IpResolver, type Ipv6GroupingOptions, ipBucket, ipv6SubnetOption } from './client-ip.js'
 import { hashKey } from './hash.js'
-import { ipKey } from './ip.js'
+import { parseClientIp } from './ip.js'
 
 /**
  * Who or what a limit counts:
@@ -9,14 +10,20 @@ import { ipKey } from './ip.js'
  * - `'ip'`: the client IP (IPv6 grouped by network, see `ipv6Subnet`);
  * - `'principal'`: the authenticated principal's id (put the limiter after the authentication
  *   guard); anonymous requests count by IP;
- * - `'apiKey'`: the API key header (`apiKeyHeader`); requests without one count by IP;
+ * - `'apiKey'`: the API key that `apiKey()` verified (a principal with credential `api_key`, by
+ *   its key id), so put the limiter after `apiKey()`; any other request counts by IP, because a
+ *   key nobody checked is whatever the client wrote and would give each made-up key a bucket;
  * - `'route'`: the route pattern when the router knows it (`/notes/:id`), otherwise the path as
  *   the router compares it (`'path'`);
  * - `'path'`: the normalised path folded as the serving router folds it (`ctx.req.matchPath`):
  *   with Express's and @koa/router's defaults `/login`, `/LOGIN`, `/login/`, `/%6cogin` and
  *   `http://any.host/login` are one bucket; on Fastify (case-sensitive, strict by default)
  *   `/LOGIN` is a bucket of its own, as it is a route of its own;
- * - a function of the context returning a string; `undefined` counts by IP.
+ * - a function of the context returning a string; `undefined` counts by IP. Fall back to
+ *   `ipKeyOf(ctx.req.ip)` rather than the raw IP, which keys IPv6 clients by full address (a
+ *   full IPv6 address returned here is warned about once, `APIWARD_IPV6_KEY`). It must answer
+ *   synchronously; when it throws or answers a promise or anything but a string, a number or
+ *   `undefined`, the request is refused (503 `ratelimit.unavailable`, a `ratelimit.error` event).
  *
  * An array combines sources: `['route', 'ip']` counts each client on each route. API keys,
  * principals and function results are hashed (SHA-256) before they become store keys.
@@ -30,17 +37,9 @@ export type RateLimitKey =
   | ((ctx: SecurityContext) => string | undefined)
 
 /** Options that decide the key of a request. */
-export interface KeyOptions {
+export interface KeyOptions extends Ipv6GroupingOptions {
   /** What the limit counts. Default `'ip'`. See {@link RateLimitKey}. */
   key?: RateLimitKey | readonly RateLimitKey[]
-  /** The header that carries an API key, for `key: 'apiKey'`. Default `'x-api-key'`. */
-  apiKeyHeader?: string
-  /**
-   * The IPv6 prefix length that counts as one client. Default 64: a subscriber usually gets a
-   * whole /64 and can rotate through its 2^64 addresses at will, so counting single IPv6
-   * addresses would let it pick a fresh bucket per request.
-   */
-  ipv6Subnet?: number
 }
 
 type Part = (ctx: SecurityContext, ip: string | undefined) => string
@@ -50,28 +49,22 @@ type Part = (ctx: SecurityContext, ip: string | undefined) => string
  * it, and resolves it itself only when a source needs it.
  */
 export function keyBuilder(options: KeyOptions, resolveIp: IpResolver, where: string): Part {
-  const v6 = options.ipv6Subnet ?? 64
-  if (typeof v6 !== 'number' || !Number.isInteger(v6) || v6 < 1 || v6 > 128) {
-    throw new TypeError(`${where}: ipv6Subnet must be an integer from 1 to 128, got ${String(v6)}`)
-  }
-  const header = options.apiKeyHeader ?? 'x-api-key'
-  if (typeof header !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
-    throw new TypeError(`${where}: apiKeyHeader must be a header name, got ${String(header)}`)
-  }
-  const apiKeyHeader = header.toLowerCase()
+  const v6 = ipv6SubnetOption(options, where)
   // The key of the last address seen: a client on a keep-alive connection sends the same
   // address string request after request, and the same key string keeps its hash for the store.
-  let lastAddress: string | undefined
-  let lastKey = 'i:unknown'
+  // `null` until the first request, so a first request without an address is warned about too.
+  let lastAddress: string | undefined | null = null
+  let lastKey = ''
   const byIp: Part = (ctx, ip) => {
     const address = ip ?? resolveIp(ctx)
-    if (address === undefined) return 'i:unknown'
     if (address !== lastAddress) {
-      lastKey = `i:${ipKey(address, v6)}`
+      lastKey = `i:${ipBucket(address, v6)}`
       lastAddress = address
     }
     return lastKey
   }
+  let lastKeyId: string | undefined
+  let lastKeyHash = ''
   const part = (source: unknown): Part => {
     switch (source) {
       case 'ip':
@@ -83,8 +76,15 @@ export function keyBuilder(options: KeyOptions, resolveIp: IpResolver, where: st
         }
       case 'apiKey':
         return (ctx, ip) => {
-          const value = ctx.req.header(apiKeyHeader)
-          return value === undefined || value === '' ? byIp(ctx, ip) : `k:${hashKey(value)}`
+          const principal = ctx.principal
+          if (principal?.credential !== 'api_key') return byIp(ctx, ip)
+          const keyId = principal.claims.api_key_id
+          const id = typeof keyId === 'string' ? keyId : principal.id
+          if (id !== lastKeyId) {
+            lastKeyHash = `k:${hashKey(id)}`
+            lastKeyId = id
+          }
+          return lastKeyHash
         }
       case 'route':
         return (ctx) => `r:${ctx.req.route ?? ctx.req.matchPath}`
@@ -92,13 +92,7 @@ export function keyBuilder(options: KeyOptions, resolveIp: IpResolver, where: st
         return (ctx) => `r:${ctx.req.matchPath}`
       default:
         if (typeof source === 'function') {
-          const fn = source as (ctx: SecurityContext) => unknown
-          return (ctx, ip) => {
-            const value = fn(ctx)
-            if (typeof value === 'string') return `f:${hashKey(value)}`
-            if (typeof value === 'number') return `f:${hashKey(String(value))}`
-            return byIp(ctx, ip)
-          }
+          return functionPart(source as (ctx: SecurityContext) => unknown, byIp)
         }
         throw new TypeError(
           `${where}: key must be 'ip', 'principal', 'apiKey', 'route', 'path', a function (ctx) => string, or an array of these; got ${String(source)}`,
@@ -114,5 +108,39 @@ export function keyBuilder(options: KeyOptions, resolveIp: IpResolver, where: st
     let key = parts[0]!(ctx, ip)
     for (let i = 1; i < parts.length; i++) key += `|${parts[i]!(ctx, ip)}`
     return key
+  }
+}
+
+const KEY_SITE: CallbackSite = { guard: 'rateLimit', callback: 'key' }
+
+let bareIpv6Warned = false
+
+/** Warns once when a key function hands back a full IPv6 address instead of its network. */
+function checkBareIpv6(value: string): void {
+  if (!value.includes(':') || parseClientIp(value)?.version !== 6) return
+  bareIpv6Warned = true
+  warnOnce(
+    'APIWARD_IPV6_KEY',
+    "A rateLimit() key function returned a full IPv6 address: a client rotating addresses inside its /64 gets a fresh bucket per address. Return ipKeyOf(ip) from @apiward/ratelimit instead (the /64 network, as key: 'ip' counts).",
+    'ratelimit.md#keys',
+  )
+}
+
+/** A key function as a key part: its answer hashed, `undefined` by IP, anything else refused. */
+function functionPart(fn: (ctx: SecurityContext) => unknown, byIp: Part): Part {
+  return (ctx, ip) => {
+    let value: unknown
+    try {
+      value = fn(ctx)
+    } catch (err) {
+      throw callbackFailed(ctx, KEY_SITE, err)
+    }
+    if (typeof value === 'string') {
+      if (!bareIpv6Warned) checkBareIpv6(value)
+      return `f:${hashKey(value)}`
+    }
+    if (value === undefined || value === null) return byIp(ctx, ip)
+    if (typeof value === 'number' && Number.isFinite(value)) return `f:${hashKey(String(value))}`
+    throw wrongAnswer(ctx, KEY_SITE, value, 'a string, a number or undefined')
   }
 }

@@ -1,5 +1,6 @@
 import { defineGuard, type Guard, type SecurityContext } from '@apiward/core'
 import { TooManyRequests } from '@apiward/errors'
+import { type CallbackSite, callbackFailed, wrongAnswer } from './callbacks.js'
 import { type ClientIpOptions, ipResolver } from './client-ip.js'
 import { policyField, secondsUntil, serviceLimitItem, serviceLimitPrefix } from './headers.js'
 import { CidrSet } from './ip.js'
@@ -10,11 +11,12 @@ import {
   checkOptions,
   functionOption,
   integerOption,
+  type KnownOptions,
   MAX_DURATION,
   nameOption,
 } from './options.js'
 import { GuardedCounters, type StoreOptions, storeOptions } from './outage.js'
-import type { CounterSpec, CounterState } from './store.js'
+import type { Counter, CounterSpec, CounterState } from './store.js'
 
 /** One window of a limit: at most `points` per `duration` seconds. */
 export interface RateLimitWindow {
@@ -48,10 +50,28 @@ export interface RateLimitOptions extends KeyOptions, ClientIpOptions, StoreOpti
   name?: string
   /**
    * Points a request consumes: a number, or a function of the context (e.g. by method or by
-   * page size) returning a non-negative integer. Default 1.
+   * page size) returning a non-negative integer. Default 1. A request whose cost does not fit
+   * what is left is refused and consumes nothing (see `countRefused`).
+   *
+   * The function must answer synchronously. When it throws, or answers a promise or anything
+   * but a non-negative integer, the request is refused with a 503 `ratelimit.unavailable` and a
+   * `ratelimit.error` event (a promise or a wrong value also warns once, naming the fix).
    */
   cost?: number | ((ctx: SecurityContext) => number)
-  /** Requests for which this returns `true` are not counted (health checks...). */
+  /**
+   * Count refused requests too: a refused request then consumes its cost in every window, as
+   * rate-limiter-flexible's `consume()` does, so a client that keeps sending while refused also
+   * uses up its longer windows. Default `false`: a refused request consumes nothing, so one
+   * costly request on a shared key (cost 20 with 9 points left) cannot drain what the others
+   * have left, and a request refused by one window takes nothing from the others.
+   */
+  countRefused?: boolean
+  /**
+   * Requests for which this returns `true` are not counted (health checks...); `false` or
+   * `undefined` counts them. It must answer synchronously: when it throws or answers anything
+   * else (a promise included), the request is refused with a 503 `ratelimit.unavailable` and a
+   * `ratelimit.error` event, never let through uncounted.
+   */
   skip?: (ctx: SecurityContext) => boolean
   /**
    * Client IPs and CIDR ranges (IPv4 and IPv6) that are never limited, e.g. your monitoring.
@@ -81,7 +101,32 @@ const MISTAKES = {
   whitelist: "'allowlist' (CIDR strings)",
   skipSuccessfulRequests: 'bruteForce() to count failed attempts only',
   skipFailedRequests: 'skip: (ctx) => ... or a cost function; a limiter decides before the handler runs',
+  apiKeyHeader:
+    "apiKey()'s header option: key: 'apiKey' counts the key apiKey() verified, whatever header carried it",
 }
+
+const RATE_LIMIT_OPTIONS = {
+  points: true,
+  duration: true,
+  windows: true,
+  name: true,
+  cost: true,
+  countRefused: true,
+  skip: true,
+  allowlist: true,
+  standardHeaders: true,
+  legacyHeaders: true,
+  key: true,
+  ipv6Subnet: true,
+  dangerouslyAllowAnyIpv6Subnet: true,
+  ipFrom: true,
+  dangerouslyTrustForwardedFor: true,
+  store: true,
+  onStoreFailure: true,
+} satisfies Record<keyof RateLimitOptions, true>
+
+const SKIP: CallbackSite = { guard: 'rateLimit', callback: 'skip' }
+const COST: CallbackSite = { guard: 'rateLimit', callback: 'cost' }
 
 interface Window {
   readonly name: string
@@ -135,8 +180,9 @@ function readWindows(options: RateLimitOptions, name: string, where: string): Wi
  *
  * Every counted response carries `RateLimit-Policy` and `RateLimit`; a refusal is a 429
  * problem (`ratelimit.exceeded`) with `Retry-After` and a `ratelimit.exceeded` security event.
- * A refused request still counts, so a client that keeps hammering stays refused until its
- * window ends. With the memory store the guard is synchronous: no promise per request.
+ * A refused request consumes nothing (unless `countRefused`), so a costly request refused on a
+ * shared key leaves what the others have left. With the memory store the guard is synchronous:
+ * no promise per request.
  *
  * @example
  * ```ts
@@ -152,15 +198,16 @@ function readWindows(options: RateLimitOptions, name: string, where: string): Wi
  */
 export function rateLimit(options: RateLimitOptions): Guard {
   const where = 'rateLimit()'
-  checkOptions(options, where, MISTAKES)
+  checkOptions(options, where, MISTAKES, RATE_LIMIT_OPTIONS as KnownOptions)
   const name = nameOption(options.name, 'name', where, 'default')
   const windows = readWindows(options, name, where)
   const n = windows.length
-  const resolveIp = ipResolver(options, where)
+  const resolveIp = ipResolver(options, 'rateLimit')
   const keyOf = keyBuilder(options, resolveIp, where)
   const skip = functionOption<(ctx: SecurityContext) => boolean>(options.skip, 'skip', where)
   const standard = booleanOption(options.standardHeaders, 'standardHeaders', where, true)
   const legacy = booleanOption(options.legacyHeaders, 'legacyHeaders', where, false)
+  const countRefused = booleanOption(options.countRefused, 'countRefused', where, false)
   if (options.allowlist !== undefined && !Array.isArray(options.allowlist)) {
     throw new TypeError(`${where}: allowlist must be an array of IPs or CIDR ranges`)
   }
@@ -183,14 +230,36 @@ export function rateLimit(options: RateLimitOptions): Guard {
   const counters = new GuardedCounters(store, specs, policy, 'rateLimit')
   const policyValue = policyField(windows)
 
+  /** Whether `skip` leaves the request uncounted; a `skip` that fails refuses it. */
+  const skips = (ctx: SecurityContext): boolean => {
+    let answer: unknown
+    try {
+      answer = skip!(ctx)
+    } catch (err) {
+      throw callbackFailed(ctx, SKIP, err)
+    }
+    if (answer === true) return true
+    if (answer === false || answer === undefined) return false
+    throw wrongAnswer(ctx, SKIP, answer, 'true or false')
+  }
+
   const costFor = (ctx: SecurityContext): number => {
     if (costOf === undefined) return fixedCost
-    const cost = costOf(ctx)
-    if (!Number.isInteger(cost) || cost < 0) {
-      throw new TypeError(`${where}: cost(ctx) must return a non-negative integer, got ${String(cost)}`)
+    let cost: unknown
+    try {
+      cost = costOf(ctx)
+    } catch (err) {
+      throw callbackFailed(ctx, COST, err)
     }
-    return cost
+    if (typeof cost === 'number' && Number.isInteger(cost) && cost >= 0) return cost
+    throw wrongAnswer(ctx, COST, cost, 'a non-negative integer')
   }
+
+  /** What a window that did not take (or gave back) shows when no window of the key runs. */
+  const idle = (i: number): CounterState => ({
+    consumed: 0,
+    resetAt: Date.now() + windows[i]!.duration * 1000,
+  })
 
   const decide = (ctx: SecurityContext, states: ArrayLike<CounterState>): void => {
     const now = Date.now()
@@ -204,7 +273,7 @@ export function rateLimit(options: RateLimitOptions): Guard {
       const window = windows[i]!
       const remaining = window.points - state.consumed
       const seconds = secondsUntil(state.resetAt, now)
-      if (remaining < 0) {
+      if (remaining < 0 || state.refused === true) {
         exceeded = true
         if (seconds > retryAfter) retryAfter = seconds
       }
@@ -246,30 +315,69 @@ export function rateLimit(options: RateLimitOptions): Guard {
   if (counters.sync) {
     const primary = counters.primary
     const states: CounterState[] = new Array(n)
+    /**
+     * Charges every window, synchronously. When one refuses, those before it give back what
+     * they took and none after it takes: nothing runs in between, so no other request sees the
+     * points taken for a moment.
+     */
+    const charge = (key: string, cost: number): void => {
+      if (countRefused) {
+        for (let i = 0; i < n; i++) states[i] = primary[i]!.hit(key, cost) as CounterState
+        return
+      }
+      for (let i = 0; i < n; i++) {
+        const state = primary[i]!.take(key, cost) as CounterState
+        states[i] = state
+        if (state.refused !== true || n === 1) continue
+        for (let j = 0; j < n; j++) {
+          if (j === i) continue
+          if (j < i) primary[j]!.reward(key, cost)
+          states[j] = (primary[j]!.peek(key) as CounterState | undefined) ?? idle(j)
+        }
+        return
+      }
+    }
     return defineGuard(
       (ctx) => {
-        if (skip?.(ctx) === true) return
+        if (skip !== undefined && skips(ctx)) return
         const ip = allowlist === undefined ? undefined : resolveIp(ctx)
         if (allowlist?.hasAddress(ip)) return
         const key = keyOf(ctx, ip)
-        const cost = costFor(ctx)
-        for (let i = 0; i < n; i++) states[i] = primary[i]!.hit(key, cost) as CounterState
+        charge(key, costFor(ctx))
         decide(ctx, states)
       },
       { guardName: 'rateLimit', needsBody: false },
     )
   }
 
+  /**
+   * Charges every window of a remote store at once (each take is atomic in the store). When one
+   * refuses, the windows that took give their points back, so the request consumes nothing;
+   * until they have, a concurrent request of the same key may find less room (refused early,
+   * never admitted beyond a limit).
+   */
+  const charge = async (list: readonly Counter[], key: string, cost: number): Promise<CounterState[]> => {
+    if (countRefused) return Promise.all(list.map((counter) => counter.hit(key, cost)))
+    const taken = await Promise.all(list.map((counter) => counter.take(key, cost)))
+    if (n === 1 || !taken.some((state) => state.refused === true)) return taken
+    await Promise.all(
+      list.map((counter, i) => (taken[i]!.refused === true ? undefined : counter.reward(key, cost))),
+    )
+    return taken.map((state) =>
+      state.refused === true
+        ? state
+        : { consumed: Math.max(0, state.consumed - cost), resetAt: state.resetAt },
+    )
+  }
+
   return defineGuard(
     (ctx) => {
-      if (skip?.(ctx) === true) return
+      if (skip !== undefined && skips(ctx)) return
       const ip = allowlist === undefined ? undefined : resolveIp(ctx)
       if (allowlist?.hasAddress(ip)) return
       const key = keyOf(ctx, ip)
       const cost = costFor(ctx)
-      return counters
-        .run(ctx, (list) => Promise.all(list.map((counter) => counter.hit(key, cost))))
-        .then((states) => decide(ctx, states))
+      return counters.run(ctx, (list) => charge(list, key, cost)).then((states) => decide(ctx, states))
     },
     { guardName: 'rateLimit', needsBody: false },
   )

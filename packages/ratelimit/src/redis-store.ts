@@ -1,4 +1,7 @@
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
+import { createHash } from 'node:crypto'
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
+import { MemoryCounter } from './memory-store.js'
+import { checkOptions, type KnownOptions } from './options.js'
 import {
   type Counter,
   CounterRegistry,
@@ -50,6 +53,20 @@ export interface RedisStoreOptions {
   instances?: number
 }
 
+const REDIS_STORE_OPTIONS = {
+  client: true,
+  prefix: true,
+  timeoutMs: true,
+  cooldownMs: true,
+  instances: true,
+} satisfies Record<keyof RedisStoreOptions, true>
+const MISTAKES = {
+  redis: "'client'",
+  storeClient: "'client'",
+  keyPrefix: "'prefix'",
+  insuranceLimiter: "'instances' and the guard's onStoreFailure: 'fail-open'",
+}
+
 const DEFAULT_PREFIX = 'apiward:'
 const DEFAULT_TIMEOUT_MS = 100
 const DEFAULT_COOLDOWN_MS = 1000
@@ -57,6 +74,15 @@ const DEFAULT_COOLDOWN_MS = 1000
 const FAILURES_TO_OPEN = 3
 
 type ClientKind = 'ioredis' | 'node-redis'
+
+/** What the store calls to run its scripts, on either client. */
+type IoredisScripting = {
+  defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void
+} & Record<string, ((...args: string[]) => Promise<unknown>) | undefined>
+interface NodeRedisScripting {
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
+}
 
 function clientKind(client: unknown): ClientKind {
   const c = client as { defineCommand?: unknown; status?: unknown; isReady?: unknown; on?: unknown }
@@ -87,18 +113,91 @@ function toState(res: RateLimiterRes): CounterState {
   return { consumed: res.consumedPoints, resetAt: Date.now() + Math.max(0, res.msBeforeNext) }
 }
 
-/** One remote counter: rate-limiter-flexible's atomic Redis limiter behind the store's guard rails. */
+/** A Lua script and its SHA-1, run by `EVALSHA` (node-redis) or as an ioredis command. */
+interface Script {
+  readonly command: string
+  readonly lua: string
+  readonly sha: string
+}
+
+function script(command: string, lua: string): Script {
+  return { command, lua, sha: createHash('sha1').update(lua).digest('hex') }
+}
+
+/**
+ * A hit: KEYS[1] the counter's key; ARGV the cost, the window in seconds, and the limit, or -1
+ * to add the cost whatever the count. A cost that does not fit the limit consumes nothing and
+ * starts no window; the answer is `{consumed, ms until the window ends, 1 if taken else 0}`.
+ *
+ * apiward's own, not rate-limiter-flexible's `consume()`: its script adds the cost whether or not
+ * it fits (a refused costly request would drain the bucket), and a custom script for it is
+ * registered under one command name per ioredis client, which any other `RateLimiterRedis` on
+ * the client overwrites with its own.
+ */
+const HIT = script(
+  'apiwardRateLimitHit',
+  `local cost = tonumber(ARGV[1])
+local limit = tonumber(ARGV[3])
+local consumed = tonumber(redis.call('get', KEYS[1]) or '0')
+if limit >= 0 and consumed + cost > limit then
+  local ttl = redis.call('pttl', KEYS[1])
+  if ttl < 0 then ttl = 1000 * tonumber(ARGV[2]) end
+  return {consumed, ttl, 0}
+end
+redis.call('set', KEYS[1], 0, 'EX', ARGV[2], 'NX')
+consumed = redis.call('incrby', KEYS[1], cost)
+local ttl = redis.call('pttl', KEYS[1])
+if ttl == -1 then
+  redis.call('expire', KEYS[1], ARGV[2])
+  ttl = 1000 * tonumber(ARGV[2])
+end
+return {consumed, ttl, 1}`,
+)
+
+/**
+ * Gives points back: KEYS[1] the counter's key, ARGV[1] the points. Never below zero, and never
+ * to a window that is not running (the decrement that rate-limiter-flexible's `reward()` makes
+ * on a key that just ended starts a window with a negative count, room beyond the limit).
+ */
+const GIVE_BACK = script(
+  'apiwardRateLimitGiveBack',
+  `local consumed = tonumber(redis.call('get', KEYS[1]) or '0')
+if consumed <= 0 then return 0 end
+return redis.call('decrby', KEYS[1], math.min(consumed, tonumber(ARGV[1])))`,
+)
+
+/** What the hit script answers, as either client returns it. */
+type HitAnswer = [consumed: number, ttl: number, taken: number]
+
+function hitState(answer: unknown): CounterState {
+  const [consumed, ttl, taken] = (answer as HitAnswer).map(Number) as HitAnswer
+  const resetAt = Date.now() + Math.max(0, ttl)
+  return taken === 1 ? { consumed, resetAt } : { consumed, resetAt, refused: true }
+}
+
+/** One remote counter: atomic hits in Redis behind the store's guard rails. */
 class RedisCounter implements Counter {
   readonly #store: RedisStore
   readonly #limiter: RateLimiterRedis
+  readonly #spec: CounterSpec
 
-  constructor(store: RedisStore, limiter: RateLimiterRedis) {
+  constructor(store: RedisStore, limiter: RateLimiterRedis, spec: CounterSpec) {
     this.#store = store
     this.#limiter = limiter
+    this.#spec = spec
+  }
+
+  #hit(key: string, cost: number, limit: number): Promise<CounterState> {
+    const args = [String(cost), String(this.#spec.duration), String(limit)]
+    return this.#store.call(() => this.#store.eval(HIT, this.#limiter.getKey(key), args)).then(hitState)
   }
 
   hit(key: string, cost: number): Promise<CounterState> {
-    return this.#store.call(() => this.#limiter.consume(key, cost)).then(toState)
+    return this.#hit(key, cost, -1)
+  }
+
+  take(key: string, cost: number): Promise<CounterState> {
+    return this.#hit(key, cost, this.#spec.points)
   }
 
   peek(key: string): Promise<CounterState | undefined> {
@@ -108,7 +207,10 @@ class RedisCounter implements Counter {
   }
 
   reward(key: string, points: number): Promise<void> {
-    return this.#store.call(() => this.#limiter.reward(key, points)).then(() => undefined)
+    const args = [String(points)]
+    return this.#store
+      .call(() => this.#store.eval(GIVE_BACK, this.#limiter.getKey(key), args))
+      .then(() => undefined)
   }
 
   block(key: string, seconds: number): Promise<void> {
@@ -121,50 +223,50 @@ class RedisCounter implements Counter {
 }
 
 /**
- * The in-memory stand-in of a remote counter: rate-limiter-flexible's memory limiter with the
- * instance's share of the points. Its states are shifted onto the scale of the full limit, so
- * `points - consumed` is the share left and the guard needs no second set of limits.
+ * The in-memory stand-in of a remote counter: a memory counter (synchronous, exact, bounded by
+ * the default `maxKeys`) with the instance's share of the points. Its states are shifted onto
+ * the scale of the full limit, so `points - consumed` is the share left and the guard needs no
+ * second set of limits.
  */
 class InsuranceCounter implements Counter {
-  readonly #limiter: RateLimiterMemory
+  readonly #counter: MemoryCounter
   readonly #offset: number
 
-  constructor(limiter: RateLimiterMemory, offset: number) {
-    this.#limiter = limiter
+  constructor(counter: MemoryCounter, offset: number) {
+    this.#counter = counter
     this.#offset = offset
   }
 
-  #state(res: RateLimiterRes): CounterState {
-    return {
-      consumed: res.consumedPoints + this.#offset,
-      resetAt: Date.now() + Math.max(0, res.msBeforeNext),
-    }
+  #shift(state: CounterState): CounterState {
+    const consumed = state.consumed + this.#offset
+    return state.refused === true
+      ? { consumed, resetAt: state.resetAt, refused: true }
+      : { consumed, resetAt: state.resetAt }
   }
 
-  hit(key: string, cost: number): Promise<CounterState> {
-    return this.#limiter.consume(key, cost).then(
-      (res) => this.#state(res),
-      (res: unknown) => {
-        if (res instanceof RateLimiterRes) return this.#state(res)
-        throw res
-      },
-    )
+  hit(key: string, cost: number): CounterState {
+    return this.#shift(this.#counter.hit(key, cost))
   }
 
-  peek(key: string): Promise<CounterState | undefined> {
-    return this.#limiter.get(key).then((res) => (res === null ? undefined : this.#state(res)))
+  take(key: string, cost: number): CounterState {
+    return this.#shift(this.#counter.take(key, cost))
   }
 
-  reward(key: string, points: number): Promise<void> {
-    return this.#limiter.reward(key, points).then(() => undefined)
+  peek(key: string): CounterState | undefined {
+    const state = this.#counter.peek(key)
+    return state === undefined ? undefined : this.#shift(state)
   }
 
-  block(key: string, seconds: number): Promise<void> {
-    return this.#limiter.block(key, seconds).then(() => undefined)
+  reward(key: string, points: number): void {
+    this.#counter.reward(key, points)
   }
 
-  reset(key: string): Promise<void> {
-    return this.#limiter.delete(key).then(() => undefined)
+  block(key: string, seconds: number): void {
+    this.#counter.block(key, seconds)
+  }
+
+  reset(key: string): void {
+    this.#counter.reset(key)
   }
 }
 
@@ -187,6 +289,7 @@ class RedisStore implements RateLimitStore {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError('redisStore(options): options must be an object with a client')
     }
+    checkOptions(options, 'redisStore()', MISTAKES, REDIS_STORE_OPTIONS as KnownOptions)
     this.#kind = clientKind(options.client)
     this.#client = options.client
     if (options.prefix !== undefined && typeof options.prefix !== 'string') {
@@ -199,6 +302,24 @@ class RedisStore implements RateLimitStore {
     this.retryAfter = Math.ceil(this.#cooldownMs / 1000)
     options.client.on('error', (err) => {
       this.#lastError = err
+    })
+    if (this.#kind === 'ioredis') {
+      const client = options.client as unknown as IoredisScripting
+      for (const { command, lua } of [HIT, GIVE_BACK]) client.defineCommand(command, { numberOfKeys: 1, lua })
+    }
+  }
+
+  /** Runs a script of one key: an ioredis command (EVALSHA, then EVAL once), or EVALSHA on node-redis. */
+  eval(run: Script, key: string, args: readonly string[]): Promise<unknown> {
+    if (this.#kind === 'ioredis') {
+      const client = this.#client as IoredisScripting
+      return client[run.command]!(key, ...args)
+    }
+    const client = this.#client as NodeRedisScripting
+    const options = { keys: [key], arguments: [...args] }
+    return client.evalSha(run.sha, options).catch((err: unknown) => {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err
+      return client.eval(run.lua, options)
     })
   }
 
@@ -215,6 +336,7 @@ class RedisStore implements RateLimitStore {
             points: spec.points,
             duration: spec.duration,
           } as ConstructorParameters<typeof RateLimiterRedis>[0]),
+          spec,
         ),
     )
   }
@@ -222,8 +344,7 @@ class RedisStore implements RateLimitStore {
   insurance(spec: CounterSpec): Counter {
     return this.#insurance.get(spec, () => {
       const share = Math.max(1, Math.ceil(spec.points / this.#instances))
-      const limiter = new RateLimiterMemory({ keyPrefix: spec.name, points: share, duration: spec.duration })
-      return new InsuranceCounter(limiter, spec.points - share)
+      return new InsuranceCounter(new MemoryCounter({ ...spec, points: share }), spec.points - share)
     })
   }
 

@@ -1,9 +1,11 @@
 /** What a counter holds for one key: points consumed in the current window and when it ends. */
 export interface CounterState {
-  /** Points consumed in the window, refused requests included. */
+  /** Points consumed in the window (by `take()`, only what was let through). */
   readonly consumed: number
   /** When the window (or a block) ends, in milliseconds since the epoch. */
   readonly resetAt: number
+  /** `true` when `take()` refused: the cost did not fit, and nothing was consumed. */
+  readonly refused?: boolean
 }
 
 /** The shape of one counter: at most `points` in a fixed window of `duration` seconds per key. */
@@ -23,11 +25,20 @@ export interface CounterSpec {
  * promises that reject with {@link StoreUnavailableError} when the store cannot answer in time.
  */
 export interface Counter {
-  /** Adds `cost` points to the key's window (starting one if none runs) and returns the state. */
+  /**
+   * Adds `cost` points to the key's window (starting one if none runs), whether or not they fit,
+   * and returns the state: a caller that counts refusals compares `consumed` with the limit.
+   */
   hit(key: string, cost: number): CounterState | Promise<CounterState>
+  /**
+   * Adds `cost` points only when they fit (`consumed + cost <= points`), atomically; otherwise
+   * consumes nothing and answers the state with `refused: true`. A refused request costs the
+   * key nothing, so one costly request cannot drain a bucket it is refused from.
+   */
+  take(key: string, cost: number): CounterState | Promise<CounterState>
   /** The key's state, `undefined` when no window runs. */
   peek(key: string): CounterState | undefined | Promise<CounterState | undefined>
-  /** Gives points back to a running window. */
+  /** Gives points back to a running window, never below zero. */
   reward(key: string, points: number): void | Promise<void>
   /** Marks the key as over its limit for `seconds`. */
   block(key: string, seconds: number): void | Promise<void>

@@ -45,6 +45,11 @@ describe('bruteForce()', () => {
     expect(() => bruteForce({ blockDuration: 0.5 })).toThrow(/blockDuration/)
     expect(() => bruteForce({ freeRetries: 3 } as never)).toThrow(/maxConsecutiveFailures/)
     expect(() => bruteForce({ username: 'username' as never })).toThrow(/username must be a function/)
+    expect(() => bruteForce({ maxConsecutiveFailure: 3 } as never)).toThrow(
+      /did you mean 'maxConsecutiveFailures'/,
+    )
+    expect(() => bruteForce({ ipv6Subnet: 128 })).toThrow(/dangerouslyAllowAnyIpv6Subnet/)
+    expect(() => bruteForce({ ipv6Subnet: 128, dangerouslyAllowAnyIpv6Subnet: true })).not.toThrow()
   })
 
   it('needs the parsed body, so Fastify runs it in preHandler', () => {
@@ -121,6 +126,42 @@ describe('bruteForce()', () => {
     const guard = bruteForce({ maxConsecutiveFailures: 2, maxFailuresPerUsername: 2 })
     expect(await statuses(guard, undefined, [401, 401, 200])).toEqual([401, 401, 429])
     expect((await attempt(guard, undefined, 200, '198.51.100.9')).status).toBe(200)
+  })
+
+  it('refuses a username that is not a string with a 400, before counting or the handler', async () => {
+    const guard = bruteForce({ maxConsecutiveFailures: 1, maxFailuresPerUsername: 1 })
+    expect((await attempt(guard, 'victim', 401)).status).toBe(401)
+    expect((await attempt(guard, 'victim', 200, '198.51.100.200')).status).toBe(429)
+    for (const [i, username] of [['victim'], { 0: 'victim' }, { $ne: null }, 42, null, true].entries()) {
+      const ctx = context({ ip: `192.0.2.${i + 1}`, body: { username } })
+      const err = await outcomeOf(guard, ctx)
+      expect(err?.status, JSON.stringify(username)).toBe(400)
+      expect(err?.code).toBe('request.invalid_username')
+      expect(ctx.seen.map((e) => e.type)).toEqual(['bruteforce.denied'])
+    }
+    expect((await attempt(guard, undefined, 200, '192.0.2.99')).status).toBe(200)
+  })
+
+  it('refuses a username read by a username option that is not a string', async () => {
+    const guard = bruteForce({ username: (ctx) => (ctx.req.body as { login: { name: string } }).login.name })
+    const err = await outcomeOf(guard, context({ body: { login: { name: ['victim'] } } }))
+    expect(err?.status).toBe(400)
+    expect(err?.code).toBe('request.invalid_username')
+    expect(await outcomeOf(guard, context({ body: { login: { name: 'victim' } } }))).toBeUndefined()
+  })
+
+  it('consumes nothing for attempts refused while a pair is full, so ignored answers free it', async () => {
+    const guard = bruteForce({ maxConsecutiveFailures: 2 })
+    const inFlight = []
+    for (let i = 0; i < 10; i++) {
+      const ctx = context({ ip: '198.51.100.1', body: { username: 'a' } })
+      inFlight.push({ ctx, err: await outcomeOf(guard, ctx) })
+    }
+    expect(inFlight.map((a) => a.err?.status ?? 200)).toEqual([
+      200, 200, 429, 429, 429, 429, 429, 429, 429, 429,
+    ])
+    for (const { ctx, err } of inFlight) if (err === undefined) ctx.finish(400, false)
+    expect((await attempt(guard, 'a', 401)).status).toBe(401)
   })
 
   it('takes an explicit verdict from the handler over the status', async () => {

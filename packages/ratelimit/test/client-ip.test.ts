@@ -1,4 +1,4 @@
-import { ipFilter, rateLimit } from '@apiward/ratelimit'
+import { bruteForce, ipFilter, rateLimit } from '@apiward/ratelimit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { context, outcomeOf } from './support.js'
 
@@ -76,6 +76,57 @@ describe('client IP', () => {
       /trust proxy/,
     )
     expect(() => ipFilter({ allow: ['10.0.0.0/8'], ipFrom: 'x-forwarded-for' as never })).toThrow(/function/)
+  })
+})
+
+describe('client IP keys', () => {
+  it('counts every source port of one address in one bucket', () => {
+    const guard = rateLimit({ points: 2, duration: 60 })
+    guard(context({ ip: '203.0.113.9:5678' }))
+    guard(context({ ip: '203.0.113.9:5679' }))
+    expect(() => guard(context({ ip: '203.0.113.9' }))).toThrow(/Too many requests/)
+    expect(() => guard(context({ ip: '[2001:db8::1]:443' }))).not.toThrow()
+    expect(() => guard(context({ ip: '2001:db8::2' }))).not.toThrow()
+    expect(() => guard(context({ ip: '[2001:db8::3]:80' }))).toThrow(/Too many requests/)
+  })
+
+  it('counts addresses that are not IPs in one shared bucket, not by their text, and warns once', async () => {
+    const guard = rateLimit({ points: 2, duration: 60 })
+    guard(context({ ip: 'junk-1' }))
+    guard(context({ ip: 'junk-2' }))
+    expect(() => guard(context({ ip: 'junk-3' }))).toThrow(/Too many requests/)
+    expect(() => guard(context({ ip: '198.51.100.3' }))).not.toThrow()
+    await tick()
+    const unparsable = warnings.filter((w) => w.code === 'APIWARD_UNPARSABLE_IP')
+    expect(unparsable).toHaveLength(1)
+    expect(unparsable[0]!.message).toContain('"junk-1"')
+    expect(unparsable[0]!.message).toContain('docs/ratelimit.md#the-client-ip')
+  })
+
+  it('warns once about requests without an address, which share one bucket', async () => {
+    const guard = rateLimit({ points: 1, duration: 60 })
+    guard(context({ ip: undefined }))
+    expect(() => guard(context({ ip: undefined }))).toThrow(/Too many requests/)
+    await tick()
+    expect(warnings.filter((w) => w.code === 'APIWARD_MISSING_IP')).toHaveLength(1)
+  })
+
+  it('keys brute-force pairs by the address without its port', async () => {
+    const guard = bruteForce({ maxConsecutiveFailures: 1 })
+    const first = context({ ip: '203.0.113.9:1111', body: { username: 'alice' } })
+    await outcomeOf(guard, first)
+    first.finish(401, false)
+    const second = context({ ip: '203.0.113.9:2222', body: { username: 'alice' } })
+    expect((await outcomeOf(guard, second))?.status).toBe(429)
+  })
+
+  it('matches allow lists with the address without its port', async () => {
+    const guard = ipFilter({ allow: ['10.0.0.0/8'] })
+    expect(await outcomeOf(guard, context({ ip: '10.1.2.3:4444' }))).toBeUndefined()
+    expect((await outcomeOf(guard, context({ ip: '11.1.2.3:4444' })))?.status).toBe(403)
+    const limiter = rateLimit({ points: 1, duration: 60, allowlist: ['10.0.0.0/8'] })
+    limiter(context({ ip: '10.1.2.3:1' }))
+    expect(() => limiter(context({ ip: '10.1.2.3:2' }))).not.toThrow()
   })
 })
 

@@ -1,5 +1,6 @@
+import { ipKeyOf } from '@apiward/ratelimit'
 import { describe, expect, it } from 'vitest'
-import { CidrSet, ipKey, parseIPv4, parseIPv6, parseIp } from '../src/ip.js'
+import { CidrSet, ipKey, parseIPv4, parseIPv6, parseIp, stripPort } from '../src/ip.js'
 
 describe('IP parsing', () => {
   it('reads dotted quads and refuses malformed ones', () => {
@@ -41,11 +42,43 @@ describe('ipKey', () => {
     expect(ipKey('2001:db8:1:3::1', 64)).not.toBe(a)
   })
 
+  it('drops the port a proxy appended, and has no key for text that is not an IP', () => {
+    expect(ipKey('203.0.113.9:5678', 64)).toBe('203.0.113.9')
+    expect(ipKey('[2001:db8:1:2::1]:443', 64)).toBe(ipKey('2001:db8:1:2::9', 64))
+    expect(ipKey('[::ffff:203.0.113.9]:80', 64)).toBe('203.0.113.9')
+    for (const bad of ['garbage', '203.0.113.9:99999', '203.0.113.9:', 'example.com:80', '', '1.2.3.4 '])
+      expect(ipKey(bad, 64), bad).toBeUndefined()
+  })
+
   it('honours another prefix length', () => {
     expect(ipKey('2001:db8:1:2::1', 48)).toBe(ipKey('2001:db8:1:ffff::1', 48))
     expect(ipKey('2001:db8::1', 128)).not.toBe(ipKey('2001:db8::2', 128))
     expect(ipKey('2001:db8:1:2::1', 56)).toBe(ipKey('2001:db8:1:ff::1', 56))
     expect(ipKey('2001:db8:1:2::1', 56)).not.toBe(ipKey('2001:db8:1:100::1', 56))
+  })
+})
+
+describe('stripPort', () => {
+  it('strips IPv4 and bracketed IPv6 ports and leaves everything else alone', () => {
+    expect(stripPort('1.2.3.4:5678')).toBe('1.2.3.4')
+    expect(stripPort('[2001:db8::1]:443')).toBe('2001:db8::1')
+    expect(stripPort('[2001:db8::1]')).toBe('2001:db8::1')
+    expect(stripPort('2001:db8::1')).toBe('2001:db8::1')
+    expect(stripPort('::ffff:1.2.3.4')).toBe('::ffff:1.2.3.4')
+    expect(stripPort('1.2.3.4:65536')).toBe('1.2.3.4:65536')
+    expect(stripPort('[2001:db8::1]:x')).toBe('[2001:db8::1]:x')
+  })
+})
+
+describe('ipKeyOf', () => {
+  it('keys a client IP as key: ip does, IPv6 by /64 unless told otherwise', () => {
+    expect(ipKeyOf('2001:db8:1:2::7')).toBe('2001:db8:1:2::/64')
+    expect(ipKeyOf('2001:db8:1:2:ffff::8')).toBe('2001:db8:1:2::/64')
+    expect(ipKeyOf('2001:db8:1:2::7', 48)).toBe('2001:db8:1::/48')
+    expect(ipKeyOf('203.0.113.7:5678')).toBe('203.0.113.7')
+    expect(ipKeyOf(undefined)).toBeUndefined()
+    expect(ipKeyOf('not an address')).toBeUndefined()
+    expect(() => ipKeyOf('203.0.113.7', 0)).toThrow(/ipv6Subnet must be an integer from 1 to 128/)
   })
 })
 

@@ -65,6 +65,22 @@ describe('rateLimit() while its Redis is down', () => {
     expect(ctx.seen[0]).toMatchObject({ code: 'ratelimit.unavailable', policy: 'fail-closed' })
   })
 
+  it('consumes nothing for a refused costly request while failing open', async () => {
+    const guard = rateLimit({
+      points: 20,
+      duration: 60,
+      store: store(),
+      onStoreFailure: 'fail-open',
+      cost: (ctx) => Number(ctx.req.header('x-cost')),
+    })
+    const statuses = []
+    for (const cost of [1, 20, 1]) {
+      const err = await outcomeOf(guard, context({ headers: { 'x-cost': String(cost) } }))
+      statuses.push(err?.status ?? 200)
+    }
+    expect(statuses).toEqual([200, 429, 200])
+  })
+
   it('needs an explicit policy for a remote store', () => {
     expect(() => rateLimit({ points: 1, duration: 1, store: store() })).toThrow(/onStoreFailure is required/)
     expect(() => bruteForce({ store: store() })).toThrow(/onStoreFailure is required/)

@@ -1,6 +1,19 @@
+import type { Principal } from '@apiward/core'
 import { memoryStore, type RateLimitOptions, rateLimit } from '@apiward/ratelimit'
 import { describe, expect, it } from 'vitest'
 import { context, outcomeOf, principal } from './support.js'
+
+/** The principal `apiKey()` establishes for a verified key. */
+function keyHolder(keyId: string, owner = 'billing-service'): Principal {
+  return {
+    id: owner,
+    kind: 'service',
+    scopes: [],
+    roles: [],
+    claims: { api_key_id: keyId },
+    credential: 'api_key',
+  }
+}
 
 function sendMany(guard: ReturnType<typeof rateLimit>, n: number, spec: Parameters<typeof context>[0] = {}) {
   const statuses: number[] = []
@@ -38,6 +51,29 @@ describe('rateLimit() options', () => {
     ['a cost above the limit', { points: 2, duration: 1, cost: 3 }, /cost must be an integer from 0 to 2/],
     ['an invalid allowlist entry', { points: 1, duration: 1, allowlist: ['10.0.0.0/40'] }, /allowlist/],
     ['a bad IPv6 grouping', { points: 1, duration: 1, ipv6Subnet: 0 }, /ipv6Subnet/],
+    [
+      'IPv6 grouping by full address',
+      { points: 1, duration: 1, ipv6Subnet: 128 },
+      /dangerouslyAllowAnyIpv6Subnet/,
+    ],
+    ['IPv6 grouping of whole providers', { points: 1, duration: 1, ipv6Subnet: 16 }, /from 32 to 64/],
+    [
+      'a dangerous IPv6 opt-out that changes nothing',
+      { points: 1, duration: 1, ipv6Subnet: 56, dangerouslyAllowAnyIpv6Subnet: true },
+      /only applies to an ipv6Subnet outside 32 to 64/,
+    ],
+    [
+      'countRefused that is not a boolean',
+      { points: 1, duration: 1, countRefused: 'yes' },
+      /countRefused must be/,
+    ],
+    ['a mistyped option name', { points: 1, duration: 1, countRefuse: true }, /did you mean 'countRefused'/],
+    ['an unknown option name', { points: 1, duration: 1, zzz: 1 }, /unknown option 'zzz'/],
+    [
+      'the API key header of a limiter',
+      { points: 1, duration: 1, key: 'apiKey', apiKeyHeader: 'X-Key' },
+      /apiKey\(\)'s header option/,
+    ],
     ['a store of another kind', { points: 1, duration: 1, store: {} }, /memoryStore\(\) or redisStore\(\)/],
     ['an unknown outage policy', { points: 1, duration: 1, onStoreFailure: 'retry' }, /fail-open/],
     [
@@ -104,9 +140,54 @@ describe('rateLimit() on the memory store', () => {
     expect(sendMany(free, 4)).toEqual([200, 200, 200, 200])
   })
 
-  it('refuses a cost function that returns a non-integer, as a server error', () => {
-    const guard = rateLimit({ points: 10, duration: 60, cost: () => 1.5 })
-    expect(() => guard(context())).toThrow(/non-negative integer/)
+  it('consumes nothing for a request refused because its cost exceeds what is left', () => {
+    const guard = rateLimit({ points: 20, duration: 60, cost: (ctx) => Number(ctx.req.header('x-cost')) })
+    const costs = [1, 20, 1, 18, 1]
+    expect(costs.flatMap((cost) => sendMany(guard, 1, { headers: { 'x-cost': String(cost) } }))).toEqual([
+      200, 429, 200, 200, 429,
+    ])
+    const ctx = context({ headers: { 'x-cost': '20' } })
+    guard(context({ headers: { 'x-cost': '0' } }))
+    expect(() => guard(ctx)).toThrow()
+    expect(ctx.headers.ratelimit).toMatch(/^"default";r=0;t=\d+$/)
+  })
+
+  it('shows what is left on a refusal whose cost does not fit, and lets a smaller cost through', async () => {
+    const guard = rateLimit({ points: 10, duration: 60, cost: (ctx) => Number(ctx.req.header('x-cost')) })
+    guard(context({ headers: { 'x-cost': '1' } }))
+    const refused = context({ headers: { 'x-cost': '10' } })
+    expect((await outcomeOf(guard, refused))?.status).toBe(429)
+    expect(refused.headers.ratelimit).toMatch(/^"default";r=9;t=\d+$/)
+    expect(await outcomeOf(guard, context({ headers: { 'x-cost': '9' } }))).toBeUndefined()
+  })
+
+  it('counts refused requests when countRefused is set, as rate-limiter-flexible does', () => {
+    const guard = rateLimit({
+      points: 20,
+      duration: 60,
+      countRefused: true,
+      cost: (ctx) => Number(ctx.req.header('x-cost')),
+    })
+    const costs = [1, 20, 1]
+    expect(costs.flatMap((cost) => sendMany(guard, 1, { headers: { 'x-cost': String(cost) } }))).toEqual([
+      200, 429, 429,
+    ])
+  })
+
+  it('takes nothing from any window when one window refuses', () => {
+    const guard = rateLimit({
+      windows: [
+        { points: 5, duration: 1 },
+        { points: 3, duration: 3600 },
+      ],
+      cost: (ctx) => Number(ctx.req.header('x-cost')),
+    })
+    expect(sendMany(guard, 1, { headers: { 'x-cost': '2' } })).toEqual([200])
+    const refused = context({ headers: { 'x-cost': '2' } })
+    expect(() => guard(refused)).toThrow()
+    expect(refused.headers.ratelimit).toMatch(/^"default-1s";r=3;t=1, "default-3600s";r=1;t=\d+$/)
+    expect(sendMany(guard, 1, { headers: { 'x-cost': '1' } })).toEqual([200])
+    expect(sendMany(guard, 1, { headers: { 'x-cost': '1' } })).toEqual([429])
   })
 
   it('keeps separate buckets per client IP and groups an IPv6 /64', () => {
@@ -128,10 +209,22 @@ describe('rateLimit() on the memory store', () => {
     expect(sendMany(guard, 2, { ip: '198.51.100.1' })).toEqual([200, 429])
   })
 
-  it('counts API keys from the configured header', () => {
-    const guard = rateLimit({ points: 1, duration: 60, key: 'apiKey', apiKeyHeader: 'X-Key' })
-    expect(sendMany(guard, 2, { headers: { 'x-key': 'k1' } })).toEqual([200, 429])
-    expect(sendMany(guard, 1, { headers: { 'x-key': 'k2' } })).toEqual([200])
+  it('counts each API key that apiKey() verified, by its key id', () => {
+    const guard = rateLimit({ points: 1, duration: 60, key: 'apiKey' })
+    expect(sendMany(guard, 2, { principal: keyHolder('key1') })).toEqual([200, 429])
+    expect(sendMany(guard, 1, { principal: keyHolder('key2') })).toEqual([200])
+  })
+
+  it('counts unverified API keys by the client IP, so invented keys share the IP bucket', () => {
+    const guard = rateLimit({ points: 3, duration: 60, key: 'apiKey' })
+    const invented = Array.from({ length: 6 }, (_, i) =>
+      sendMany(guard, 1, { headers: { 'x-api-key': `ak_${i}` } }),
+    )
+    expect(invented.flat()).toEqual([200, 200, 200, 429, 429, 429])
+    expect(sendMany(guard, 1, { principal: principal('alice'), headers: { 'x-api-key': 'ak_0' } })).toEqual([
+      429,
+    ])
+    expect(sendMany(guard, 1, { headers: { 'x-api-key': 'ak_0' }, ip: '198.51.100.77' })).toEqual([200])
   })
 
   it('counts path spellings of one route in one bucket, and combines sources', () => {
@@ -185,17 +278,17 @@ describe('rateLimit() on the memory store', () => {
         const counter = store.counter(spec)
         return {
           ...counter,
-          hit: (key: string, cost: number) => {
+          take: (key: string, cost: number) => {
             keys.push(key)
-            return counter.hit(key, cost)
+            return counter.take(key, cost)
           },
         }
       },
     }
     const guard = rateLimit({ points: 5, duration: 60, key: ['apiKey', 'principal'], store: spy as never })
-    guard(context({ headers: { 'x-api-key': 'sk_live_secret' }, principal: principal('alice@example.com') }))
+    guard(context({ principal: keyHolder('ak_live_secret_id', 'alice@example.com') }))
     expect(keys).toHaveLength(1)
-    expect(keys[0]).not.toContain('sk_live_secret')
+    expect(keys[0]).not.toContain('secret')
     expect(keys[0]).not.toContain('alice')
     expect(keys[0]).toMatch(/^k:[A-Za-z0-9_-]{43}\|p:[A-Za-z0-9_-]{43}$/)
   })

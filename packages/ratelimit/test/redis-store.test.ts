@@ -1,5 +1,6 @@
 import { type Counter, type CounterState, redisStore, StoreUnavailableError } from '@apiward/ratelimit'
 import { Redis } from 'ioredis'
+import { RateLimiterRedis } from 'rate-limiter-flexible'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DelayProxy, startDelayProxy } from '../../../test/ratelimit/delay-proxy.js'
@@ -91,6 +92,38 @@ describe.each(clientKinds)('redisStore() with %s', (kind, connect) => {
     expect(await counter.peek('k')).toBeUndefined()
   })
 
+  it('takes a cost only when it fits: a refused cost consumes nothing and starts no window', async () => {
+    const client = await connect()
+    const store = redisStore({ client })
+    const counter = store.counter({ name: `take-${kind}`, points: 20, duration: 60 })
+    expect(await counter.take('k', 1)).toMatchObject({ consumed: 1 })
+    expect(await counter.take('k', 20)).toMatchObject({ consumed: 1, refused: true })
+    expect(await counter.take('k', 1)).toMatchObject({ consumed: 2 })
+    expect((await counter.peek('k'))?.consumed).toBe(2)
+    expect(await counter.take('fresh', 21)).toMatchObject({ consumed: 0, refused: true })
+    expect(await counter.peek('fresh')).toBeUndefined()
+  })
+
+  it('takes atomically under concurrency: exactly the limit of 100 concurrent takes fits', async () => {
+    const store = redisStore({ client: await connect() })
+    const counter = store.counter({ name: `take-atomic-${kind}`, points: 10, duration: 60 })
+    const states = await Promise.all(
+      Array.from({ length: 100 }, () => counter.take('k', 1) as Promise<CounterState>),
+    )
+    expect(states.filter((s) => s.refused !== true)).toHaveLength(10)
+    expect((await counter.peek('k'))?.consumed).toBe(10)
+  })
+
+  it('gives back never below zero and never to a window that is not running', async () => {
+    const store = redisStore({ client: await connect() })
+    const counter = store.counter({ name: `give-back-${kind}`, points: 3, duration: 60 })
+    await counter.hit('k', 1)
+    await counter.reward('k', 5)
+    expect((await counter.peek('k'))?.consumed).toBe(0)
+    await counter.reward('gone', 2)
+    expect(await counter.peek('gone')).toBeUndefined()
+  })
+
   it('writes keys under its prefix with the window as their lifetime', async () => {
     const client = await connect()
     const store = redisStore({ client, prefix: `test-${kind}:` })
@@ -101,6 +134,19 @@ describe.each(clientKinds)('redisStore() with %s', (kind, connect) => {
     const ttl = await admin.ttl(`test-${kind}:ttl:who`)
     expect(ttl).toBeGreaterThan(30)
     expect(ttl).toBeLessThanOrEqual(42)
+  })
+})
+
+describe('redisStore() beside rate-limiter-flexible', () => {
+  it('keeps its own hit script when a RateLimiterRedis shares the ioredis client', async () => {
+    const client = ioredis()
+    await ready(client)
+    const store = redisStore({ client })
+    const other = new RateLimiterRedis({ storeClient: client, keyPrefix: 'theirs', points: 5, duration: 60 })
+    const counter = store.counter({ name: 'beside-rlf', points: 20, duration: 60 })
+    await counter.take('k', 1)
+    expect(await counter.take('k', 20)).toMatchObject({ consumed: 1, refused: true })
+    expect((await other.consume('k', 1)).consumedPoints).toBe(1)
   })
 })
 
@@ -119,6 +165,7 @@ describe('redisStore() under failure', () => {
     const client = ioredis()
     expect(() => redisStore({ client, timeoutMs: 0 })).toThrow(/timeoutMs must be an integer/)
     expect(() => redisStore({ client, instances: 1.5 })).toThrow(/instances/)
+    expect(() => redisStore({ client, keyPrefix: 'x:' } as never)).toThrow(/'prefix'/)
   })
 
   it('gives up on a Redis that answers after 5 s, opens the circuit, and recovers when it is fast again', async () => {
