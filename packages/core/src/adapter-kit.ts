@@ -176,21 +176,32 @@ export function optionsAllowHeader(methods: Iterable<string>): string {
 }
 
 /**
+ * What a guard failed with, never falsy: a guard that throws or rejects with `null`, `undefined`,
+ * `0`, `''` or `false` fails with an `Error` instead. Express' `next(err)`, Fastify's `done(err)`
+ * and any `(err) => ...` callback read a falsy error as "no error, go on", which would let the
+ * request through to the handler; this way it is a 500 like any other failure.
+ */
+export function guardFailure(err: unknown): unknown {
+  return err || new Error(`A guard failed without a reason (it threw or rejected with ${String(err)})`)
+}
+
+/**
  * Runs a guard and reports once through `done`: `done()` when it allowed, `done(err)` when it
- * denied or failed. A synchronous guard reports synchronously, so no promise is made for it.
+ * denied or failed (`err` never falsy, see `guardFailure`). A synchronous guard reports
+ * synchronously, so no promise is made for it.
  */
 export function runGuard(guard: Guard, ctx: SecurityContext, done: (err?: unknown) => void): void {
   let result: void | PromiseLike<void>
   try {
     result = guard(ctx)
   } catch (err) {
-    done(err)
+    done(guardFailure(err))
     return
   }
   if (result !== undefined && typeof result.then === 'function') {
     result.then(
       () => done(),
-      (err: unknown) => done(err ?? new Error('A guard rejected without a reason')),
+      (err: unknown) => done(guardFailure(err)),
     )
   } else done()
 }

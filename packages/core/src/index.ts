@@ -3,6 +3,7 @@ export {
   allowHeaderMethods,
   checkAdapterOptions,
   frameworkErrorToApiError,
+  guardFailure,
   hookWriteHead,
   incomingRequestId,
   logUnexpectedError,
@@ -13,7 +14,14 @@ export {
   runGuard,
 } from './adapter-kit.js'
 export { Answer, type AnswerOptions, answerNow } from './answer.js'
+export {
+  type ClientErrorListener,
+  type ClientErrorOptions,
+  type ClientErrorSource,
+  handleClientErrors,
+} from './client-errors.js'
 export { type ContextOptions, type RequestOutcome, type ResponseBinding, SecurityContext } from './context.js'
+export { type BodyFacts, emptyJsonBodyError } from './empty-json-body.js'
 export {
   type SecurityEvent,
   SecurityEventBus,
@@ -31,6 +39,7 @@ export {
   toGuardList,
 } from './guard.js'
 export { type HeaderList, headerList, mergeListHeader, type SendHeaders } from './headers.js'
+export { checkHookLists, markHookLists } from './hook-lists.js'
 export { mediaTypeMatches, mediaTypeOf } from './media-type.js'
 export {
   absoluteFormHost,
