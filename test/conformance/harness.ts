@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, ServerOptions } from 'node:http'
 import type { AddressInfo, Server } from 'node:net'
 import type { GuardInput, Principal, SecurityEventBus } from '@apiward/core'
 
@@ -53,6 +53,16 @@ export interface AppSpec {
   routing?: { caseSensitive: boolean; strictSlash: boolean }
   /** The adapter's `requestIdHeader` option. Default: not given (`X-Request-Id`). */
   requestIdHeader?: string | false
+  /** The guards' `forwardErrors` option: denials go to the error handling. Default: not given. */
+  forwardErrors?: boolean
+  /**
+   * Limits and timeouts of the Node server (Fastify: its `http` option). Express and Koa servers
+   * always get `handleClientErrors()`, as their docs ask. Default: Node's.
+   */
+  server?: Pick<
+    ServerOptions,
+    'maxHeaderSize' | 'headersTimeout' | 'requestTimeout' | 'connectionsCheckingInterval'
+  >
 }
 
 export interface RunningServer {

@@ -2,7 +2,9 @@ import {
   type AdapterOptions,
   checkAdapterOptions,
   compose,
+  emptyJsonBodyError,
   type GuardInput,
+  guardFailure,
   type SecurityContext,
 } from '@apiward/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
@@ -36,8 +38,9 @@ export function createGuard(options: ExpressGuardOptions = {}): ExpressGuard {
   checkAdapterOptions(options, 'createGuard()')
   const forward = options.forwardErrors === true
   const deny = (req: Request, res: Response, next: NextFunction, err: unknown): void => {
-    if (forward || res.headersSent) next(err)
-    else sendProblem(req, res, err, options)
+    const failure = guardFailure(err)
+    if (forward || res.headersSent) next(failure)
+    else sendProblem(req, res, failure, options)
   }
   const allow = (req: Request, ctx: SecurityContext, next: NextFunction): void => {
     // Only an established principal is written: a new property on every request costs.
@@ -51,6 +54,9 @@ export function createGuard(options: ExpressGuardOptions = {}): ExpressGuard {
       let result: void | PromiseLike<void>
       try {
         ctx = contextOf(req, res, options)
+        // After express.json() an empty JSON body reads as `{}`; the guards never see one.
+        const malformed = emptyJsonBodyError(req)
+        if (malformed !== undefined) throw malformed
         result = composed(ctx)
       } catch (err) {
         deny(req, res, next, err)
@@ -61,7 +67,7 @@ export function createGuard(options: ExpressGuardOptions = {}): ExpressGuard {
       else {
         result.then(
           () => allow(req, ctx, next),
-          (err: unknown) => deny(req, res, next, err ?? new Error('A guard rejected without a reason')),
+          (err: unknown) => deny(req, res, next, err),
         )
       }
     }

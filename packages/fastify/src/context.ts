@@ -4,6 +4,7 @@ import {
   REQUEST_ID_HEADER,
   type ResponseBinding,
   SecurityContext,
+  warnOnce,
 } from '@apiward/core'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { FastifySecurityRequest } from './request.js'
@@ -12,6 +13,20 @@ import { FastifySecurityRequest } from './request.js'
 export const kContext: unique symbol = Symbol.for('apiward.fastify.context')
 
 type WithContext = { [kContext]?: SecurityContext | undefined }
+
+/** Decorates the apps the `apiward` plugin was registered on (their child contexts inherit it). */
+export const kPlugin: unique symbol = Symbol.for('apiward.fastify.plugin')
+
+const NO_PLUGIN =
+  "@apiward/fastify: guard() hooks run on an app without the apiward plugin. Register it, awaited, before the routes: only it renders Fastify's own errors as problem+json and refuses route options where a later spread replaced a guard's hooks ({ ...guard(a), ...guard(b) } keeps only b)."
+
+/** Warns once when a guard hook runs on an app without the plugin; `true` sets the hook's run-once flag. */
+export function warnWithoutPlugin(request: FastifyRequest): true {
+  if ((request.server as { [kPlugin]?: true })[kPlugin] !== true) {
+    warnOnce('APIWARD_FASTIFY_NO_PLUGIN', NO_PLUGIN, 'adapters.md#fastify')
+  }
+  return true
+}
 
 type Serializer = (payload: unknown) => string
 

@@ -4,11 +4,13 @@ import {
   compose,
   type Guard,
   type GuardInput,
+  guardFailure,
+  markHookLists,
   splitByBody,
   toGuardList,
 } from '@apiward/core'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-import { contextOf } from './context.js'
+import { contextOf, warnWithoutPlugin } from './context.js'
 import { sendProblem } from './problem.js'
 
 /** Options of {@link createGuard}. */
@@ -46,10 +48,13 @@ function guardHook(guard: Guard, options: FastifyGuardOptions): GuardHook {
     done: HookHandlerDoneFunction,
     err: unknown,
   ) => {
-    if (forward) done(err as Error)
-    else sendProblem(request, reply, err, options)
+    const failure = guardFailure(err)
+    if (forward) done(failure as Error)
+    else sendProblem(request, reply, failure, options)
   }
+  let checked = false
   return function apiwardGuard(request, reply, done) {
+    if (!checked) checked = warnWithoutPlugin(request)
     const ctx = contextOf(request, reply, options)
     let result: void | PromiseLike<void>
     try {
@@ -64,7 +69,7 @@ function guardHook(guard: Guard, options: FastifyGuardOptions): GuardHook {
           if (ctx.principal !== undefined) request.auth = ctx.principal
           done()
         },
-        (err: unknown) => refuse(request, reply, done, err ?? new Error('A guard rejected without a reason')),
+        (err: unknown) => refuse(request, reply, done, err),
       )
       return
     }
@@ -92,12 +97,15 @@ export function createGuard(options: FastifyGuardOptions = {}): FastifyGuard {
   }
   return function guard(...guards: GuardInput[]): GuardHooks {
     const { beforeBody, afterBody } = splitByBody(toGuardList(guards, 'guard()'))
-    if (beforeBody.length === 0 && afterBody.length === 0) return { onRequest: [openHook], preHandler: [] }
-    return {
+    // Marked, so the plugin refuses a route whose options lost these hooks to a later spread.
+    if (beforeBody.length === 0 && afterBody.length === 0) {
+      return markHookLists({ onRequest: [openHook], preHandler: [] })
+    }
+    return markHookLists({
       onRequest:
         beforeBody.length === 0 && afterBody.length > 0 ? [] : [guardHook(compose(...beforeBody), options)],
       preHandler: afterBody.length === 0 ? [] : [guardHook(compose(...afterBody), options)],
-    }
+    })
   }
 }
 

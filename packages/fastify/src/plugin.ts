@@ -1,6 +1,14 @@
-import { type AdapterOptions, checkAdapterOptions, type GuardInput, toGuardList } from '@apiward/core'
+import {
+  type AdapterOptions,
+  checkAdapterOptions,
+  checkHookLists,
+  type GuardInput,
+  handleClientErrors,
+  toGuardList,
+} from '@apiward/core'
 import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
+import { kPlugin } from './context.js'
 import { createGuard, type GuardHooks } from './guard.js'
 import { sendNotFound } from './not-found.js'
 import { sendProblem } from './problem.js'
@@ -39,6 +47,16 @@ const plugin: FastifyPluginCallback<ApiwardOptions> = (fastify, options, done) =
   // `request.auth` and the context are not declared with decorateRequest(): Fastify would then
   // initialise both on every request with a generic keyed store, which costs more than adding
   // them to the requests that pass a guard.
+
+  fastify.decorate(kPlugin, true)
+  fastify.addHook('onRoute', function apiwardCheckGuards(route) {
+    checkHookLists(route, `@apiward/fastify: ${String(route.method)} ${route.url}`)
+  })
+  // In place of Fastify's own JSON answer; a clientErrorHandler of the user's is left alone.
+  handleClientErrors(fastify.server, {
+    ...adapterOptions,
+    insteadOf: (listener) => listener.name === 'bound defaultClientErrorHandler',
+  })
 
   fastify.setErrorHandler(function apiwardErrorHandler(err, request, reply) {
     sendProblem(request, reply, err, adapterOptions)

@@ -2,6 +2,7 @@ import {
   type AdapterOptions,
   allowHeaderMethods,
   checkAdapterOptions,
+  emptyJsonBodyError,
   optionsAllowHeader,
 } from '@apiward/core'
 import { ApiError, MethodNotAllowed, NotFound } from '@apiward/errors'
@@ -75,6 +76,12 @@ function explicitlyEmpty(ctx: ParameterizedContext): boolean {
 }
 
 async function handleErrors(ctx: ParameterizedContext, next: Next, options: AdapterOptions): Promise<void> {
+  // What the headers already say is refused app-wide; a chunked body is known after its parser.
+  const malformed = emptyJsonBodyError(ctx.req)
+  if (malformed !== undefined) {
+    sendProblem(ctx, malformed, options)
+    return
+  }
   try {
     await next()
   } catch (err) {

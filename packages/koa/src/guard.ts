@@ -1,4 +1,12 @@
-import { type AdapterOptions, checkAdapterOptions, compose, type Guard, type GuardInput } from '@apiward/core'
+import {
+  type AdapterOptions,
+  checkAdapterOptions,
+  compose,
+  emptyJsonBodyError,
+  type Guard,
+  type GuardInput,
+  guardFailure,
+} from '@apiward/core'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
 import { bindingOf, type KoaBinding, sendProblem } from './context.js'
 
@@ -51,8 +59,9 @@ function allow(ctx: ParameterizedContext, binding: KoaBinding, next: Next): Prom
 }
 
 function deny(ctx: ParameterizedContext, err: unknown, forward: boolean, options: AdapterOptions): void {
-  if (forward || ctx.headerSent) throw err
-  sendProblem(ctx, err, options)
+  const failure = guardFailure(err)
+  if (forward || ctx.headerSent) throw failure
+  sendProblem(ctx, failure, options)
 }
 
 async function settle(
@@ -66,7 +75,7 @@ async function settle(
   try {
     await pending
   } catch (err) {
-    deny(ctx, err ?? new Error('A guard rejected without a reason'), forward, options)
+    deny(ctx, err, forward, options)
     return
   }
   return allow(ctx, binding, next)
@@ -93,6 +102,9 @@ export function createGuard(options: KoaGuardOptions = {}): KoaGuard {
       let result: void | PromiseLike<void>
       try {
         binding = bindingOf(ctx, options)
+        // After the body parser an empty JSON body reads as `{}`; the guards never see one.
+        const malformed = emptyJsonBodyError(ctx.req)
+        if (malformed !== undefined) throw malformed
         result = composed(binding.sctx)
       } catch (err) {
         return deny(ctx, err, forward, options)

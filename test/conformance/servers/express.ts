@@ -1,5 +1,5 @@
 import { createServer } from 'node:http'
-import { createGuard, errorHandler } from '@apiward/express'
+import { createGuard, errorHandler, handleClientErrors } from '@apiward/express'
 import express5 from 'express'
 import express4 from 'express4'
 import { type AdapterHarness, type AppSpec, DEFAULT_BODY_LIMIT, defaultHandler, listen } from '../harness.js'
@@ -17,7 +17,7 @@ function build(express: typeof express5, spec: AppSpec) {
     onUnexpectedError: spec.onUnexpectedError ?? (() => {}),
     requestIdHeader: spec.requestIdHeader,
   }
-  const guard = createGuard(options)
+  const guard = createGuard({ ...options, forwardErrors: spec.forwardErrors })
   app.use(express.json({ limit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT }))
   if (spec.appGuards) app.use(guard(...spec.appGuards))
   for (const route of spec.routes) {
@@ -49,15 +49,21 @@ function build(express: typeof express5, spec: AppSpec) {
   return app
 }
 
+function serve(app: ReturnType<typeof build>, spec: AppSpec) {
+  const server = createServer(spec.server ?? {}, app)
+  handleClientErrors(server, { requestIdHeader: spec.requestIdHeader })
+  return listen(server)
+}
+
 export const expressHarnesses: AdapterHarness[] = [
   {
     name: 'express5',
     framework: 'express',
-    start: (spec) => listen(createServer(build(express5, spec))),
+    start: (spec) => serve(build(express5, spec), spec),
   },
   {
     name: 'express4',
     framework: 'express',
-    start: (spec) => listen(createServer(build(express4 as unknown as typeof express5, spec))),
+    start: (spec) => serve(build(express4 as unknown as typeof express5, spec), spec),
   },
 ]

@@ -21,7 +21,10 @@ function trustedHops(hops: number | undefined): boolean | ((address: string, hop
 /** The spec's routing policy, where each major version takes it (Fastify 5: `routerOptions`). */
 function routerOptions(factory: typeof fastify5, spec: AppSpec) {
   if (!spec.routing) return {}
-  const options = { caseSensitive: spec.routing.caseSensitive, ignoreTrailingSlash: !spec.routing.strictSlash }
+  const options = {
+    caseSensitive: spec.routing.caseSensitive,
+    ignoreTrailingSlash: !spec.routing.strictSlash,
+  }
   return factory === fastify5 ? { routerOptions: options } : options
 }
 
@@ -36,9 +39,11 @@ async function start(factory: typeof fastify5, spec: AppSpec): Promise<RunningSe
     trustProxy: trustedHops(spec.trustProxy),
     frameworkErrors: frameworkErrors(options),
     ...routerOptions(factory, spec),
+    http: spec.server,
+    requestTimeout: spec.server?.requestTimeout,
   })
   await app.register(apiward, { ...options, guards: spec.appGuards })
-  const guard = createGuard(options)
+  const guard = createGuard({ ...options, forwardErrors: spec.forwardErrors })
   for (const route of spec.routes) {
     const handler = route.handler ?? defaultHandler
     app.route({

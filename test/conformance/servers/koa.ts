@@ -1,5 +1,5 @@
 import { createServer } from 'node:http'
-import { createGuard, errorHandler } from '@apiward/koa'
+import { createGuard, errorHandler, handleClientErrors } from '@apiward/koa'
 import { bodyParser } from '@koa/bodyparser'
 import Router from '@koa/router'
 import Koa3 from 'koa'
@@ -13,7 +13,7 @@ function build(Koa: typeof Koa3, spec: AppSpec): Koa3 {
     onUnexpectedError: spec.onUnexpectedError ?? (() => {}),
     requestIdHeader: spec.requestIdHeader,
   }
-  const guard = createGuard(options)
+  const guard = createGuard({ ...options, forwardErrors: spec.forwardErrors })
   app.use(errorHandler(options))
   app.use(bodyParser({ jsonLimit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT }))
   if (spec.appGuards) app.use(guard(...spec.appGuards))
@@ -48,15 +48,21 @@ function build(Koa: typeof Koa3, spec: AppSpec): Koa3 {
   return app
 }
 
+function serve(app: Koa3, spec: AppSpec) {
+  const server = createServer(spec.server ?? {}, app.callback())
+  handleClientErrors(server, { requestIdHeader: spec.requestIdHeader })
+  return listen(server)
+}
+
 export const koaHarnesses: AdapterHarness[] = [
   {
     name: 'koa3',
     framework: 'koa',
-    start: (spec) => listen(createServer(build(Koa3, spec).callback())),
+    start: (spec) => serve(build(Koa3, spec), spec),
   },
   {
     name: 'koa2',
     framework: 'koa',
-    start: (spec) => listen(createServer(build(Koa2, spec).callback())),
+    start: (spec) => serve(build(Koa2, spec), spec),
   },
 ]
