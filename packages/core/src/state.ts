@@ -29,3 +29,20 @@ export function createKey<T>(name: string): StateKey<T> {
   }
   return Object.freeze({ name })
 }
+
+/** That the operation a request reached is deprecated, and until when it is served. */
+export interface Deprecation {
+  /** When it was deprecated (RFC 9745 `Deprecation`); `true` when the date is not known. */
+  readonly since: Date | true
+  /** When it stops being served (RFC 8594 `Sunset`), when known. */
+  readonly sunset?: Date
+  /** Where the migration is documented (`Link: <...>; rel="deprecation"`), when known. */
+  readonly link?: string
+}
+
+/**
+ * The deprecation of the operation a request reached: set by whoever knows it (validate's
+ * `openapi()` from the document's `deprecated: true`, or a guard of yours) and read by whoever
+ * announces it (headers' `apiVersion()`), so neither package imports the other.
+ */
+export const kDeprecation: StateKey<Deprecation> = createKey<Deprecation>('deprecation')
