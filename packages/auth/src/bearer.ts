@@ -1,5 +1,5 @@
 import type { SecurityRequest } from '@apiward/core'
-import type { BearerChallenges } from './errors.js'
+import { BearerChallenges } from './errors.js'
 
 /** Where a bearer token may be sent (RFC 6750 section 2). */
 export type TokenLocation = 'header' | 'query' | 'body'
@@ -54,7 +54,15 @@ function fromParams(
   return value
 }
 
+/**
+ * The form a token may be sent in (RFC 6750 section 2.2): an `application/x-www-form-urlencoded`
+ * body, of a method whose body has a meaning (never GET or HEAD). A JSON body, or any other,
+ * carries no token, however its parser named its members.
+ */
 function bodyOf(req: SecurityRequest): Readonly<Record<string, unknown>> | undefined {
+  if (req.method === 'GET' || req.method === 'HEAD' || !req.is('application/x-www-form-urlencoded')) {
+    return undefined
+  }
   const body = req.body
   return body !== null && typeof body === 'object' && !Array.isArray(body)
     ? (body as Record<string, unknown>)
@@ -100,4 +108,52 @@ export function bearerExtractor(
       return false
     },
   })
+}
+
+/** The bearer options `jwt()` and `introspection()` share. */
+export interface BearerOptions {
+  tokenLocations?: readonly TokenLocation[]
+  required?: boolean
+  realm?: string
+  maxTokenLength?: number
+}
+
+/** {@link BearerOptions}, checked, with the extractor and the challenges they make. */
+export interface BearerSettings {
+  readonly extract: BearerExtractor
+  readonly challenges: BearerChallenges
+  readonly required: boolean
+  readonly maxTokenLength: number
+  /** Whether the token may be in the body, so the guard must wait for it. */
+  readonly needsBody: boolean
+}
+
+/** Checks the bearer options once, at build time; a `TypeError` names the bad one. */
+export function bearerSettings(options: BearerOptions, where: string): BearerSettings {
+  const maxTokenLength = options.maxTokenLength ?? 8192
+  if (!Number.isInteger(maxTokenLength) || maxTokenLength < 64) {
+    throw new TypeError(`${where}: maxTokenLength is an integer number of characters, at least 64.`)
+  }
+  const locations = options.tokenLocations ?? ['header']
+  if (
+    !Array.isArray(locations) ||
+    locations.length === 0 ||
+    locations.some((l) => l !== 'header' && l !== 'query' && l !== 'body')
+  ) {
+    throw new TypeError(`${where}: tokenLocations lists one or more of 'header', 'query', 'body'.`)
+  }
+  if (options.required !== undefined && typeof options.required !== 'boolean') {
+    throw new TypeError(`${where}: required is true or false.`)
+  }
+  if (options.realm !== undefined && typeof options.realm !== 'string') {
+    throw new TypeError(`${where}: realm is a string, e.g. 'api'.`)
+  }
+  const challenges = new BearerChallenges(options.realm ?? 'api')
+  return {
+    extract: bearerExtractor(locations, challenges),
+    challenges,
+    required: options.required !== false,
+    maxTokenLength,
+    needsBody: locations.includes('body'),
+  }
 }

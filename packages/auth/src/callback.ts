@@ -1,4 +1,5 @@
 import type { SecurityContext } from '@apiward/core'
+import type { ApiError } from '@apiward/errors'
 
 /** Whether a callback answered with a promise (or any thenable), which must be awaited. */
 export function isThenable<T = unknown>(value: unknown): value is PromiseLike<T> {
@@ -22,7 +23,7 @@ export interface CallbackFailure {
   /** The code of the answer the request got, e.g. `auth.invalid_token` or `auth.unavailable`. */
   readonly code: string
   /** The kind of credential being checked, when known. */
-  readonly credential?: 'jwt' | 'api_key'
+  readonly credential?: 'jwt' | 'api_key' | 'introspection'
   /** The callback, e.g. `validate`, `isRevoked` or `session.hasCredential`. */
   readonly callback: string
 }
@@ -38,4 +39,52 @@ export function reportCallbackError(ctx: SecurityContext, failure: CallbackFailu
     detail: err instanceof Error ? err.message : String(err),
     error: err,
   })
+}
+
+/**
+ * Runs a `validate(payload, ctx)` callback and reads its answer strictly: only `true` accepts
+ * (returns, or resolves); `false`, any other answer, a throw or a rejection throw `refused(ctx)`,
+ * the caller's 401, so a check that forgets to answer fails closed. An answer that is not a
+ * boolean, a throw and a rejection are also reported as `auth.error`. A synchronous answer
+ * stays synchronous.
+ */
+export function runValidate<P>(
+  ctx: SecurityContext,
+  validate: (payload: P, ctx: SecurityContext) => unknown,
+  payload: P,
+  failure: CallbackFailure,
+  refused: (ctx: SecurityContext) => ApiError,
+): void | Promise<void> {
+  let answer: unknown
+  try {
+    answer = validate(payload, ctx)
+  } catch (err) {
+    return validateFailed(ctx, failure, refused, err)
+  }
+  if (!isThenable(answer)) return readValidated(ctx, failure, refused, answer)
+  return Promise.resolve(answer).then(
+    (settled) => readValidated(ctx, failure, refused, settled),
+    (err: unknown) => validateFailed(ctx, failure, refused, err),
+  )
+}
+
+function readValidated(
+  ctx: SecurityContext,
+  failure: CallbackFailure,
+  refused: (ctx: SecurityContext) => ApiError,
+  answer: unknown,
+): void {
+  if (answer === true) return
+  if (answer !== false) reportCallbackError(ctx, failure, misread('validate', answer, 'true or false'))
+  throw refused(ctx)
+}
+
+function validateFailed(
+  ctx: SecurityContext,
+  failure: CallbackFailure,
+  refused: (ctx: SecurityContext) => ApiError,
+  err: unknown,
+): never {
+  reportCallbackError(ctx, failure, err)
+  throw refused(ctx)
 }

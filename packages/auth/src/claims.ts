@@ -67,3 +67,17 @@ export function claimsFailure(
   }
   return undefined
 }
+
+/** Checks a `clockTolerance` option: seconds, from 0 to 30, default 5. */
+export function clockToleranceOf(value: number | undefined, where: string): number {
+  const clockTolerance = value ?? 5
+  if (
+    typeof clockTolerance !== 'number' ||
+    !Number.isFinite(clockTolerance) ||
+    clockTolerance < 0 ||
+    clockTolerance > 30
+  ) {
+    throw new TypeError(`${where}: clockTolerance is in seconds, from 0 to 30.`)
+  }
+  return clockTolerance
+}

@@ -18,14 +18,33 @@ export {
   parseApiKey,
 } from './api-key-tools.js'
 export type { TokenLocation } from './bearer.js'
+export type {
+  ClientAuthentication,
+  ClientSecretBasic,
+  ClientSecretPost,
+  PrivateKeyJwt,
+} from './client-auth.js'
 export { type CredentialGuard, isCredentialGuard } from './credential.js'
+export { type AuthorizationServerMetadata, wellKnownUrls } from './discovery.js'
 export type { TokenFailureReason } from './errors.js'
-export type { RemoteJwksOptions } from './jwks-remote.js'
-export { type JwtKeyOptions, type JwtOptions, jwt } from './jwt.js'
+export { type IntrospectionGuard, introspection } from './introspection.js'
+export {
+  type CachedIntrospection,
+  type IntrospectionCacheStore,
+  type IntrospectionRedisClient,
+  type MemoryIntrospectionCacheOptions,
+  memoryIntrospectionCache,
+  type RedisIntrospectionCacheOptions,
+  redisIntrospectionCache,
+} from './introspection-cache.js'
+export type { IntrospectionErrorReason } from './introspection-endpoint.js'
+export type { IntrospectionCacheOptions, IntrospectionOptions } from './introspection-options.js'
+export { type JwtGuard, type JwtKeyOptions, type JwtOptions, jwt } from './jwt.js'
 export type { PublicKeyInput } from './key-source.js'
 export {
   type RedisRevocationOptions,
   type RevocationRedisClient,
   redisRevocationStore,
 } from './redis-revocation.js'
+export type { RemoteJwksOptions } from './remote.js'
 export { type MemoryRevocationOptions, memoryRevocationStore, type RevocationStore } from './revocation.js'

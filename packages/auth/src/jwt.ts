@@ -1,13 +1,15 @@
 import { type Principal, type SecurityContext, type SecurityEventBus, securityEvents } from '@apiward/core'
 import { ApiError, ServiceUnavailable } from '@apiward/errors'
-import { type CryptoKey, errors, type JWK, type JWTPayload, jwtVerify } from 'jose'
+import { errors, type JWK, type JWTPayload } from 'jose'
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwtAlgorithm, type JwtAlgorithm } from './algorithms.js'
-import { bearerExtractor, isB64Token, type TokenLocation } from './bearer.js'
-import { isThenable, misread, reportCallbackError } from './callback.js'
-import { type ClaimPolicy, claimsFailure } from './claims.js'
+import { bearerSettings, isB64Token, type TokenLocation } from './bearer.js'
+import { isThenable, misread, reportCallbackError, runValidate } from './callback.js'
+import { type ClaimPolicy, claimsFailure, clockToleranceOf } from './claims.js'
 import type { CredentialGuard } from './credential.js'
-import { BearerChallenges, type TokenFailureReason } from './errors.js'
-import { checkJwksUri, RemoteJwks, type RemoteJwksOptions } from './jwks-remote.js'
+import { checkIssuerIdentifier, DiscoveredJwks, issuerMetadata } from './discovery.js'
+import type { TokenFailureReason } from './errors.js'
+import { RemoteJwks } from './jwks-remote.js'
+import { decodeSegment, verifyWithKeys } from './jws.js'
 import {
   jwksKeySource,
   type KeySource,
@@ -16,7 +18,15 @@ import {
   secretKeySource,
   type VerificationKey,
 } from './key-source.js'
+import { checkOptionNames, type KnownOptions } from './options.js'
 import { principalFromPayload } from './principal.js'
+import {
+  backgroundReport,
+  checkRemoteUrl,
+  type RemoteJwksOptions,
+  type RemoteSettings,
+  remoteSettings,
+} from './remote.js'
 import type { RevocationStore } from './revocation.js'
 import { TokenCache } from './token-cache.js'
 
@@ -30,6 +40,15 @@ export interface JwtKeyOptions {
   publicKey?: PublicKeyInput
   /** A shared secret for HS256/384/512, at least as many random bytes as the hash (32 for HS256). */
   secret?: string | Uint8Array
+  /**
+   * `true`: find the keys through the issuer's metadata (RFC 8414, then OpenID Connect
+   * Discovery): its `jwks_uri` is the JWK Set, fetched and cached as `jwksUri` is. The issuer
+   * is the one configured (`issuer`, a single string), or the `issuers` entry's name. The
+   * metadata's `issuer` must be identical to it (RFC 8414 section 3.3), so a server cannot
+   * hand out another issuer's keys; it is fetched under the `jwksOptions` rules (timeout, size
+   * cap, `https:` outside loopback, cooldown, the last good copy served while it is down).
+   */
+  discovery?: boolean
 }
 
 /** Options of {@link jwt}. */
@@ -123,11 +142,12 @@ export interface JwtOptions extends JwtKeyOptions {
   maxTokenLength?: number
   /** Claim path of the principal's roles, e.g. `realm_access.roles`. Default `roles`. */
   rolesClaim?: string
-  /** How a remote JWKS is fetched and cached. */
+  /** How a remote JWKS, and the issuer's metadata with `discovery`, are fetched and cached. */
   jwksOptions?: RemoteJwksOptions
   /**
-   * Where the events of the remote JWKS go (`jwks.refreshed`, `jwks.refresh_failed`), which
-   * belong to no request. Per-request events (`auth.success`, `auth.failure`) go to the bus of
+   * Where the events of the remote JWKS and of discovery go (`jwks.refreshed`,
+   * `jwks.refresh_failed`, `discovery.refreshed`, `discovery.refresh_failed`), which belong to
+   * no request: through `report()`. Per-request events (`auth.success`, `auth.failure`) go to the bus of
    * the request's context, the adapter's. Default: `securityEvents`.
    */
   events?: SecurityEventBus
@@ -137,7 +157,10 @@ export interface JwtOptions extends JwtKeyOptions {
   dangerouslyAllowAnyAudience?: boolean
   /** Accept tokens without `exp`: such a token works forever once leaked. */
   dangerouslyAllowNoExpiry?: boolean
-  /** Accept a `jwksUri` over plain HTTP on a non-loopback host. */
+  /**
+   * Accept a `jwksUri`, or with `discovery` an issuer and a `jwks_uri`, over plain HTTP on a
+   * non-loopback host: anyone on the path could hand out their own keys.
+   */
   dangerouslyAllowHttpJwks?: boolean
 }
 
@@ -150,12 +173,30 @@ interface Verified {
   readonly iat: number | undefined
 }
 
+/** A {@link jwt} guard; `ready()` loads remote keys ahead of the first token. */
+export interface JwtGuard extends CredentialGuard {
+  /**
+   * Fetches what the guard needs from the network (the issuer's metadata with `discovery`, the
+   * remote JWK Set) unless it is loaded, so a deployment can fail at startup instead of on the
+   * first request. Resolves at once for local keys and for an `issuers` resolver. Rejects with
+   * an `Error` that names the URL and the cause; the guard keeps trying on later requests.
+   *
+   * @example
+   * ```ts
+   * const auth = jwt({ issuer: 'https://id.example.com/', discovery: true, audience })
+   * await auth.ready() // before app.listen()
+   * ```
+   */
+  ready(): Promise<void>
+}
+
 /** Every option, tied to the type: an option added to `JwtOptions` but not here does not compile. */
-const OPTIONS: { readonly [Name in keyof Required<JwtOptions>]: true } = {
+const OPTIONS: KnownOptions<JwtOptions> = {
   jwksUri: true,
   jwks: true,
   publicKey: true,
   secret: true,
+  discovery: true,
   issuer: true,
   issuers: true,
   audience: true,
@@ -181,7 +222,11 @@ const OPTIONS: { readonly [Name in keyof Required<JwtOptions>]: true } = {
   dangerouslyAllowNoExpiry: true,
   dangerouslyAllowHttpJwks: true,
 }
-const OPTION_NAMES: ReadonlySet<string> = new Set(Object.keys(OPTIONS))
+const MISTAKES: Readonly<Record<string, string>> = {
+  issuerBaseURL: 'issuer, with discovery: true',
+  jwksUrl: 'jwksUri',
+  credentialsRequired: 'required',
+}
 
 /** Refusal of one token; `reason` goes to the security event, never to the client. */
 class TokenRefused extends Error {
@@ -217,19 +262,9 @@ function keyOptionsCount(o: JwtKeyOptions): number {
     Number(o.jwksUri !== undefined) +
     Number(o.jwks !== undefined) +
     Number(o.publicKey !== undefined) +
-    Number(o.secret !== undefined)
+    Number(o.secret !== undefined) +
+    Number(o.discovery !== undefined && o.discovery !== false)
   )
-}
-
-function decodeSegment(segment: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined
-  } catch {
-    return undefined
-  }
 }
 
 function list<T>(value: T | readonly T[] | undefined): T[] | undefined {
@@ -272,7 +307,7 @@ const MAX_RESOLVED_ISSUERS = 1000
  */
 function issuerResolver(
   resolve: (issuer: string) => unknown,
-  buildSource: (keys: JwtKeyOptions, where: string) => KeySource,
+  buildSource: (keys: JwtKeyOptions, where: string, issuer: string) => KeySource,
 ): SourceFor {
   const resolved = new Map<string, KeySource | undefined>()
   const inFlight = new Map<string, Promise<KeySource | undefined>>()
@@ -286,7 +321,7 @@ function issuerResolver(
     try {
       if (answer === null || typeof answer !== 'object')
         throw misread('issuers', answer, 'key options or undefined')
-      return buildSource(answer as JwtKeyOptions, `issuers("${iss}")`)
+      return buildSource(answer as JwtKeyOptions, `issuers("${iss}")`, iss)
     } catch (err) {
       reportCallbackError(ctx, { code: 'auth.invalid_token', credential: 'jwt', callback: 'issuers' }, err)
       return undefined
@@ -337,25 +372,14 @@ function issuerResolver(
  * app.get('/notes', guard(auth), (req, res) => res.json({ owner: req.auth?.id }))
  * ```
  */
-export function jwt(options: JwtOptions): CredentialGuard {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError('jwt(options): options are required, e.g. jwt({ jwksUri, issuer, audience }).')
-  }
-  for (const name of Object.keys(options)) {
-    if (!OPTION_NAMES.has(name)) {
-      throw new TypeError(`jwt(): unknown option "${name}". Known options: ${[...OPTION_NAMES].join(', ')}.`)
-    }
-  }
-  const events = options.events ?? securityEvents
-  const report = (type: string, fields: Record<string, unknown>) => {
-    if (events.hasListeners) {
-      events.emit({
-        type,
-        time: Date.now(),
-        severity: type === 'jwks.refresh_failed' ? 'warn' : 'info',
-        ...fields,
-      })
-    }
+export function jwt(options: JwtOptions): JwtGuard {
+  checkOptionNames<JwtOptions>(options, 'jwt()', OPTIONS, MISTAKES, 'jwt({ jwksUri, issuer, audience })')
+  const report = backgroundReport(options.events ?? securityEvents)
+  const http = { allowed: options.dangerouslyAllowHttpJwks === true, option: 'dangerouslyAllowHttpJwks' }
+  let remote: RemoteSettings | undefined
+  const remoteJwks = (url: URL) => {
+    remote ??= remoteSettings(options.jwksOptions, 'jwt(): jwksOptions')
+    return new RemoteJwks(url, remote, report)
   }
 
   const explicitAlgorithms = options.algorithms === undefined ? undefined : [...options.algorithms]
@@ -371,11 +395,11 @@ export function jwt(options: JwtOptions): CredentialGuard {
     }
   }
 
-  const buildSource = (keys: JwtKeyOptions, where: string): KeySource => {
+  const buildSource = (keys: JwtKeyOptions, where: string, issuer: string | undefined): KeySource => {
     const count = keyOptionsCount(keys)
     if (count !== 1) {
       throw new TypeError(
-        `jwt(): ${where} needs exactly one of jwksUri, jwks, publicKey or secret (got ${count === 0 ? 'none' : count}).`,
+        `jwt(): ${where} needs exactly one of jwksUri, jwks, publicKey, secret or discovery: true (got ${count === 0 ? 'none' : count}).`,
       )
     }
     if (keys.secret !== undefined) return secretKeySource(keys.secret, explicitAlgorithms ?? ['HS256'])
@@ -386,11 +410,25 @@ export function jwt(options: JwtOptions): CredentialGuard {
     }
     if (keys.publicKey !== undefined) return publicKeySource(keys.publicKey)
     if (keys.jwks !== undefined) return jwksKeySource(keys.jwks)
-    const url = checkJwksUri(keys.jwksUri!, options.dangerouslyAllowHttpJwks === true)
-    return new RemoteJwks(url, options.jwksOptions ?? {}, report)
+    if (keys.jwksUri !== undefined) return remoteJwks(checkRemoteUrl(keys.jwksUri, 'jwt()', 'jwksUri', http))
+    if (keys.discovery !== true) {
+      throw new TypeError(
+        `jwt(): ${where}: discovery is true (find the keys in the issuer's metadata) or absent.`,
+      )
+    }
+    if (issuer === undefined) {
+      throw new TypeError(
+        'jwt(): discovery needs the one issuer whose metadata to read: set issuer to a single string, e.g. "https://id.example.com/".',
+      )
+    }
+    const url = checkIssuerIdentifier(issuer, 'jwt()', http)
+    remote ??= remoteSettings(options.jwksOptions, 'jwt(): jwksOptions')
+    const metadata = issuerMetadata(url, issuer, ['jwks_uri'], remote, report, http.allowed)
+    return new DiscoveredJwks(metadata, issuer, remoteJwks)
   }
 
   let singleSource: KeySource | undefined
+  let staticSources: Map<string, KeySource> | undefined
   let sourceFor: SourceFor | undefined
   let issuers: string[] | undefined = list(options.issuer)
   if (options.issuers !== undefined) {
@@ -406,15 +444,19 @@ export function jwt(options: JwtOptions): CredentialGuard {
       if (names.length === 0)
         throw new TypeError('jwt(): issuers is empty; list at least one issuer and its keys.')
       const resolved = new Map<string, KeySource>()
-      for (const name of names) resolved.set(name, buildSource(map[name]!, `issuers["${name}"]`))
+      staticSources = resolved
+      for (const name of names) resolved.set(name, buildSource(map[name]!, `issuers["${name}"]`, name))
       sourceFor = (iss) => (typeof iss === 'string' ? resolved.get(iss) : undefined)
       issuers ??= names
     }
   } else if (keyOptionsCount(options) === 0) {
     throw new TypeError(
-      "jwt(): say where the keys are: jwksUri (your identity provider's JWKS URL), jwks, publicKey or secret.",
+      "jwt(): say where the keys are: jwksUri (your identity provider's JWKS URL), discovery: true (read it from the issuer's metadata), jwks, publicKey or secret.",
     )
-  } else singleSource = buildSource(options, 'options')
+  } else {
+    const single = typeof options.issuer === 'string' ? options.issuer : undefined
+    singleSource = buildSource(options, 'options', single)
+  }
 
   const dynamicIssuers = typeof options.issuers === 'function'
   if (issuers === undefined && !dynamicIssuers && options.dangerouslyAllowAnyIssuer !== true) {
@@ -428,10 +470,7 @@ export function jwt(options: JwtOptions): CredentialGuard {
       'jwt(): audience is required (the `aud` your API is known by, e.g. "https://api.example.com"); without it tokens minted for other APIs pass. Opt out only with dangerouslyAllowAnyAudience: true.',
     )
   }
-  const clockTolerance = options.clockTolerance ?? 5
-  if (!Number.isFinite(clockTolerance) || clockTolerance < 0 || clockTolerance > 30) {
-    throw new TypeError('jwt(): clockTolerance is in seconds, from 0 to 30.')
-  }
+  const clockTolerance = clockToleranceOf(options.clockTolerance, 'jwt()')
   const maxTokenAge = options.maxTokenAge
   if (maxTokenAge !== undefined && (!Number.isFinite(maxTokenAge) || maxTokenAge <= 0)) {
     throw new TypeError('jwt(): maxTokenAge is a positive number of seconds.')
@@ -447,23 +486,13 @@ export function jwt(options: JwtOptions): CredentialGuard {
       )
     }
   }
-  const maxTokenLength = options.maxTokenLength ?? 8192
-  if (!Number.isInteger(maxTokenLength) || maxTokenLength < 64) {
-    throw new TypeError('jwt(): maxTokenLength is an integer number of characters, at least 64.')
-  }
-  const locations = options.tokenLocations ?? ['header']
-  if (locations.length === 0 || locations.some((l) => l !== 'header' && l !== 'query' && l !== 'body')) {
-    throw new TypeError("jwt(): tokenLocations lists one or more of 'header', 'query', 'body'.")
-  }
+  const { extract, challenges, required, maxTokenLength, needsBody } = bearerSettings(options, 'jwt()')
   const cacheOption = options.tokenCache ?? {}
   const cacheMax = cacheOption === false ? 0 : (cacheOption.max ?? 10_000)
   if (!Number.isInteger(cacheMax) || cacheMax < 0) {
     throw new TypeError('jwt(): tokenCache.max is a positive integer (or set tokenCache: false).')
   }
   const cache = cacheMax > 0 ? new TokenCache<Verified>(cacheMax) : undefined
-  const required = options.required !== false
-  const challenges = new BearerChallenges(options.realm ?? 'api')
-  const extract = bearerExtractor(locations, challenges)
   const rolesClaim = options.rolesClaim ?? 'roles'
   const { validate, isRevoked, revocation } = options
   const requiredClaims = ['sub', ...(options.requiredClaims ?? [])]
@@ -482,38 +511,14 @@ export function jwt(options: JwtOptions): CredentialGuard {
     return challenges.invalidToken()
   }
 
+  const refusedByValidate = (ctx: SecurityContext) => refuse(ctx, 'rejected_by_validate')
+
   /** Checks that apply on every request, cached or not. Returns a promise only when a callback does. */
   const accept = (ctx: SecurityContext, verified: Verified): void | Promise<void> => {
     if (validate === undefined) return checkRevocation(ctx, verified)
-    let answer: unknown
-    try {
-      answer = validate(verified.payload, ctx)
-    } catch (err) {
-      return validateFailed(ctx, err)
-    }
-    if (!isThenable(answer)) {
-      checkValidated(ctx, answer)
-      return checkRevocation(ctx, verified)
-    }
-    return Promise.resolve(answer).then(
-      (settled) => {
-        checkValidated(ctx, settled)
-        return checkRevocation(ctx, verified)
-      },
-      (err: unknown) => validateFailed(ctx, err),
-    )
-  }
-
-  /** Only `true` accepts; an answer that is not a boolean is a bug the operator hears of. */
-  const checkValidated = (ctx: SecurityContext, answer: unknown): void => {
-    if (answer === true) return
-    if (answer !== false) reportCallbackError(ctx, VALIDATE, misread('validate', answer, 'true or false'))
-    throw refuse(ctx, 'rejected_by_validate')
-  }
-
-  const validateFailed = (ctx: SecurityContext, err: unknown): never => {
-    reportCallbackError(ctx, VALIDATE, err)
-    throw refuse(ctx, 'rejected_by_validate')
+    const validated = runValidate(ctx, validate, verified.payload, VALIDATE, refusedByValidate)
+    if (validated === undefined) return checkRevocation(ctx, verified)
+    return validated.then(() => checkRevocation(ctx, verified))
   }
 
   /**
@@ -634,42 +639,23 @@ export function jwt(options: JwtOptions): CredentialGuard {
     if (explicitAlgorithms === undefined && !source.algorithms.includes(alg)) fail('algorithm_not_allowed')
     const found = source.candidates(alg, kid)
     const keys: readonly VerificationKey[] = Array.isArray(found) ? found : await found
-    if (keys.length === 0) {
-      fail(source instanceof RemoteJwks && !source.loaded ? 'keys_unavailable' : 'unknown_key')
+    if (keys.length === 0) fail(source.loaded === false ? 'keys_unavailable' : 'unknown_key')
+    const payload = await verifyWithKeys(token, keys, alg, {
+      issuer: issuers,
+      audience,
+      clockTolerance,
+      maxTokenAge,
+      typ: options.typ,
+      requiredClaims,
+    })
+    const refused = claimsFailure(payload, claimPolicy, Date.now() / 1000)
+    if (refused !== undefined) fail(refused)
+    return {
+      payload,
+      principal: principalFromPayload(payload, { rolesClaim }),
+      exp: payload.exp ?? Number.POSITIVE_INFINITY,
+      iat: payload.iat,
     }
-    let lastError: unknown
-    for (const key of keys.slice(0, 4)) {
-      let cryptoKey: CryptoKey | Uint8Array
-      try {
-        cryptoKey = await key.forAlgorithm(alg)
-      } catch (err) {
-        lastError = err
-        continue
-      }
-      try {
-        const { payload } = await jwtVerify(token, cryptoKey, {
-          algorithms: [alg],
-          issuer: issuers,
-          audience,
-          clockTolerance,
-          maxTokenAge,
-          typ: options.typ,
-          requiredClaims,
-        })
-        const refused = claimsFailure(payload, claimPolicy, Date.now() / 1000)
-        if (refused !== undefined) fail(refused)
-        return {
-          payload,
-          principal: principalFromPayload(payload, { rolesClaim }),
-          exp: payload.exp ?? Number.POSITIVE_INFINITY,
-          iat: payload.iat,
-        }
-      } catch (err) {
-        lastError = err
-        if (!(err instanceof errors.JWSSignatureVerificationFailed)) break
-      }
-    }
-    throw lastError ?? new TokenRefused('bad_signature')
   }
 
   const guard = (ctx: SecurityContext): void | Promise<void> => {
@@ -691,10 +677,19 @@ export function jwt(options: JwtOptions): CredentialGuard {
     return verify(ctx, token)
   }
 
+  const sources = singleSource === undefined ? [...(staticSources?.values() ?? [])] : [singleSource]
+  const ready = async (): Promise<void> => {
+    const failed = (await Promise.allSettled(sources.map((source) => source.ready?.()))).find(
+      (r) => r.status === 'rejected',
+    )
+    if (failed !== undefined) throw new Error(`jwt(): ${(failed.reason as Error).message}`)
+  }
+
   return Object.assign(guard, {
     guardName: 'jwt',
-    needsBody: locations.includes('body'),
+    needsBody,
     hasCredential: extract.present,
     challenge: challenges.challenge,
+    ready,
   })
 }

@@ -18,6 +18,10 @@ export interface KeySource {
   ): readonly VerificationKey[] | Promise<readonly VerificationKey[]>
   /** The algorithms this source's keys can verify, to derive an allowlist. */
   readonly algorithms: readonly JwtAlgorithm[]
+  /** `false` while a remote source has never loaded its keys: no key is known, none is wrong. */
+  readonly loaded?: boolean
+  /** Loads a remote source's keys now; rejects with why when they cannot be loaded. */
+  ready?(): Promise<void>
 }
 
 const PUBLIC_MEMBERS = ['kty', 'kid', 'use', 'key_ops', 'alg', 'crv', 'x', 'y', 'n', 'e', 'k'] as const

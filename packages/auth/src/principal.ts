@@ -1,4 +1,4 @@
-import type { Principal } from '@apiward/core'
+import type { CredentialKind, Principal } from '@apiward/core'
 import type { JWTPayload } from 'jose'
 
 /** The value at a claim path: the claim named `path` itself, else dots descend into objects. */
@@ -22,6 +22,8 @@ function strings(value: unknown): string[] {
 export interface PrincipalMapping {
   /** Claim path of the roles (dots descend into objects, e.g. `realm_access.roles`). */
   rolesClaim: string
+  /** The credential the claims came with. Default `jwt`. */
+  credential?: CredentialKind
 }
 
 /**
@@ -37,6 +39,6 @@ export function principalFromPayload(payload: JWTPayload, mapping: PrincipalMapp
     scopes: strings(payload.scope ?? payload.scp),
     roles: strings(claimAt(payload, mapping.rolesClaim)),
     claims: payload,
-    credential: 'jwt',
+    credential: mapping.credential ?? 'jwt',
   }
 }

@@ -1,6 +1,7 @@
 import { securityEvents } from '@apiward/core'
 import { ServiceUnavailable } from '@apiward/errors'
 import { isThenable } from './callback.js'
+import { redisCommands, redisTimeout, withTimeout } from './redis-client.js'
 import type { RevocationStore } from './revocation.js'
 
 /** The subset of an ioredis or node-redis (v4+) client the revocation store uses. */
@@ -31,26 +32,6 @@ export interface RedisRevocationOptions {
   onError?: (err: unknown) => void | PromiseLike<void>
 }
 
-interface IoRedisLike {
-  set(key: string, value: string, mode: 'EX', seconds: number): Promise<unknown>
-}
-interface NodeRedisLike {
-  set(key: string, value: string, options: { EX: number }): Promise<unknown>
-}
-
-function isIoRedis(client: object): boolean {
-  const c = client as { defineCommand?: unknown; status?: unknown }
-  return typeof c.defineCommand === 'function' && typeof c.status === 'string'
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
 /**
  * A revocation list shared by every instance through Redis: one `EXISTS` per request, bounded
  * by a timeout, with an explicit outage policy. Revoked IDs expire with their tokens.
@@ -63,26 +44,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
  * ```
  */
 export function redisRevocationStore(options: RedisRevocationOptions): RevocationStore {
-  const { client } = options
-  if (client === null || typeof client !== 'object' || typeof client.exists !== 'function') {
-    throw new TypeError('redisRevocationStore(): client must be a connected ioredis or node-redis client.')
-  }
+  const redis = redisCommands(options.client, 'redisRevocationStore()', ['exists'])
   if (options.onStoreFailure !== 'fail-closed' && options.onStoreFailure !== 'fail-open') {
     throw new TypeError(
       "redisRevocationStore(): onStoreFailure is required: 'fail-closed' (503 while Redis is down, revoked tokens never pass) or 'fail-open' (tokens pass while Redis is down).",
     )
   }
   const prefix = options.prefix ?? 'apiward:revoked:'
-  const timeoutMs = options.timeoutMs ?? 100
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 10_000) {
-    throw new TypeError('redisRevocationStore(): timeoutMs must be an integer from 1 to 10000.')
-  }
+  const timeoutMs = redisTimeout(options.timeoutMs, 100, 'redisRevocationStore()')
   const failClosed = options.onStoreFailure === 'fail-closed'
-  const ioredis = isIoRedis(client)
-  // node-redis rejects its pending commands on an error event it has no listener for by
-  // crashing the process: a listener keeps an outage an outage.
-  const emitter = client as unknown as { on?: (event: string, fn: (err: unknown) => void) => void }
-  if (typeof emitter.on === 'function') emitter.on('error', () => {})
   const { onError } = options
   const onErrorFailed = (err: unknown) => {
     securityEvents.emit({
@@ -115,20 +85,11 @@ export function redisRevocationStore(options: RedisRevocationOptions): Revocatio
   }
   return {
     isRevoked(jti) {
-      let call: Promise<number>
-      try {
-        call = client.exists(prefix + jti)
-      } catch (err) {
-        return Promise.resolve().then(() => failed(err))
-      }
-      return withTimeout(call, timeoutMs).then((n) => n > 0, failed)
+      return withTimeout(redis.exists(prefix + jti), timeoutMs).then((n) => n > 0, failed)
     },
     async revoke(jti, expiresAt) {
-      const ttl = Math.max(1, Math.ceil(expiresAt - Date.now() / 1000))
-      const set = ioredis
-        ? (client as unknown as IoRedisLike).set(prefix + jti, '1', 'EX', ttl)
-        : (client as unknown as NodeRedisLike).set(prefix + jti, '1', { EX: ttl })
-      await withTimeout(set, Math.max(timeoutMs, 1000))
+      const ttlMs = Math.max(1000, Math.ceil(expiresAt * 1000 - Date.now()))
+      await withTimeout(redis.set(prefix + jti, '1', ttlMs), Math.max(timeoutMs, 1000))
     },
   }
 }

@@ -157,9 +157,24 @@ describe('jwt() verification', () => {
     const fromBody = jwt({ secret, issuer: ISS, audience: AUD, tokenLocations: ['body'] })
     expect(fromBody.needsBody).toBe(true)
     expect(jwt({ secret, issuer: ISS, audience: AUD }).needsBody).toBe(false)
-    const ctx = context({ body: { access_token: await hsToken() } })
+    const form = { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }
+    const ctx = context({ method: 'POST', headers: form, body: { access_token: await hsToken() } })
     expect(fromBody.hasCredential(ctx.req)).toBe(true)
     expect(await outcome(fromBody, ctx)).toBeUndefined()
+  })
+
+  it('takes no body token from a JSON body, a body without a media type, or a GET (RFC 6750 section 2.2)', async () => {
+    const fromBody = jwt({ secret, issuer: ISS, audience: AUD, tokenLocations: ['header', 'body'] })
+    const body = { access_token: await hsToken() }
+    for (const spec of [
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body },
+      { method: 'POST', body },
+      { method: 'GET', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body },
+    ]) {
+      const ctx = context(spec)
+      expect(fromBody.hasCredential(ctx.req)).toBe(false)
+      expect((await outcome(fromBody, ctx))?.code).toBe('auth.missing_token')
+    }
   })
 })
 
