@@ -1,6 +1,7 @@
 // Micro-benchmark of the memory path: `node packages/ratelimit/bench/memory.mjs` after `npx tsc -b`.
 // Compares rate-limiter-flexible's RateLimiterMemory (promise per call), its internal storage read
-// synchronously (private API), apiward's synchronous MemoryCounter, and the whole rateLimit() guard.
+// synchronously (private API), apiward's synchronous MemoryCounter (hit: always adds; take: only what
+// fits, what the guard does), and the whole rateLimit() guard.
 import { SecurityContext } from '@apiward/core'
 import { RateLimiterMemory } from 'rate-limiter-flexible'
 import { rateLimit } from '../dist/index.js'
@@ -34,6 +35,9 @@ await measure('rate-limiter-flexible storage.incrby() (private)', () => {
 const counter = new MemoryCounter({ name: 'bench', points: BIG, duration: 60 })
 await measure('apiward MemoryCounter.hit()', () => {
   for (let i = 0; i < N; i++) counter.hit(KEYS[i % 1000], 1)
+})
+await measure('apiward MemoryCounter.take()', () => {
+  for (let i = 0; i < N; i++) counter.take(KEYS[i % 1000], 1)
 })
 
 class BenchRequest {

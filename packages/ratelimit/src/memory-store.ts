@@ -17,9 +17,9 @@ interface Entry {
 export interface MemoryStoreOptions {
   /**
    * The most keys each counter holds (one counter per window of each limiter, two per
-   * `bruteForce()`). Default 100 000: about 20 MB per counter at the measured 170 to 200 bytes a
-   * key, far more clients than one process serves in a window, yet bounded whatever a client
-   * invents (one million made-up API keys grew an unbounded store by 182 MB).
+   * `bruteForce()`). Default 100 000: about 19 MB per counter at the measured 190 bytes a key
+   * (`bench/keys.mjs`), far more clients than one process serves in a window, yet bounded
+   * whatever a client invents (one million made-up keys grow an unbounded counter by 182 MB).
    *
    * When a counter is full, ended windows are dropped first. A window still running is never
    * dropped: a key over its limit would come back with a fresh bucket, and a client able to

@@ -352,16 +352,19 @@ export function rateLimit(options: RateLimitOptions): Guard {
 
   /**
    * Charges every window of a remote store at once (each take is atomic in the store). When one
-   * refuses, the windows that took give their points back, so the request consumes nothing;
-   * until they have, a concurrent request of the same key may find less room (refused early,
-   * never admitted beyond a limit).
+   * refuses, the windows that took give their points back (to the very window they took from),
+   * so the request consumes nothing; until they have, a concurrent request of the same key may
+   * find less room: refused early, never admitted beyond a limit.
    */
   const charge = async (list: readonly Counter[], key: string, cost: number): Promise<CounterState[]> => {
     if (countRefused) return Promise.all(list.map((counter) => counter.hit(key, cost)))
     const taken = await Promise.all(list.map((counter) => counter.take(key, cost)))
     if (n === 1 || !taken.some((state) => state.refused === true)) return taken
     await Promise.all(
-      list.map((counter, i) => (taken[i]!.refused === true ? undefined : counter.reward(key, cost))),
+      list.map((counter, i) => {
+        const state = taken[i]!
+        return state.refused === true ? undefined : counter.reward(key, cost, state)
+      }),
     )
     return taken.map((state) =>
       state.refused === true

@@ -155,14 +155,18 @@ return {consumed, ttl, 1}`,
 )
 
 /**
- * Gives points back: KEYS[1] the counter's key, ARGV[1] the points. Never below zero, and never
- * to a window that is not running (the decrement that rate-limiter-flexible's `reward()` makes
- * on a key that just ended starts a window with a negative count, room beyond the limit).
+ * Gives points back: KEYS[1] the counter's key, ARGV[1] the points, ARGV[2] the longest time to
+ * live (ms) the window taken from can have left, or -1. Never below zero, and never to a window
+ * that is not running (the decrement that rate-limiter-flexible's `reward()` makes on a key that
+ * just ended starts a window with a negative count, room beyond the limit), nor to a window
+ * started since (its time to live is longer than what the one taken from had left).
  */
 const GIVE_BACK = script(
   'apiwardRateLimitGiveBack',
   `local consumed = tonumber(redis.call('get', KEYS[1]) or '0')
 if consumed <= 0 then return 0 end
+local within = tonumber(ARGV[2])
+if within >= 0 and redis.call('pttl', KEYS[1]) > within then return 0 end
 return redis.call('decrby', KEYS[1], math.min(consumed, tonumber(ARGV[1])))`,
 )
 
@@ -206,8 +210,11 @@ class RedisCounter implements Counter {
       .then((res) => (res === null ? undefined : toState(res)))
   }
 
-  reward(key: string, points: number): Promise<void> {
-    const args = [String(points)]
+  reward(key: string, points: number, taken?: CounterState): Promise<void> {
+    // The window's time to live can only have shrunk since the take answered `resetAt` (network
+    // latency only shortens it further); 1 ms for Redis rounding.
+    const within = taken === undefined ? -1 : Math.max(0, taken.resetAt - Date.now() + 1)
+    const args = [String(points), String(within)]
     return this.#store
       .call(() => this.#store.eval(GIVE_BACK, this.#limiter.getKey(key), args))
       .then(() => undefined)

@@ -38,8 +38,12 @@ export interface Counter {
   take(key: string, cost: number): CounterState | Promise<CounterState>
   /** The key's state, `undefined` when no window runs. */
   peek(key: string): CounterState | undefined | Promise<CounterState | undefined>
-  /** Gives points back to a running window, never below zero. */
-  reward(key: string, points: number): void | Promise<void>
+  /**
+   * Gives points back to a running window, never below zero. With `taken`, the state a `take()`
+   * answered, only to that window: a remote window that ended meanwhile and was started again by
+   * another request keeps its count, or the give-back would be room beyond the limit.
+   */
+  reward(key: string, points: number, taken?: CounterState): void | Promise<void>
   /** Marks the key as over its limit for `seconds`. */
   block(key: string, seconds: number): void | Promise<void>
   /** Forgets the key. */

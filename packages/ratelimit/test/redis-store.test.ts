@@ -124,6 +124,19 @@ describe.each(clientKinds)('redisStore() with %s', (kind, connect) => {
     expect(await counter.peek('gone')).toBeUndefined()
   })
 
+  it('gives back only to the window it took from, not to one started since', async () => {
+    const store = redisStore({ client: await connect() })
+    const counter = store.counter({ name: `give-back-window-${kind}`, points: 3, duration: 60 })
+    const taken = (await counter.take('k', 1)) as CounterState
+    await counter.reset('k')
+    await counter.take('k', 2)
+    await counter.reward('k', 1, { ...taken, resetAt: taken.resetAt - 5000 })
+    expect((await counter.peek('k'))?.consumed).toBe(2)
+    const current = (await counter.take('k', 1)) as CounterState
+    await counter.reward('k', 1, current)
+    expect((await counter.peek('k'))?.consumed).toBe(2)
+  })
+
   it('writes keys under its prefix with the window as their lifetime', async () => {
     const client = await connect()
     const store = redisStore({ client, prefix: `test-${kind}:` })
