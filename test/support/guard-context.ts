@@ -110,8 +110,12 @@ export function context(spec: RequestSpec = {}): TestContext {
     setHeader: (name, value) => {
       headers[name.toLowerCase()] = value
     },
+    removeHeader: (name) => {
+      delete headers[name.toLowerCase()]
+    },
     interceptSend: () => {},
     watchFinish: () => {},
+    hookSendHeaders: () => {},
   }
   const ctx = new SecurityContext(new PlainRequest(spec), binding, { requestId: 'req-1', events: bus })
   if (spec.principal) ctx.principal = spec.principal

@@ -22,21 +22,21 @@ export interface RequestOutcome {
   durationMs: number
 }
 
-/** What an adapter lends a context to act on its framework's response. */
+/** What an adapter lends a context to act on its framework's response (the kit's `NodeBinding` for Node). */
 export interface ResponseBinding {
   /** Sets a response header now; it stays on success and error responses alike. */
   setHeader(name: string, value: string): void
-  /** Removes a response header now (it is removed once more at send time). */
-  removeHeader?(name: string): void
+  /** Removes a response header now (the context removes it once more at send time). */
+  removeHeader(name: string): void
+  /** Called once, when the first `onSend` transformer is registered, to hook serialisation. */
+  interceptSend(ctx: SecurityContext): void
+  /** Called once, when the first `onFinish` listener is registered, to watch the response end. */
+  watchFinish(ctx: SecurityContext): void
   /**
    * Called once, at the first `appendHeader` or `removeHeader`: the adapter calls
    * `ctx.applySendHeaders()` when the response headers are written (success and error alike).
    */
-  hookSendHeaders?(): void
-  /** Called once, when the first `onSend` transformer is registered, to hook serialisation. */
-  interceptSend(): void
-  /** Called once, when the first `onFinish` listener is registered, to watch the response end. */
-  watchFinish(): void
+  hookSendHeaders(ctx: SecurityContext): void
 }
 
 /** Options an adapter passes when it creates a context. */
@@ -46,7 +46,8 @@ export interface ContextOptions {
   events?: SecurityEventBus
 }
 
-type BodyTransform = (body: unknown, ctx: SecurityContext) => unknown
+/** A response-body transformer: it sees the body, the context and the status about to be sent. */
+export type BodyTransform = (body: unknown, ctx: SecurityContext, status: number) => unknown
 type FinishListener = (outcome: RequestOutcome, ctx: SecurityContext) => void
 
 /**
@@ -131,7 +132,7 @@ export class SecurityContext {
       this.#removedHeaders = [key]
       this.#hookSendHeaders()
     } else if (!this.#removedHeaders.includes(key)) this.#removedHeaders.push(key)
-    this.#binding.removeHeader?.(key)
+    this.#binding.removeHeader(key)
   }
 
   /**
@@ -150,17 +151,19 @@ export class SecurityContext {
   #hookSendHeaders(): void {
     if (this.#sendHeadersHooked) return
     this.#sendHeadersHooked = true
-    this.#binding.hookSendHeaders?.()
+    this.#binding.hookSendHeaders(this)
   }
 
   /**
    * Registers a transformer of the response body, applied in registration order when the
-   * handler's body is serialised (e.g. removing properties the caller may not see).
+   * handler's JSON body is serialised (e.g. removing properties the caller may not see). It
+   * receives the status too: a filter meant for a 200 leaves a 404's body alone. Problem
+   * documents of denials and errors never pass through transformers.
    */
   onSend(transform: BodyTransform): void {
     if (this.#sendTransforms === undefined) {
       this.#sendTransforms = [transform]
-      this.#binding.interceptSend()
+      this.#binding.interceptSend(this)
     } else this.#sendTransforms.push(transform)
   }
 
@@ -169,12 +172,16 @@ export class SecurityContext {
     return this.#sendTransforms !== undefined
   }
 
-  /** Applies the `onSend` transformers; adapters call it from their serialisation hook. */
-  transformBody(body: unknown): unknown {
+  /**
+   * Applies the `onSend` transformers in the order they were registered (the order of the guards
+   * that registered them), each on the previous one's result, with the status about to be sent;
+   * adapters call it from their serialisation hook.
+   */
+  transformBody(body: unknown, status: number): unknown {
     const transforms = this.#sendTransforms
     if (transforms === undefined) return body
     let out = body
-    for (const transform of transforms) out = transform(out, this)
+    for (const transform of transforms) out = transform(out, this, status)
     return out
   }
 
@@ -182,7 +189,7 @@ export class SecurityContext {
   onFinish(listener: FinishListener): void {
     if (this.#finishListeners === undefined) {
       this.#finishListeners = [listener]
-      this.#binding.watchFinish()
+      this.#binding.watchFinish(this)
     } else this.#finishListeners.push(listener)
   }
 

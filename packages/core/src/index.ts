@@ -1,27 +1,11 @@
-export {
-  type AdapterOptions,
-  allowHeaderMethods,
-  checkAdapterOptions,
-  frameworkErrorToApiError,
-  guardFailure,
-  hookWriteHead,
-  incomingRequestId,
-  logUnexpectedError,
-  optionsAllowHeader,
-  type RenderedOutcome,
-  renderOutcome,
-  renderProblem,
-  runGuard,
-} from './adapter-kit.js'
 export { Answer, type AnswerOptions, answerNow } from './answer.js'
 export {
-  type ClientErrorListener,
-  type ClientErrorOptions,
-  type ClientErrorSource,
-  handleClientErrors,
-} from './client-errors.js'
-export { type ContextOptions, type RequestOutcome, type ResponseBinding, SecurityContext } from './context.js'
-export { type BodyFacts, emptyJsonBodyError } from './empty-json-body.js'
+  type BodyTransform,
+  type ContextOptions,
+  type RequestOutcome,
+  type ResponseBinding,
+  SecurityContext,
+} from './context.js'
 export {
   type SecurityEvent,
   SecurityEventBus,
@@ -29,6 +13,7 @@ export {
   type SecurityEventListener,
   securityEvents,
 } from './events.js'
+export { fieldErrorsOf, type SchemaViolation } from './field-errors.js'
 export {
   compose,
   defineGuard,
@@ -39,7 +24,6 @@ export {
   toGuardList,
 } from './guard.js'
 export { type HeaderList, headerList, mergeListHeader, type SendHeaders } from './headers.js'
-export { checkHookLists, markHookLists } from './hook-lists.js'
 export { mediaTypeMatches, mediaTypeOf } from './media-type.js'
 export {
   absoluteFormHost,

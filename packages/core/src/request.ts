@@ -91,6 +91,7 @@ export abstract class NodeSecurityRequest implements SecurityRequest {
   readonly raw: IncomingMessage
   #path: string | undefined
   #matchPath: string | undefined
+  #ip: string | undefined | null = null
 
   constructor(raw: IncomingMessage) {
     this.raw = raw
@@ -118,6 +119,12 @@ export abstract class NodeSecurityRequest implements SecurityRequest {
   get protocol(): 'http' | 'https' {
     const protocol = this.frameworkProtocol
     return protocol === 'https' || protocol?.toLowerCase() === 'https' ? 'https' : 'http'
+  }
+
+  /** Resolved once: frameworks walk their trust-proxy rules on every read. */
+  get ip(): string | undefined {
+    if (this.#ip === null) this.#ip = this.frameworkIp
+    return this.#ip
   }
 
   get secure(): boolean {
@@ -184,7 +191,8 @@ export abstract class NodeSecurityRequest implements SecurityRequest {
   protected abstract readonly frameworkProtocol: string | undefined
   /** The host as the framework resolved it (`Host`, or a trusted proxy's `X-Forwarded-Host`). */
   protected abstract readonly frameworkHost: string | undefined
-  abstract readonly ip: string | undefined
+  /** The client IP as the framework resolved it under its trust-proxy setting. */
+  protected abstract readonly frameworkIp: string | undefined
   abstract readonly query: Readonly<Record<string, unknown>>
   abstract readonly params: Readonly<Record<string, string>>
   abstract readonly body: unknown

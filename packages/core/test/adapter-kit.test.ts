@@ -1,4 +1,10 @@
-import { allowHeaderMethods, frameworkErrorToApiError, renderProblem, runGuard } from '@apiward/core'
+import {
+  allowHeaderMethods,
+  frameworkErrorToApiError,
+  renderProblem,
+  runGuard,
+  unmatchedRoute,
+} from '@apiward/core/adapter'
 import { Forbidden } from '@apiward/errors'
 import { describe, expect, it, vi } from 'vitest'
 import { fakeIncoming, testContext } from './support.js'
@@ -9,17 +15,26 @@ describe('frameworkErrorToApiError', () => {
     [{ type: 'entity.too.large', status: 413 }, 413, 'request.body_too_large'],
     [{ type: 'charset.unsupported', status: 415 }, 415, 'request.unsupported_charset'],
     [{ type: 'encoding.unsupported', status: 415 }, 415, 'request.unsupported_encoding'],
-    [{ code: 'FST_ERR_CTP_INVALID_JSON_BODY', statusCode: 400 }, 400, 'request.malformed_body'],
-    [{ code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }, 413, 'request.body_too_large'],
-    [{ code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 }, 415, 'request.unsupported_media_type'],
-    [{ code: 'FST_ERR_BAD_URL', statusCode: 400 }, 400, 'request.invalid_path'],
+    [{ code: 'X_PARSE', statusCode: 400 }, 400, 'request.malformed_body'],
+    [{ code: 'X_TOO_LARGE', statusCode: 413 }, 413, 'request.body_too_large'],
+    [{ code: 'X_MEDIA', statusCode: 415 }, 415, 'request.unsupported_media_type'],
+    [{ code: 'X_URL', statusCode: 400 }, 400, 'request.invalid_path'],
+    [{ code: 'X_EMPTY', statusCode: 400 }, 400, 'request.malformed_body'],
+    [{ code: 'X_UNKNOWN', statusCode: 500 }, 500, 'server.internal'],
     [Object.assign(new SyntaxError('Unexpected token'), { status: 400 }), 400, 'request.malformed_body'],
     [Object.assign(new SyntaxError('Unexpected token'), { statusCode: 400 }), 400, 'request.malformed_body'],
     [new SyntaxError('thrown by a handler'), 500, 'server.internal'],
     [{ status: 404 }, 404, 'route.not_found'],
     [new TypeError('x is undefined'), 500, 'server.internal'],
   ])('maps %o to %i %s', (err, status, code) => {
-    const mapped = frameworkErrorToApiError(err)
+    // An adapter's own codes, mapped onto the kinds the kit knows.
+    const mapped = frameworkErrorToApiError(err, {
+      X_PARSE: 'entity.parse.failed',
+      X_TOO_LARGE: 'entity.too.large',
+      X_MEDIA: 'media.unsupported',
+      X_URL: 'path.malformed',
+      X_EMPTY: 'body.empty_json',
+    })
     expect(mapped.status).toBe(status)
     expect(mapped.code).toBe(code)
   })
@@ -43,30 +58,66 @@ describe('renderProblem', () => {
 })
 
 describe('runGuard', () => {
-  it('reports a synchronous allow synchronously', () => {
-    const done = vi.fn()
-    runGuard(() => {}, testContext(), done)
-    expect(done).toHaveBeenCalledWith()
+  const allowed = (a: string, b: string, c: string) => `allowed ${a}${b}${c}`
+  const denied = (_a: string, _b: string, _c: string, _ctx: unknown, failure: unknown) => failure
+
+  it('continues a synchronous allow synchronously, with the adapter arguments', () => {
+    expect(runGuard(() => {}, testContext(), 'a', 'b', 'c', allowed, denied)).toBe('allowed abc')
   })
 
-  it('reports a synchronous denial synchronously', () => {
-    const done = vi.fn()
+  it('continues a synchronous denial synchronously', () => {
     const denial = new Forbidden()
-    runGuard(
-      () => {
-        throw denial
-      },
-      testContext(),
-      done,
-    )
-    expect(done).toHaveBeenCalledWith(denial)
+    const guard = () => {
+      throw denial
+    }
+    expect(runGuard(guard, testContext(), 'a', 'b', 'c', allowed, denied)).toBe(denial)
   })
 
-  it('reports an asynchronous rejection, even one without a reason', async () => {
-    const done = vi.fn()
-    runGuard(() => Promise.reject(undefined), testContext(), done)
-    await new Promise((r) => setTimeout(r, 1))
-    expect(done.mock.calls[0]![0]).toBeInstanceOf(Error)
+  it('waits for an asynchronous guard', async () => {
+    const out = runGuard(async () => {}, testContext(), 'a', 'b', 'c', allowed, denied)
+    expect(out).toBeInstanceOf(Promise)
+    expect(await out).toBe('allowed abc')
+  })
+
+  it('hands the context to both continuations', () => {
+    const ctx = testContext()
+    let seen: unknown
+    runGuard(
+      () => {},
+      ctx,
+      'a',
+      'b',
+      'c',
+      (_a, _b, _c, c) => {
+        seen = c
+      },
+      denied,
+    )
+    expect(seen).toBe(ctx)
+  })
+})
+
+describe('unmatchedRoute', () => {
+  it('is a 404 when the router knows no method for the path', () => {
+    expect(unmatchedRoute('GET', [])).toMatchObject({ status: 404, code: 'route.not_found' })
+  })
+
+  it('is a 404 when a route of the request method passed the request on', () => {
+    expect(unmatchedRoute('GET', ['GET', 'POST'])).toMatchObject({ status: 404 })
+    expect(unmatchedRoute('HEAD', ['get'])).toMatchObject({ status: 404 })
+  })
+
+  it('is a 405 with Allow for another method', () => {
+    const out = unmatchedRoute('DELETE', ['post', 'GET'])
+    expect(out).toMatchObject({ status: 405, code: 'route.method_not_allowed' })
+    expect((out as { headers: Record<string, string> }).headers.Allow).toBe('GET, HEAD, POST')
+  })
+
+  it('answers OPTIONS with 204 and Allow', () => {
+    expect(unmatchedRoute('OPTIONS', ['GET'])).toMatchObject({
+      status: 204,
+      headers: { allow: 'GET, HEAD, OPTIONS' },
+    })
   })
 })
 

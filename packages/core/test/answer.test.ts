@@ -1,4 +1,5 @@
-import { Answer, answerNow, compose, renderOutcome } from '@apiward/core'
+import { Answer, answerNow, compose } from '@apiward/core'
+import { renderOutcome } from '@apiward/core/adapter'
 import { Forbidden } from '@apiward/errors'
 import { describe, expect, it } from 'vitest'
 import { testContext } from './support.js'

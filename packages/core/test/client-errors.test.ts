@@ -1,7 +1,7 @@
 import { createServer, type Server, type ServerOptions } from 'node:http'
 import { type AddressInfo, connect } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { type ClientErrorOptions, handleClientErrors } from '@apiward/core'
+import { type ClientErrorOptions, handleClientErrors } from '@apiward/core/adapter'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 
 interface RawAnswer {

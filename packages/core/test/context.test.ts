@@ -16,7 +16,28 @@ describe('SecurityContext', () => {
     ctx.onSend((body) => ({ ...(body as object), a: 1 }))
     ctx.onSend((body) => ({ ...(body as object), b: 2 }))
     expect(ctx.binding.intercepts).toBe(1)
-    expect(ctx.transformBody({ x: 0 })).toEqual({ x: 0, a: 1, b: 2 })
+    expect(ctx.transformBody({ x: 0 }, 200)).toEqual({ x: 0, a: 1, b: 2 })
+  })
+
+  it('hands transformers the status, in registration order', () => {
+    const ctx = testContext()
+    const seen: Array<[string, number]> = []
+    ctx.onSend((body, _ctx, status) => {
+      seen.push(['first', status])
+      return status === 200 ? { filtered: true } : body
+    })
+    ctx.onSend((body, _ctx, status) => {
+      seen.push(['second', status])
+      return body
+    })
+    expect(ctx.transformBody({ secret: 1 }, 404)).toEqual({ secret: 1 })
+    expect(ctx.transformBody({ secret: 1 }, 200)).toEqual({ filtered: true })
+    expect(seen).toEqual([
+      ['first', 404],
+      ['second', 404],
+      ['first', 200],
+      ['second', 200],
+    ])
   })
 
   it('calls finish listeners exactly once with the outcome', () => {

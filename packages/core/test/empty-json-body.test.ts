@@ -1,4 +1,4 @@
-import { type BodyFacts, emptyJsonBodyError } from '@apiward/core'
+import { type BodyFacts, emptyJsonBodyError } from '@apiward/core/adapter'
 import { describe, expect, it } from 'vitest'
 
 function facts(

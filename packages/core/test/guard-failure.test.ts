@@ -1,4 +1,4 @@
-import { guardFailure, runGuard } from '@apiward/core'
+import { guardFailure, runGuard } from '@apiward/core/adapter'
 import { Forbidden } from '@apiward/errors'
 import { describe, expect, it } from 'vitest'
 import { testContext } from './support.js'
@@ -19,23 +19,26 @@ describe('guardFailure', () => {
 })
 
 describe('runGuard', () => {
+  const allowed = () => 'allowed'
+  const denied = (_a: unknown, _b: unknown, _c: unknown, _ctx: unknown, failure: unknown) => failure
+
   it.each(FALSY)('reports a guard that throws %j as failed, never as allowed', (thrown) => {
-    const reports: unknown[] = []
-    runGuard(
+    const out = runGuard(
       () => {
         throw thrown
       },
       testContext(),
-      (err) => reports.push(err),
+      1,
+      2,
+      3,
+      allowed,
+      denied,
     )
-    expect(reports).toHaveLength(1)
-    expect(reports[0]).toBeInstanceOf(Error)
+    expect(out).toBeInstanceOf(Error)
   })
 
   it.each(FALSY)('reports a guard that rejects with %j as failed', async (thrown) => {
-    const reported = await new Promise((resolve) =>
-      runGuard(() => Promise.reject(thrown), testContext(), resolve),
-    )
-    expect(reported).toBeInstanceOf(Error)
+    const out = await runGuard(() => Promise.reject(thrown), testContext(), 1, 2, 3, allowed, denied)
+    expect(out).toBeInstanceOf(Error)
   })
 })

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { headerList, hookWriteHead, mergeListHeader, resetWarnings } from '@apiward/core'
+import { headerList, mergeListHeader, resetWarnings } from '@apiward/core'
+import { hookWriteHead } from '@apiward/core/adapter'
 import { describe, expect, it, vi } from 'vitest'
 import { testContext } from './support.js'
 

@@ -1,4 +1,4 @@
-import { checkHookLists, markHookLists } from '@apiward/core'
+import { checkHookLists, markHookLists } from '@apiward/core/adapter'
 import { describe, expect, it } from 'vitest'
 
 const hook = () => () => {}

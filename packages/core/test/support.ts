@@ -1,15 +1,10 @@
 import type { IncomingMessage } from 'node:http'
-import {
-  FOLDING_ROUTER,
-  NodeSecurityRequest,
-  type ResponseBinding,
-  SecurityContext,
-  type SecurityEventBus,
-} from '@apiward/core'
+import { FOLDING_ROUTER, type ResponseBinding, SecurityContext, type SecurityEventBus } from '@apiward/core'
+import { NodeSecurityRequest } from '@apiward/core/adapter'
 
 class PlainRequest extends NodeSecurityRequest {
   route = undefined
-  ip = '127.0.0.1'
+  protected frameworkIp = '127.0.0.1'
   query = {}
   params = {}
   body = undefined
@@ -42,6 +37,10 @@ export function testContext(
     setHeader(name, value) {
       this.headers[name] = value
     },
+    removeHeader(name) {
+      delete this.headers[name]
+    },
+    hookSendHeaders() {},
     interceptSend() {
       this.intercepts++
     },

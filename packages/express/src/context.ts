@@ -1,11 +1,11 @@
+import type { SecurityContext, StateKey } from '@apiward/core'
 import {
   type AdapterOptions,
-  incomingRequestId,
-  REQUEST_ID_HEADER,
-  type ResponseBinding,
-  renderProblem,
-  SecurityContext,
-} from '@apiward/core'
+  createContext,
+  NodeBinding,
+  renderOutcome,
+  writeOutcome,
+} from '@apiward/core/adapter'
 import type { Request, Response } from 'express'
 import { ExpressSecurityRequest } from './request.js'
 
@@ -13,31 +13,14 @@ const kContext = Symbol.for('apiward.express.context')
 
 type WithContext = { [kContext]?: SecurityContext }
 
-class ExpressBinding implements ResponseBinding {
-  ctx!: SecurityContext
-  readonly #res: Response
-
-  constructor(res: Response) {
-    this.#res = res
-  }
-
-  setHeader(name: string, value: string): void {
-    if (!this.#res.headersSent) this.#res.setHeader(name, value)
-  }
-
-  interceptSend(): void {
-    const res = this.#res
-    const ctx = this.ctx
+/** Express serialises a handler's object body in `res.json`, so transformers hook there. */
+class ExpressBinding extends NodeBinding {
+  interceptSend(ctx: SecurityContext): void {
+    const res = this.res as Response
     const json = res.json
     res.json = function transformedJson(this: Response, body: unknown) {
-      return json.call(this, ctx.transformBody(body))
+      return json.call(this, ctx.transformBody(body, this.statusCode))
     } as Response['json']
-  }
-
-  watchFinish(): void {
-    const res = this.#res
-    const ctx = this.ctx
-    res.once('close', () => ctx.finish(res.statusCode, !res.writableFinished))
   }
 }
 
@@ -48,26 +31,28 @@ class ExpressBinding implements ResponseBinding {
 export function contextOf(req: Request, res: Response, options: AdapterOptions): SecurityContext {
   const existing = (req as WithContext)[kContext]
   if (existing !== undefined) return existing
-  const binding = new ExpressBinding(res)
-  const requestId = incomingRequestId(req.headers, options.requestIdHeader)
-  const ctx = new SecurityContext(new ExpressSecurityRequest(req), binding, {
-    requestId,
-    events: options.events,
-  })
-  binding.ctx = ctx
+  const ctx = createContext(new ExpressSecurityRequest(req), new ExpressBinding(res), req.headers, options)
   ;(req as WithContext)[kContext] = ctx
-  const echo = options.requestIdHeader
-  if (echo !== false && !res.headersSent) res.setHeader(echo ?? REQUEST_ID_HEADER, requestId)
   return ctx
 }
 
-/** Writes a problem+json response for any error, through the request's context. */
-export function sendProblem(req: Request, res: Response, err: unknown, options: AdapterOptions): void {
-  const ctx = contextOf(req, res, options)
-  const { status, headers, body } = renderProblem(ctx, err, options)
-  const payload = JSON.stringify(body)
-  res.status(status)
-  for (const name in headers) res.setHeader(name, headers[name]!)
-  res.setHeader('Content-Length', Buffer.byteLength(payload))
-  res.end(req.method === 'HEAD' ? undefined : payload)
+/**
+ * What a guard stored for the handler under a typed key (`createKey<T>()`): validated input, a
+ * loaded resource. `undefined` when no guard set it, or no guard ran on the request.
+ *
+ * @example
+ * ```ts
+ * app.get('/notes/:id', guard(loadNote), (req, res) => res.json(stateOf(req, kNote)))
+ * ```
+ */
+export function stateOf<T>(req: Request, key: StateKey<T>): T | undefined {
+  return (req as WithContext)[kContext]?.get(key)
+}
+
+/**
+ * Answers the request with what a guard threw, through the request's context: a problem+json
+ * document for any error, or the answer of `answerNow()`.
+ */
+export function sendProblem(req: Request, res: Response, thrown: unknown, options: AdapterOptions): void {
+  writeOutcome(res, req.method, renderOutcome(contextOf(req, res, options), thrown, options))
 }

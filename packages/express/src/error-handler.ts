@@ -1,10 +1,4 @@
-import {
-  type AdapterOptions,
-  allowHeaderMethods,
-  checkAdapterOptions,
-  optionsAllowHeader,
-} from '@apiward/core'
-import { MethodNotAllowed, NotFound } from '@apiward/errors'
+import { type AdapterOptions, checkAdapterOptions, unmatchedRoute } from '@apiward/core/adapter'
 import type {
   Application,
   ErrorRequestHandler,
@@ -13,7 +7,7 @@ import type {
   RequestHandler,
   Response,
 } from 'express'
-import { contextOf, sendProblem } from './context.js'
+import { sendProblem } from './context.js'
 
 interface Layer {
   route?: { methods: Record<string, boolean> }
@@ -39,7 +33,7 @@ function collectMethods(stack: readonly Layer[], path: string, out: Set<string>)
   }
 }
 
-/** The methods the app's routes accept for a path, `HEAD` added where `GET` is. */
+/** The methods the app's routes accept for a path. */
 function allowedMethods(app: Application, path: string): string[] {
   const router = app as unknown as { _router?: { stack: Layer[] }; router?: { stack: Layer[] } }
   const stack = router._router?.stack ?? router.router?.stack
@@ -50,18 +44,7 @@ function allowedMethods(app: Application, path: string): string[] {
   } catch {
     return []
   }
-  return allowHeaderMethods(found)
-}
-
-/**
- * Answers an `OPTIONS` request to a path whose routes accept `allow`, none of them `OPTIONS`:
- * 204 with `Allow` and no body, with the request ID like every answer of the error handler.
- */
-function sendAllow(req: Request, res: Response, allow: readonly string[], options: AdapterOptions): void {
-  contextOf(req, res, options)
-  res.status(204)
-  res.setHeader('Allow', optionsAllowHeader(allow))
-  res.end()
+  return [...found]
 }
 
 /**
@@ -84,11 +67,7 @@ function sendAllow(req: Request, res: Response, allow: readonly string[], option
 export function errorHandler(options: AdapterOptions = {}): [RequestHandler, ErrorRequestHandler] {
   checkAdapterOptions(options, 'errorHandler()')
   const notFound: RequestHandler = (req: Request, res: Response) => {
-    const allow = allowedMethods(req.app, req.path)
-    // A route of the request's own method that passed it on leaves nothing else to offer.
-    if (allow.length === 0 || allow.includes(req.method)) sendProblem(req, res, new NotFound(), options)
-    else if (req.method === 'OPTIONS') sendAllow(req, res, allow, options)
-    else sendProblem(req, res, new MethodNotAllowed(allow), options)
+    sendProblem(req, res, unmatchedRoute(req.method, allowedMethods(req.app, req.path)), options)
   }
   const onError: ErrorRequestHandler = (err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) {

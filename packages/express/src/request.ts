@@ -1,10 +1,10 @@
-import { NodeSecurityRequest, type RoutingPolicy } from '@apiward/core'
+import type { RoutingPolicy } from '@apiward/core'
+import { NodeSecurityRequest } from '@apiward/core/adapter'
 import type { Request } from 'express'
 
 /** The `SecurityRequest` of an Express request: IP after `trust proxy`, params, query, body, route. */
 export class ExpressSecurityRequest extends NodeSecurityRequest {
   readonly #req: Request
-  #ip: string | undefined | null = null
 
   constructor(req: Request) {
     super(req)
@@ -16,10 +16,8 @@ export class ExpressSecurityRequest extends NodeSecurityRequest {
     return this.#req.originalUrl ?? this.#req.url
   }
 
-  /** Resolved once: the framework walks its trust-proxy rules on every read. */
-  get ip(): string | undefined {
-    if (this.#ip === null) this.#ip = this.#req.ip
-    return this.#ip
+  protected get frameworkIp(): string | undefined {
+    return this.#req.ip
   }
 
   get query(): Readonly<Record<string, unknown>> {

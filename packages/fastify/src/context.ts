@@ -1,11 +1,5 @@
-import {
-  type AdapterOptions,
-  incomingRequestId,
-  REQUEST_ID_HEADER,
-  type ResponseBinding,
-  SecurityContext,
-  warnOnce,
-} from '@apiward/core'
+import { type SecurityContext, type StateKey, warnOnce } from '@apiward/core'
+import { type AdapterOptions, createContext, NodeBinding } from '@apiward/core/adapter'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { FastifySecurityRequest } from './request.js'
 
@@ -40,29 +34,28 @@ function serializeTransformed(this: FastifyReply, payload: unknown): string {
   if (typeof payload === 'string') return payload
   if (!this.hasHeader('content-type')) this.type('application/json; charset=utf-8')
   const ctx = (this.request as WithContext)[kContext]
-  return this.serialize(ctx === undefined ? payload : ctx.transformBody(payload)) as string
+  return this.serialize(ctx === undefined ? payload : ctx.transformBody(payload, this.statusCode)) as string
 }
 
-class FastifyBinding implements ResponseBinding {
-  ctx!: SecurityContext
+/** Headers go through the reply, where Fastify keeps them until it writes the head. */
+class FastifyBinding extends NodeBinding {
   readonly #reply: FastifyReply
 
   constructor(reply: FastifyReply) {
+    super(reply.raw)
     this.#reply = reply
   }
 
-  setHeader(name: string, value: string): void {
-    if (!this.#reply.raw.headersSent) this.#reply.header(name, value)
+  override setHeader(name: string, value: string): void {
+    if (!this.res.headersSent) this.#reply.header(name, value)
+  }
+
+  override removeHeader(name: string): void {
+    if (!this.res.headersSent) this.#reply.removeHeader(name)
   }
 
   interceptSend(): void {
     this.#reply.serializer(serializeTransformed)
-  }
-
-  watchFinish(): void {
-    const raw = this.#reply.raw
-    const ctx = this.ctx
-    raw.once('close', () => ctx.finish(raw.statusCode, !raw.writableFinished))
   }
 }
 
@@ -78,14 +71,20 @@ export function contextOf(
   const existing = (request as WithContext)[kContext]
   if (existing !== undefined) return existing
   const binding = new FastifyBinding(reply)
-  const requestId = incomingRequestId(request.raw.headers, options.requestIdHeader)
-  const ctx = new SecurityContext(new FastifySecurityRequest(request), binding, {
-    requestId,
-    events: options.events,
-  })
-  binding.ctx = ctx
+  const ctx = createContext(new FastifySecurityRequest(request), binding, request.raw.headers, options)
   ;(request as WithContext)[kContext] = ctx
-  const echo = options.requestIdHeader
-  if (echo !== false && !reply.raw.headersSent) reply.header(echo ?? REQUEST_ID_HEADER, requestId)
   return ctx
+}
+
+/**
+ * What a guard stored for the handler under a typed key (`createKey<T>()`): validated input, a
+ * loaded resource. `undefined` when no guard set it, or no guard ran on the request.
+ *
+ * @example
+ * ```ts
+ * app.get('/notes/:id', { ...guard(loadNote) }, async (request) => stateOf(request, kNote))
+ * ```
+ */
+export function stateOf<T>(request: FastifyRequest, key: StateKey<T>): T | undefined {
+  return (request as WithContext)[kContext]?.get(key)
 }

@@ -1,4 +1,4 @@
-import { type AdapterOptions, checkAdapterOptions } from '@apiward/core'
+import { type AdapterOptions, checkAdapterOptions } from '@apiward/core/adapter'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { sendProblem } from './problem.js'
 

@@ -1,28 +1,18 @@
 import {
-  type AdapterOptions,
-  checkAdapterOptions,
   compose,
   type Guard,
   type GuardInput,
-  guardFailure,
-  markHookLists,
+  type SecurityContext,
   splitByBody,
   toGuardList,
 } from '@apiward/core'
+import { type AdapterOptions, checkAdapterOptions, markHookLists, runGuard } from '@apiward/core/adapter'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { contextOf, warnWithoutPlugin } from './context.js'
 import { sendProblem } from './problem.js'
 
-/** Options of {@link createGuard}. */
-export interface FastifyGuardOptions extends AdapterOptions {
-  /**
-   * Hand denials to Fastify's error handler (`done(err)`) instead of answering them at once.
-   * Use it when your own `setErrorHandler` must see every `ApiError`; the `apiward` plugin's
-   * handler (or yours) then renders them. Default: `false`, the guard answers denials with
-   * problem+json itself, so a route is safe even where no error handler knows `ApiError`.
-   */
-  forwardErrors?: boolean
-}
+/** Options of {@link createGuard}: the adapter options, `forwardErrors` included. */
+export type FastifyGuardOptions = AdapterOptions
 
 /** A callback-style Fastify hook, usable as `onRequest` or `preHandler`. */
 export type GuardHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
@@ -40,42 +30,33 @@ export interface GuardHooks {
 /** The `guard()` function of {@link createGuard}. */
 export type FastifyGuard = (...guards: GuardInput[]) => GuardHooks
 
+function allow(
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  done: HookHandlerDoneFunction,
+  ctx: SecurityContext,
+) {
+  // Only an established principal is written: a new property on every request costs.
+  if (ctx.principal !== undefined) request.auth = ctx.principal
+  done()
+}
+
 function guardHook(guard: Guard, options: FastifyGuardOptions): GuardHook {
   const forward = options.forwardErrors === true
-  const refuse = (
+  const deny = (
     request: FastifyRequest,
     reply: FastifyReply,
     done: HookHandlerDoneFunction,
-    err: unknown,
+    _ctx: SecurityContext,
+    failure: unknown,
   ) => {
-    const failure = guardFailure(err)
     if (forward) done(failure as Error)
     else sendProblem(request, reply, failure, options)
   }
   let checked = false
   return function apiwardGuard(request, reply, done) {
     if (!checked) checked = warnWithoutPlugin(request)
-    const ctx = contextOf(request, reply, options)
-    let result: void | PromiseLike<void>
-    try {
-      result = guard(ctx)
-    } catch (err) {
-      refuse(request, reply, done, err)
-      return
-    }
-    if (result !== undefined && typeof result.then === 'function') {
-      result.then(
-        () => {
-          if (ctx.principal !== undefined) request.auth = ctx.principal
-          done()
-        },
-        (err: unknown) => refuse(request, reply, done, err),
-      )
-      return
-    }
-    // Only an established principal is written: a new property on every request costs.
-    if (ctx.principal !== undefined) request.auth = ctx.principal
-    done()
+    runGuard(guard, contextOf(request, reply, options), request, reply, done, allow, deny)
   }
 }
 

@@ -1,6 +1,6 @@
 import './types.js'
 
-export { contextOf } from './context.js'
+export { contextOf, stateOf } from './context.js'
 export { type FrameworkErrorsHandler, frameworkErrors } from './framework-errors.js'
 export {
   createGuard,

@@ -1,8 +1,6 @@
 import { METHODS } from 'node:http'
-import { type AdapterOptions, allowHeaderMethods, optionsAllowHeader } from '@apiward/core'
-import { MethodNotAllowed, NotFound } from '@apiward/errors'
+import { type AdapterOptions, unmatchedRoute } from '@apiward/core/adapter'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { contextOf } from './context.js'
 import { sendProblem } from './problem.js'
 
 /**
@@ -19,20 +17,12 @@ function routedMethods(server: FastifyInstance, url: string): string[] {
   return found
 }
 
-/**
- * Answers a request no route answered: 405 with the methods its path has, or, for an `OPTIONS`
- * request to a path without an `OPTIONS` route, 204 with `Allow` and no body (with the request
- * ID, like every answer of the plugin); 404 when the path has no route. A path that does answer
- * the request's method (a handler called `reply.callNotFound()`) is a 404.
- */
+/** Answers a request no route answered: 404, 405 with `Allow`, or 204 with `Allow` to an `OPTIONS`. */
 export function sendNotFound(request: FastifyRequest, reply: FastifyReply, options: AdapterOptions): void {
-  const found = routedMethods(request.server, request.url)
-  if (found.length === 0 || found.includes(request.method)) {
-    sendProblem(request, reply, new NotFound(), options)
-  } else if (request.method === 'OPTIONS') {
-    contextOf(request, reply, options)
-    reply.code(204).header('allow', optionsAllowHeader(found)).send()
-  } else {
-    sendProblem(request, reply, new MethodNotAllowed(allowHeaderMethods(found)), options)
-  }
+  sendProblem(
+    request,
+    reply,
+    unmatchedRoute(request.method, routedMethods(request.server, request.url)),
+    options,
+  )
 }

@@ -1,11 +1,10 @@
+import { type GuardInput, toGuardList } from '@apiward/core'
 import {
   type AdapterOptions,
   checkAdapterOptions,
   checkHookLists,
-  type GuardInput,
   handleClientErrors,
-  toGuardList,
-} from '@apiward/core'
+} from '@apiward/core/adapter'
 import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 import { kPlugin } from './context.js'
@@ -32,12 +31,7 @@ const plugin: FastifyPluginCallback<ApiwardOptions> = (fastify, options, done) =
     )
     return
   }
-  const adapterOptions: AdapterOptions = {
-    events: options.events,
-    problemTypeBase: options.problemTypeBase,
-    onUnexpectedError: options.onUnexpectedError,
-    requestIdHeader: options.requestIdHeader,
-  }
+  const { guards, ...adapterOptions } = options
   try {
     checkAdapterOptions(adapterOptions, 'apiward plugin')
   } catch (err) {
@@ -65,10 +59,10 @@ const plugin: FastifyPluginCallback<ApiwardOptions> = (fastify, options, done) =
     sendNotFound(request, reply, adapterOptions)
   })
 
-  if (options.guards !== undefined && options.guards.length > 0) {
+  if (guards !== undefined && guards.length > 0) {
     let hooks: GuardHooks
     try {
-      hooks = createGuard(adapterOptions)(toGuardList(options.guards, 'apiward plugin options.guards'))
+      hooks = createGuard(adapterOptions)(toGuardList(guards, 'apiward plugin options.guards'))
     } catch (err) {
       done(err as Error)
       return

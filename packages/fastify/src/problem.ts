@@ -1,10 +1,20 @@
-import { type AdapterOptions, renderProblem } from '@apiward/core'
-import { BadRequest, InternalServerError, type ProblemFieldError, toProblem } from '@apiward/errors'
+import { fieldErrorsOf } from '@apiward/core'
+import { type AdapterOptions, frameworkErrorToApiError, renderOutcome } from '@apiward/core/adapter'
+import { BadRequest } from '@apiward/errors'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { contextOf } from './context.js'
 
-/** How many schema violations a problem lists at most. */
-const MAX_FIELD_ERRORS = 20
+/** Fastify's own error codes, as the kinds of errors the adapter kit knows. */
+const FST_CODES: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'entity.parse.failed',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'body.empty_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'entity.too.large',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'request.size.invalid',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'media.unsupported',
+  FST_ERR_CTP_INVALID_TYPE: 'media.unsupported',
+  FST_ERR_CTP_EMPTY_TYPE: 'media.unsupported',
+  FST_ERR_BAD_URL: 'path.malformed',
+}
 
 const VALIDATED_PARTS: Record<string, string> = {
   body: 'body',
@@ -13,80 +23,42 @@ const VALIDATED_PARTS: Record<string, string> = {
   headers: 'headers',
 }
 
-function escapePointer(segment: string): string {
-  return segment.replaceAll('~', '~0').replaceAll('/', '~1')
-}
-
-interface SchemaViolation {
-  instancePath?: unknown
-  keyword?: unknown
-  message?: unknown
-  params?: { missingProperty?: unknown; additionalProperty?: unknown }
-}
-
-function fieldErrors(validation: readonly SchemaViolation[]): ProblemFieldError[] {
-  const out: ProblemFieldError[] = []
-  for (const v of validation.slice(0, MAX_FIELD_ERRORS)) {
-    if (typeof v?.message !== 'string') continue
-    let pointer = typeof v.instancePath === 'string' ? v.instancePath : ''
-    const property = v.params?.missingProperty ?? v.params?.additionalProperty
-    if (typeof property === 'string') pointer += `/${escapePointer(property)}`
-    out.push(
-      typeof v.keyword === 'string'
-        ? { pointer, message: v.message, code: v.keyword }
-        : { pointer, message: v.message },
-    )
-  }
-  return out
-}
-
 /**
- * Maps what only Fastify says precisely: a schema violation becomes a 400 listing each violation
- * with its JSON pointer (the messages describe the schema, not the server). The rest (parse
- * errors, body limits, malformed URLs) is left to the core's `frameworkErrorToApiError`.
+ * Maps what only Fastify says: a schema violation becomes a 400 listing each violation with its
+ * JSON pointer, and `FST_ERR_*` codes the errors they stand for. Anything else is left as it is
+ * for the kit's rendering (a generic 500 reported to `onUnexpectedError`).
  */
 export function fastifyError(err: unknown): unknown {
   if (typeof err !== 'object' || err === null) return err
-  const { code, validation, validationContext } = err as {
-    code?: unknown
-    validation?: unknown
-    validationContext?: unknown
-  }
+  const { code, validation, validationContext } = err as Record<string, unknown>
   if (code === 'FST_ERR_VALIDATION' || (Array.isArray(validation) && typeof validationContext === 'string')) {
     const part = typeof validationContext === 'string' ? VALIDATED_PARTS[validationContext] : undefined
     return new BadRequest({
       code: 'request.invalid',
       detail: `The request ${part ?? 'input'} failed validation.`,
-      errors: Array.isArray(validation) ? fieldErrors(validation) : undefined,
+      errors: Array.isArray(validation) ? fieldErrorsOf(validation) : undefined,
       cause: err,
     })
   }
-  return err
+  return typeof code === 'string' && code in FST_CODES ? frameworkErrorToApiError(err, FST_CODES) : err
 }
 
 /**
- * Answers a request with the problem+json rendering of any error, through the request's
- * context (so the request ID and the headers guards set are kept). Unexpected errors become a
- * generic 500 reported to `onUnexpectedError`. Does nothing once the response has started.
+ * Answers a request with what a guard threw, through the request's context (so the request ID
+ * and the headers guards set are kept): a problem+json document for any error, or the answer of
+ * `answerNow()`. Does nothing once the response has started.
  */
 export function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,
-  err: unknown,
+  thrown: unknown,
   options: AdapterOptions = {},
 ): void {
   if (reply.sent || reply.raw.headersSent) return
-  const ctx = contextOf(request, reply, options)
-  let rendered: ReturnType<typeof renderProblem>
-  try {
-    rendered = renderProblem(ctx, fastifyError(err), options)
-  } catch {
-    // A failing onUnexpectedError or event listener must not hand the error to Fastify's own
-    // handler, which would put its message in the body.
-    rendered = toProblem(new InternalServerError(), {
-      requestId: ctx.requestId,
-      typeBase: options.problemTypeBase,
-    })
-  }
-  reply.code(rendered.status).headers(rendered.headers).send(JSON.stringify(rendered.body))
+  const { status, headers, body } = renderOutcome(
+    contextOf(request, reply, options),
+    fastifyError(thrown),
+    options,
+  )
+  reply.code(status).headers(headers).send(body)
 }

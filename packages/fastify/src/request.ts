@@ -1,4 +1,5 @@
-import { NodeSecurityRequest, type RoutingPolicy } from '@apiward/core'
+import type { RoutingPolicy } from '@apiward/core'
+import { NodeSecurityRequest } from '@apiward/core/adapter'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 
 interface RouterConfig {
@@ -30,17 +31,14 @@ function routingOf(server: FastifyInstance): RoutingPolicy {
  */
 export class FastifySecurityRequest extends NodeSecurityRequest {
   readonly #request: FastifyRequest
-  #ip: string | undefined | null = null
 
   constructor(request: FastifyRequest) {
     super(request.raw)
     this.#request = request
   }
 
-  /** Resolved once: the framework walks its trust-proxy rules on every read. */
-  get ip(): string | undefined {
-    if (this.#ip === null) this.#ip = this.#request.ip
-    return this.#ip
+  protected get frameworkIp(): string | undefined {
+    return this.#request.ip
   }
 
   get query(): Readonly<Record<string, unknown>> {

@@ -1,61 +1,38 @@
-import {
-  type AdapterOptions,
-  incomingRequestId,
-  REQUEST_ID_HEADER,
-  type ResponseBinding,
-  renderProblem,
-  SecurityContext,
-} from '@apiward/core'
+import type { SecurityContext, StateKey } from '@apiward/core'
+import { type AdapterOptions, createContext, NodeBinding, renderOutcome } from '@apiward/core/adapter'
 import type { ParameterizedContext } from 'koa'
 import { KoaSecurityRequest } from './request.js'
 
-const kBinding = Symbol.for('apiward.koa.context')
+const kContext = Symbol.for('apiward.koa.context')
+const kBinding = Symbol.for('apiward.koa.binding')
 
-type WithBinding = { [kBinding]?: KoaBinding }
+type WithContext = { [kContext]?: SecurityContext; [kBinding]?: KoaBinding }
 
-/** Lends a `SecurityContext` the Koa response, and remembers what the guards asked of it. */
-export class KoaBinding implements ResponseBinding {
-  sctx!: SecurityContext
+/** Koa serialises the body after the middleware chain: transformers wait for the next guard. */
+export class KoaBinding extends NodeBinding {
   /**
    * `onSend` transformers were registered and no guard wraps the downstream handler for them
    * yet: the next guard to allow the request does.
    */
   sendPending = false
-  readonly #ctx: ParameterizedContext
-
-  constructor(ctx: ParameterizedContext) {
-    this.#ctx = ctx
-  }
-
-  setHeader(name: string, value: string): void {
-    const res = this.#ctx.res
-    if (!res.headersSent) res.setHeader(name, value)
-  }
 
   interceptSend(): void {
     this.sendPending = true
-  }
-
-  watchFinish(): void {
-    const res = this.#ctx.res
-    const sctx = this.sctx
-    res.once('close', () => sctx.finish(res.statusCode, !res.writableFinished))
   }
 }
 
 /** The request's binding, created with its `SecurityContext` on first use. */
 export function bindingOf(ctx: ParameterizedContext, options: AdapterOptions): KoaBinding {
-  const existing = (ctx as WithBinding)[kBinding]
+  const existing = (ctx as WithContext)[kBinding]
   if (existing !== undefined) return existing
-  const binding = new KoaBinding(ctx)
-  const requestId = incomingRequestId(ctx.req.headers, options.requestIdHeader)
-  binding.sctx = new SecurityContext(new KoaSecurityRequest(ctx), binding, {
-    requestId,
-    events: options.events,
-  })
-  ;(ctx as WithBinding)[kBinding] = binding
-  const echo = options.requestIdHeader
-  if (echo !== false && !ctx.res.headersSent) ctx.res.setHeader(echo ?? REQUEST_ID_HEADER, requestId)
+  const binding = new KoaBinding(ctx.res)
+  ;(ctx as WithContext)[kBinding] = binding
+  ;(ctx as WithContext)[kContext] = createContext(
+    new KoaSecurityRequest(ctx),
+    binding,
+    ctx.req.headers,
+    options,
+  )
   return binding
 }
 
@@ -64,21 +41,36 @@ export function bindingOf(ctx: ParameterizedContext, options: AdapterOptions): K
  * on the request's way share it.
  */
 export function contextOf(ctx: ParameterizedContext, options: AdapterOptions = {}): SecurityContext {
-  return bindingOf(ctx, options).sctx
+  bindingOf(ctx, options)
+  return (ctx as WithContext)[kContext]!
 }
 
 /**
- * Answers the request with a problem+json document for any error, through the request's
- * context: Koa writes it (`ctx.body`), so upstream middleware still sees the status and a
- * `HEAD` request gets the headers without the body. An error after the headers went out is
- * still reported but cannot change the response.
+ * What a guard stored for the handler under a typed key (`createKey<T>()`): validated input, a
+ * loaded resource. `undefined` when no guard set it, or no guard ran on the request.
+ *
+ * @example
+ * ```ts
+ * router.get('/notes/:id', guard(loadNote), (ctx) => { ctx.body = stateOf(ctx, kNote) })
+ * ```
  */
-export function sendProblem(ctx: ParameterizedContext, err: unknown, options: AdapterOptions): void {
-  const { status, headers, body } = renderProblem(contextOf(ctx, options), err, options)
+export function stateOf<T>(ctx: ParameterizedContext, key: StateKey<T>): T | undefined {
+  return (ctx as WithContext)[kContext]?.get(key)
+}
+
+/**
+ * Answers the request with what a guard threw, through the request's context: a problem+json
+ * document for any error, or the answer of `answerNow()`. Koa writes it (`ctx.body`), so
+ * upstream middleware still sees the status and a `HEAD` request gets the headers without the
+ * body. An error after the headers went out is still reported but cannot change the response.
+ */
+export function sendProblem(ctx: ParameterizedContext, thrown: unknown, options: AdapterOptions): void {
+  const { status, headers, body } = renderOutcome(contextOf(ctx, options), thrown, options)
   if (ctx.headerSent) return
-  // Koa would leave the request hanging: nothing went out, so the problem takes the response over.
+  // Koa would leave the request hanging: nothing went out, so the answer takes the response over.
   if (ctx.respond === false) ctx.respond = true
-  ctx.status = status
   for (const name in headers) ctx.set(name, headers[name]!)
-  ctx.body = JSON.stringify(body)
+  // A null body is Koa's "explicitly empty"; the status set after it stays (a 308 without a body).
+  ctx.body = body ?? null
+  ctx.status = status
 }

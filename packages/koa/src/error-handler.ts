@@ -3,11 +3,11 @@ import {
   allowHeaderMethods,
   checkAdapterOptions,
   emptyJsonBodyError,
-  optionsAllowHeader,
-} from '@apiward/core'
-import { ApiError, MethodNotAllowed, NotFound } from '@apiward/errors'
+  unmatchedRoute,
+} from '@apiward/core/adapter'
+import { ApiError, MethodNotAllowed } from '@apiward/errors'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
-import { contextOf, sendProblem } from './context.js'
+import { sendProblem } from './context.js'
 
 /** What @koa/router leaves on the context: every route layer whose path matched. */
 interface RouterMatch {
@@ -15,7 +15,7 @@ interface RouterMatch {
 }
 
 /**
- * The methods the routes whose path matched accept, `HEAD` added where `GET` is. @koa/router
+ * The methods the routes whose path matched accept. @koa/router
  * records those routes on `ctx.matched` whatever the method, across every router the request
  * went through (nested routers included), so no router needs to be passed in.
  */
@@ -26,7 +26,7 @@ function matchedMethods(ctx: ParameterizedContext): string[] {
   for (const layer of matched) {
     if (Array.isArray(layer?.methods)) methods.push(...layer.methods)
   }
-  return methods.length === 0 ? methods : allowHeaderMethods(methods)
+  return methods
 }
 
 /** What only the router knows: a 405 thrown by `router.allowedMethods({ throw: true })`. */
@@ -36,38 +36,22 @@ function koaError(ctx: ParameterizedContext, err: unknown): unknown {
   // router.allowedMethods({ throw: true }) throws before it sets `Allow`.
   if (status === 405) {
     const allow = matchedMethods(ctx)
-    if (allow.length > 0) return new MethodNotAllowed(allow, { cause: err })
+    if (allow.length > 0) return new MethodNotAllowed(allowHeaderMethods(allow), { cause: err })
   }
   return err
 }
 
-/** The error for a request no middleware answered, or answered with a bare error status. */
-function unanswered(ctx: ParameterizedContext): ApiError {
+/** What a request no middleware answered, or answered with a bare error status, gets. */
+function unanswered(ctx: ParameterizedContext): unknown {
   const status = ctx.status
-  if (status === 404) {
-    const allow = matchedMethods(ctx)
-    return allow.length > 0 && !allow.includes(ctx.method) ? new MethodNotAllowed(allow) : new NotFound()
-  }
+  if (status === 404) return unmatchedRoute(ctx.method, matchedMethods(ctx))
   if (status === 405) {
     const header = ctx.response.get('Allow')
-    const allow = header === '' ? matchedMethods(ctx) : allowHeaderMethods(header.split(/\s*,\s*/))
-    return new MethodNotAllowed(allow)
+    return new MethodNotAllowed(
+      allowHeaderMethods(header === '' ? matchedMethods(ctx) : header.split(/\s*,\s*/)),
+    )
   }
   return new ApiError(status)
-}
-
-/**
- * Answers an `OPTIONS` request no middleware answered, when @koa/router knows its path with
- * other methods and none for `OPTIONS`: 204 with `Allow` and no body, with the request ID like
- * every answer of the error handler. Returns whether it answered.
- */
-function answeredOptions(ctx: ParameterizedContext, options: AdapterOptions): boolean {
-  const allow = matchedMethods(ctx)
-  if (allow.length === 0 || allow.includes('OPTIONS')) return false
-  contextOf(ctx, options)
-  ctx.status = 204
-  ctx.set('Allow', optionsAllowHeader(allow))
-  return true
 }
 
 /** Whether a handler set `ctx.body = null` on purpose (an empty answer, not a missing one). */
@@ -97,7 +81,6 @@ async function handleErrors(ctx: ParameterizedContext, next: Next, options: Adap
     !explicitlyEmpty(ctx) &&
     !ctx.headerSent
   ) {
-    if (status === 404 && ctx.method === 'OPTIONS' && answeredOptions(ctx, options)) return
     sendProblem(ctx, unanswered(ctx), options)
   }
 }

@@ -1,26 +1,13 @@
-import {
-  type AdapterOptions,
-  checkAdapterOptions,
-  compose,
-  emptyJsonBodyError,
-  type Guard,
-  type GuardInput,
-  guardFailure,
-} from '@apiward/core'
+import { compose, type Guard, type GuardInput, type SecurityContext } from '@apiward/core'
+import { type AdapterOptions, checkAdapterOptions, emptyJsonBodyError, runGuard } from '@apiward/core/adapter'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
-import { bindingOf, type KoaBinding, sendProblem } from './context.js'
+import { bindingOf, contextOf, type KoaBinding, sendProblem } from './context.js'
 
-/** Options of {@link createGuard}. */
-export interface KoaGuardOptions extends AdapterOptions {
-  /**
-   * Throw denials to the upstream middleware instead of answering them at once, so your own
-   * error middleware sees every `ApiError`. Install `errorHandler()` first (or render
-   * `ApiError`s yourself): Koa's default error handling would answer `text/plain`. Default:
-   * `false`, the guard answers denials with problem+json itself, so a route is safe even
-   * without an error handler.
-   */
-  forwardErrors?: boolean
-}
+/**
+ * Options of {@link createGuard}: the adapter options. With `forwardErrors`, install
+ * `errorHandler()` first: Koa's default error handling would answer `text/plain`.
+ */
+export type KoaGuardOptions = AdapterOptions
 
 /** The `guard()` function of {@link createGuard}. */
 export type KoaGuard = (...guards: GuardInput[]) => Middleware
@@ -37,48 +24,33 @@ function isJsonBody(body: unknown): body is object {
   )
 }
 
-async function nextThenTransform(ctx: ParameterizedContext, binding: KoaBinding, next: Next): Promise<void> {
+async function nextThenTransform(
+  ctx: ParameterizedContext,
+  sctx: SecurityContext,
+  next: Next,
+): Promise<void> {
   await next()
   const body: unknown = ctx.body
   if (!isJsonBody(body)) return
   const type = ctx.response.get('Content-Type')
-  const out = binding.sctx.transformBody(body)
+  const out = sctx.transformBody(body, ctx.status)
   ctx.body = out
   // Koa 2 resets the type of a JSON body to application/json; keep a vendor JSON type.
   if (type !== '' && isJsonBody(out)) ctx.set('Content-Type', type)
 }
 
-function allow(ctx: ParameterizedContext, binding: KoaBinding, next: Next): Promise<unknown> {
-  const principal = binding.sctx.principal
-  if (principal !== undefined) ctx.state.auth = principal
-  if (binding.sendPending) {
-    binding.sendPending = false
-    return nextThenTransform(ctx, binding, next)
-  }
-  return next()
-}
-
-function deny(ctx: ParameterizedContext, err: unknown, forward: boolean, options: AdapterOptions): void {
-  const failure = guardFailure(err)
-  if (forward || ctx.headerSent) throw failure
-  sendProblem(ctx, failure, options)
-}
-
-async function settle(
-  pending: PromiseLike<void>,
+function allow(
   ctx: ParameterizedContext,
   binding: KoaBinding,
   next: Next,
-  forward: boolean,
-  options: AdapterOptions,
+  sctx: SecurityContext,
 ): Promise<unknown> {
-  try {
-    await pending
-  } catch (err) {
-    deny(ctx, err, forward, options)
-    return
+  if (sctx.principal !== undefined) ctx.state.auth = sctx.principal
+  if (binding.sendPending) {
+    binding.sendPending = false
+    return nextThenTransform(ctx, sctx, next)
   }
-  return allow(ctx, binding, next)
+  return next()
 }
 
 /**
@@ -93,26 +65,35 @@ async function settle(
 export function createGuard(options: KoaGuardOptions = {}): KoaGuard {
   checkAdapterOptions(options, 'createGuard()')
   const forward = options.forwardErrors === true
+  const deny = (
+    ctx: ParameterizedContext,
+    _b: KoaBinding,
+    _n: Next,
+    _s: SecurityContext,
+    failure: unknown,
+  ) => {
+    if (forward || ctx.headerSent) throw failure
+    sendProblem(ctx, failure, options)
+  }
   return function guard(...guards: GuardInput[]): Middleware {
     const composed: Guard = compose(...guards)
-    // The guard's own report is synchronous for synchronous guards, so the allowed path hands
-    // Koa the promise of `next()` and makes none of its own.
+    // A synchronous composition continues synchronously: the allowed path hands Koa the
+    // promise of `next()` and makes none of its own.
     return function apiwardGuard(ctx: ParameterizedContext, next: Next): unknown {
-      let binding: KoaBinding
-      let result: void | PromiseLike<void>
-      try {
-        binding = bindingOf(ctx, options)
-        // After the body parser an empty JSON body reads as `{}`; the guards never see one.
-        const malformed = emptyJsonBodyError(ctx.req)
-        if (malformed !== undefined) throw malformed
-        result = composed(binding.sctx)
-      } catch (err) {
-        return deny(ctx, err, forward, options)
-      }
-      if (result !== undefined && typeof result.then === 'function') {
-        return settle(result, ctx, binding, next, forward, options)
-      }
-      return allow(ctx, binding, next)
+      const binding = bindingOf(ctx, options)
+      const sctx = contextOf(ctx, options)
+      // After the body parser an empty JSON body reads as `{}`; the guards never see one.
+      const malformed = emptyJsonBodyError(ctx.req)
+      if (malformed !== undefined) return deny(ctx, binding, next, sctx, malformed)
+      return runGuard<ParameterizedContext, KoaBinding, Next, unknown>(
+        composed,
+        sctx,
+        ctx,
+        binding,
+        next,
+        allow,
+        deny,
+      )
     }
   }
 }

@@ -1,4 +1,5 @@
-import { FOLDING_ROUTER, NodeSecurityRequest, type RoutingPolicy } from '@apiward/core'
+import { FOLDING_ROUTER, type RoutingPolicy } from '@apiward/core'
+import { NodeSecurityRequest } from '@apiward/core/adapter'
 import type { ParameterizedContext } from 'koa'
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({})
@@ -28,7 +29,7 @@ export class KoaSecurityRequest extends NodeSecurityRequest {
     return this.#ctx.originalUrl
   }
 
-  get ip(): string | undefined {
+  protected get frameworkIp(): string | undefined {
     return this.#ctx.ip || undefined
   }
 

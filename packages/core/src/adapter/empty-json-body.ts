@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { type ApiError, BadRequest } from '@apiward/errors'
-import { mediaTypeMatches, mediaTypeOf } from './media-type.js'
+import { mediaTypeMatches, mediaTypeOf } from '../media-type.js'
 
 /** What {@link emptyJsonBodyError} reads of a Node request. */
 export type BodyFacts = Pick<IncomingMessage, 'method' | 'headers' | 'readableEnded' | 'readableDidRead'>

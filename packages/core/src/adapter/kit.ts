@@ -1,17 +1,19 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders } from 'node:http'
 import {
   ApiError,
   BadRequest,
+  MethodNotAllowed,
+  NotFound,
   PayloadTooLarge,
   type RenderedProblem,
   toApiError,
   UnsupportedMediaType,
 } from '@apiward/errors'
-import { Answer } from './answer.js'
-import type { SecurityContext } from './context.js'
-import type { SecurityEventBus } from './events.js'
-import type { Guard } from './guard.js'
-import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.js'
+import { Answer, answerNow } from '../answer.js'
+import type { SecurityContext } from '../context.js'
+import type { SecurityEventBus } from '../events.js'
+import type { Guard } from '../guard.js'
+import { REQUEST_ID_HEADER, requestIdFrom } from '../request-id.js'
 
 /** Options every adapter's `createGuard()` and `errorHandler()` accept. */
 export interface AdapterOptions {
@@ -34,6 +36,15 @@ export interface AdapterOptions {
    * an empty guard, so it is worth turning off where it is redundant.
    */
   requestIdHeader?: string | false
+  /**
+   * Hand denials to the framework's error handling (Express `next(err)`, Koa a throw to the
+   * upstream middleware, Fastify `done(err)`) instead of answering them at once, so an error
+   * handler of your own sees every `ApiError`. Install the adapter's error handling (or render
+   * `ApiError`s yourself) so they still become problem+json. Default: `false`, the guard answers
+   * denials with problem+json itself, so a route is safe even without an error handler. A
+   * guard's `answerNow()` is forwarded the same way.
+   */
+  forwardErrors?: boolean
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
@@ -59,6 +70,9 @@ export function checkAdapterOptions(options: AdapterOptions, where: string): voi
   if (onUnexpectedError !== undefined && typeof onUnexpectedError !== 'function') {
     throw new TypeError(`${where}: onUnexpectedError must be a function (err, requestId) => void`)
   }
+  if (options.forwardErrors !== undefined && typeof options.forwardErrors !== 'boolean') {
+    throw new TypeError(`${where}: forwardErrors must be a boolean`)
+  }
   if (problemTypeBase !== undefined && typeof problemTypeBase !== 'string') {
     throw new TypeError(
       `${where}: problemTypeBase must be a string such as 'https://api.example.com/problems/'`,
@@ -82,7 +96,11 @@ export function logUnexpectedError(err: unknown, requestId: string): void {
   console.error(`[apiward] unexpected error in request ${requestId}: ${text}`)
 }
 
-const BODY_PARSER_TYPES: Record<string, () => ApiError> = {
+/**
+ * The framework errors every adapter knows, by body-parser / co-body `type` (Express and Koa), and
+ * the kinds an adapter maps its own codes onto (`frameworkErrorToApiError`'s `codes`).
+ */
+const FRAMEWORK_ERRORS: Record<string, () => ApiError> = {
   'entity.parse.failed': () =>
     new BadRequest({ code: 'request.malformed_body', detail: 'The request body could not be parsed.' }),
   'entity.too.large': () => new PayloadTooLarge(),
@@ -107,23 +125,15 @@ const BODY_PARSER_TYPES: Record<string, () => ApiError> = {
     }),
   'parameters.too.many': () => new PayloadTooLarge({ detail: 'The request body has too many parameters.' }),
   'stream.encoding.set': () => new BadRequest(),
-}
-
-const FASTIFY_CODES: Record<string, () => ApiError> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: BODY_PARSER_TYPES['entity.parse.failed']!,
-  FST_ERR_CTP_EMPTY_JSON_BODY: () =>
+  'body.empty_json': () =>
     new BadRequest({
       code: 'request.malformed_body',
       detail: 'The request body is empty but its type says JSON.',
     }),
-  FST_ERR_CTP_BODY_TOO_LARGE: BODY_PARSER_TYPES['entity.too.large']!,
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new UnsupportedMediaType(),
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: BODY_PARSER_TYPES['request.size.invalid']!,
-  FST_ERR_CTP_INVALID_TYPE: () => new UnsupportedMediaType(),
-  FST_ERR_CTP_EMPTY_TYPE: () => new UnsupportedMediaType(),
-  FST_ERR_VALIDATION: () =>
+  'media.unsupported': () => new UnsupportedMediaType(),
+  'request.invalid': () =>
     new BadRequest({ code: 'request.invalid', detail: 'The request failed validation.' }),
-  FST_ERR_BAD_URL: () =>
+  'path.malformed': () =>
     new BadRequest({
       code: 'request.invalid_path',
       detail: 'The request path has malformed percent-encoding.',
@@ -133,22 +143,21 @@ const FASTIFY_CODES: Record<string, () => ApiError> = {
 /**
  * Maps an error thrown by a framework or its body parser to a client-safe `ApiError`:
  * malformed JSON is a 400, a body over the limit a 413, an unsupported media type or charset
- * a 415 (body-parser / co-body `type`s, JSON `SyntaxError`s marked 400, and Fastify `FST_ERR_*`
- * codes are known). Anything else
- * goes through `toApiError` (4xx by status, otherwise a generic 500).
+ * a 415 (body-parser / co-body `type`s and JSON `SyntaxError`s marked 400 are known). `codes`
+ * maps an adapter's own error codes onto those kinds (the Fastify adapter maps `FST_ERR_*`).
+ * Anything else goes through `toApiError` (4xx by status, otherwise a generic 500).
  */
-export function frameworkErrorToApiError(err: unknown): ApiError {
+export function frameworkErrorToApiError(err: unknown, codes?: Readonly<Record<string, string>>): ApiError {
   if (ApiError.is(err)) return err
   if (typeof err === 'object' && err !== null) {
     const { type, code } = err as { type?: unknown; code?: unknown }
-    const byType = typeof type === 'string' ? BODY_PARSER_TYPES[type] : undefined
-    if (byType) return withCause(byType(), err)
-    const byCode = typeof code === 'string' ? FASTIFY_CODES[code] : undefined
-    if (byCode) return withCause(byCode(), err)
+    const kind = typeof type === 'string' ? type : typeof code === 'string' ? codes?.[code] : undefined
+    const known = kind === undefined ? undefined : FRAMEWORK_ERRORS[kind]
+    if (known) return withCause(known(), err)
     // co-body (Koa) and Fastify 4 throw the JSON parser's SyntaxError marked 400, with no type.
     const { status, statusCode } = err as { status?: unknown; statusCode?: unknown }
     if (err instanceof SyntaxError && (status === 400 || statusCode === 400)) {
-      return withCause(BODY_PARSER_TYPES['entity.parse.failed']!(), err)
+      return withCause(FRAMEWORK_ERRORS['entity.parse.failed']!(), err)
     }
   }
   return toApiError(err)
@@ -185,25 +194,56 @@ export function guardFailure(err: unknown): unknown {
   return err || new Error(`A guard failed without a reason (it threw or rejected with ${String(err)})`)
 }
 
+/** What an adapter does when the guards allowed: `a`, `b`, `c` are its own (request, response, next...). */
+export type Allowed<A, B, C, R> = (a: A, b: B, c: C, ctx: SecurityContext) => R
+/** What an adapter does when a guard denied, answered now or failed; `failure` is never falsy. */
+export type Denied<A, B, C, R> = (a: A, b: B, c: C, ctx: SecurityContext, failure: unknown) => R
+
 /**
- * Runs a guard and reports once through `done`: `done()` when it allowed, `done(err)` when it
- * denied or failed (`err` never falsy, see `guardFailure`). A synchronous guard reports
- * synchronously, so no promise is made for it.
+ * Runs a guard for an adapter and continues with `allowed` or `denied`, handing them the adapter's
+ * own arguments: no closure is made per request, and a synchronous guard continues synchronously
+ * without a promise. A failure is never falsy (`guardFailure`), so no `next(err)` or `done(err)`
+ * can read it as "go on".
+ *
+ * @example
+ * ```ts
+ * return runGuard(composed, ctx, req, res, next, allow, deny)
+ * ```
  */
-export function runGuard(guard: Guard, ctx: SecurityContext, done: (err?: unknown) => void): void {
+export function runGuard<A, B, C, R>(
+  guard: Guard,
+  ctx: SecurityContext,
+  a: A,
+  b: B,
+  c: C,
+  allowed: Allowed<A, B, C, R>,
+  denied: Denied<A, B, C, R>,
+): R | Promise<R> {
   let result: void | PromiseLike<void>
   try {
     result = guard(ctx)
   } catch (err) {
-    done(guardFailure(err))
-    return
+    return denied(a, b, c, ctx, guardFailure(err))
   }
-  if (result !== undefined && typeof result.then === 'function') {
-    result.then(
-      () => done(),
-      (err: unknown) => done(guardFailure(err)),
-    )
-  } else done()
+  if (result === undefined || typeof result.then !== 'function') return allowed(a, b, c, ctx)
+  return Promise.resolve(result).then(
+    () => allowed(a, b, c, ctx),
+    (err: unknown) => denied(a, b, c, ctx, guardFailure(err)),
+  )
+}
+
+/**
+ * What a request no route answered gets, from the methods the router knows for its path: 404
+ * when it knows none (or knows the request's own method, whose route passed the request on),
+ * for an `OPTIONS` request a 204 with `Allow` (`optionsAllowHeader`), otherwise 405 with `Allow`.
+ * Adapters gather the methods their router knows and send the result like any guard's throw.
+ */
+export function unmatchedRoute(method: string, methods: readonly string[]): ApiError | Answer {
+  if (methods.length === 0) return new NotFound()
+  const allow = allowHeaderMethods(methods)
+  if (allow.includes(method)) return new NotFound()
+  if (method === 'OPTIONS') return answerNow(204, { headers: { allow: optionsAllowHeader(allow) } })
+  return new MethodNotAllowed(allow)
 }
 
 /**
@@ -249,30 +289,4 @@ export function renderOutcome(
   if (Answer.is(thrown)) return thrown
   const { status, headers, body } = renderProblem(ctx, thrown, options)
   return { status, headers, body: JSON.stringify(body) }
-}
-
-/**
- * Hooks a Node response's `writeHead` once, so the list headers and removals a context collected
- * (`appendHeader`, `removeHeader`) are applied when the headers are written, on every answer
- * (handler, error handling, the framework's own). Headers a framework passes to `writeHead`
- * itself (Fastify does) are merged there, where Node would otherwise let them override.
- */
-export function hookWriteHead(res: ServerResponse, ctx: SecurityContext): void {
-  const writeHead = res.writeHead as (this: ServerResponse, ...args: unknown[]) => ServerResponse
-  res.writeHead = function apiwardWriteHead(this: ServerResponse, ...args: unknown[]): ServerResponse {
-    const passed = (typeof args[1] === 'object' ? args[1] : args[2]) as OutgoingHttpHeaders | undefined
-    const own = passed !== undefined && passed !== null && !Array.isArray(passed) ? passed : undefined
-    ctx.applySendHeaders({
-      getHeader: (name) => (own !== undefined && name in own ? own[name] : this.getHeader(name)),
-      setHeader: (name, value) => {
-        if (own !== undefined && name in own) own[name] = value
-        else this.setHeader(name, value)
-      },
-      removeHeader: (name) => {
-        if (own !== undefined) delete own[name]
-        this.removeHeader(name)
-      },
-    })
-    return writeHead.apply(this, args)
-  } as ServerResponse['writeHead']
 }

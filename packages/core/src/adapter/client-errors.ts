@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream'
 import { ApiError, BadRequest, PayloadTooLarge, toProblem } from '@apiward/errors'
-import { type AdapterOptions, checkAdapterOptions } from './adapter-kit.js'
-import { newRequestId } from './request-id.js'
+import { newRequestId } from '../request-id.js'
+import { type AdapterOptions, checkAdapterOptions } from './kit.js'
 
 /** A `clientError` listener as {@link ClientErrorOptions.insteadOf} sees it. */
 export type ClientErrorListener = { readonly name: string }

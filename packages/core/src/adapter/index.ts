@@ -1,0 +1,33 @@
+/**
+ * The adapter kit: what every framework adapter shares, so an adapter is only its framework's
+ * glue. Guards and their users need only `@apiward/core`; this subpath is for adapter authors
+ * (docs/adapters.md#writing-an-adapter).
+ */
+
+export { NodeSecurityRequest, type TlsInfo } from '../request.js'
+export {
+  type ClientErrorListener,
+  type ClientErrorOptions,
+  type ClientErrorSource,
+  handleClientErrors,
+} from './client-errors.js'
+export { type BodyFacts, emptyJsonBodyError } from './empty-json-body.js'
+export { checkHookLists, markHookLists } from './hook-lists.js'
+export {
+  type AdapterOptions,
+  type Allowed,
+  allowHeaderMethods,
+  checkAdapterOptions,
+  type Denied,
+  frameworkErrorToApiError,
+  guardFailure,
+  incomingRequestId,
+  logUnexpectedError,
+  optionsAllowHeader,
+  type RenderedOutcome,
+  renderOutcome,
+  renderProblem,
+  runGuard,
+  unmatchedRoute,
+} from './kit.js'
+export { createContext, hookWriteHead, NodeBinding, writeOutcome } from './node.js'

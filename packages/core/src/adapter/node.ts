@@ -1,0 +1,106 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { type ResponseBinding, SecurityContext } from '../context.js'
+import type { SecurityRequest } from '../request.js'
+import { REQUEST_ID_HEADER } from '../request-id.js'
+import { type AdapterOptions, incomingRequestId, type RenderedOutcome } from './kit.js'
+
+/**
+ * Hooks a Node response's `writeHead` once, so the list headers and removals a context collected
+ * (`appendHeader`, `removeHeader`) are applied when the headers are written, on every answer
+ * (handler, error handling, the framework's own). Headers a framework passes to `writeHead`
+ * itself (Fastify does) are merged there, where Node would otherwise let them override.
+ */
+export function hookWriteHead(res: ServerResponse, ctx: SecurityContext): void {
+  const writeHead = res.writeHead as (this: ServerResponse, ...args: unknown[]) => ServerResponse
+  res.writeHead = function apiwardWriteHead(this: ServerResponse, ...args: unknown[]): ServerResponse {
+    const passed = (typeof args[1] === 'object' ? args[1] : args[2]) as OutgoingHttpHeaders | undefined
+    const own = passed !== undefined && passed !== null && !Array.isArray(passed) ? passed : undefined
+    ctx.applySendHeaders({
+      getHeader: (name) => (own !== undefined && name in own ? own[name] : this.getHeader(name)),
+      setHeader: (name, value) => {
+        if (own !== undefined && name in own) own[name] = value
+        else this.setHeader(name, value)
+      },
+      removeHeader: (name) => {
+        if (own !== undefined) delete own[name]
+        this.removeHeader(name)
+      },
+    })
+    return writeHead.apply(this, args)
+  } as ServerResponse['writeHead']
+}
+
+/**
+ * The response binding of a Node `ServerResponse`: headers set only while they can be, list
+ * headers and removals applied through a `writeHead` hook, the end of the response watched with
+ * one `close` listener. Adapters extend it with how their framework serialises a body
+ * (`interceptSend`).
+ */
+export abstract class NodeBinding implements ResponseBinding {
+  readonly res: ServerResponse
+
+  constructor(res: ServerResponse) {
+    this.res = res
+  }
+
+  setHeader(name: string, value: string): void {
+    if (!this.res.headersSent) this.res.setHeader(name, value)
+  }
+
+  removeHeader(name: string): void {
+    if (!this.res.headersSent) this.res.removeHeader(name)
+  }
+
+  hookSendHeaders(ctx: SecurityContext): void {
+    hookWriteHead(this.res, ctx)
+  }
+
+  watchFinish(ctx: SecurityContext): void {
+    const res = this.res
+    res.once('close', () => ctx.finish(res.statusCode, !res.writableFinished))
+  }
+
+  abstract interceptSend(ctx: SecurityContext): void
+}
+
+/**
+ * Creates a request's `SecurityContext` for an adapter: the request ID from the incoming header
+ * (`requestIdHeader`) or a new one, echoed through the binding unless the option is `false`.
+ * Adapters keep the result on their request object, so every guard and the error handling of
+ * the request share it.
+ */
+export function createContext(
+  request: SecurityRequest,
+  binding: ResponseBinding,
+  headers: IncomingHttpHeaders,
+  options: AdapterOptions,
+): SecurityContext {
+  const requestId = incomingRequestId(headers, options.requestIdHeader)
+  const ctx = new SecurityContext(request, binding, { requestId, events: options.events })
+  const echo = options.requestIdHeader
+  if (echo !== false) binding.setHeader(echo ?? REQUEST_ID_HEADER, requestId)
+  return ctx
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * Writes a rendered outcome (`renderOutcome`) on a Node response that nothing has written yet:
+ * status, headers, `Content-Length` and the body (none for `HEAD`).
+ */
+export function writeOutcome(
+  res: ServerResponse,
+  method: string | undefined,
+  outcome: RenderedOutcome,
+): void {
+  res.statusCode = outcome.status
+  const headers = outcome.headers
+  for (const name in headers) res.setHeader(name, headers[name]!)
+  const body = outcome.body
+  if (body === undefined) {
+    res.end()
+    return
+  }
+  res.setHeader('content-length', encoder.encode(body).length)
+  res.end(method === 'HEAD' ? undefined : body)
+}
