@@ -1,4 +1,4 @@
-import { createPrivateKey, KeyObject, randomUUID, webcrypto } from 'node:crypto'
+import { createPrivateKey, KeyObject, randomUUID, type webcrypto } from 'node:crypto'
 import { type JWK, SignJWT } from 'jose'
 
 /** `client_secret_basic` (RFC 6749 section 2.3.1): the client ID and secret in an `Authorization: Basic` header. */
@@ -92,8 +92,9 @@ function privateKeyOf(input: PrivateKeyJwt['privateKey'], where: string): KeyObj
   let key: KeyObject
   try {
     if (input instanceof KeyObject) key = input
-    else if (input instanceof webcrypto.CryptoKey) key = KeyObject.from(input)
-    else if (typeof input === 'string') key = createPrivateKey(input)
+    else if (Object.prototype.toString.call(input) === '[object CryptoKey]') {
+      key = KeyObject.from(input as webcrypto.CryptoKey)
+    } else if (typeof input === 'string') key = createPrivateKey(input)
     else key = createPrivateKey({ key: input as Record<string, unknown>, format: 'jwk' } as never)
   } catch (err) {
     throw new TypeError(

@@ -25,7 +25,7 @@ export function checkOptionNames<T extends object>(
     if (Object.hasOwn(known, name)) continue
     const meant = mistakes[name] ?? names.find((n) => n.toLowerCase() === name.toLowerCase())
     throw new TypeError(
-      `${where}: unknown option "${name}"${meant === undefined ? '' : `; did you mean "${meant}"?`} Known options: ${names.join(', ')}.`,
+      `${where}: unknown option "${name}"${meant === undefined ? '.' : `; did you mean "${meant}"?`} Known options: ${names.join(', ')}.`,
     )
   }
 }
