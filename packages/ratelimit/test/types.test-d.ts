@@ -3,6 +3,7 @@ import {
   type BruteForceGuard,
   bruteForce,
   ipFilter,
+  ipKeyOf,
   memoryStore,
   type RateLimitStore,
   rateLimit,
@@ -34,5 +35,21 @@ describe('@apiward/ratelimit types', () => {
     // @ts-expect-error not a key source
     rateLimit({ points: 1, duration: 1, key: 'cookie' })
     rateLimit({ points: 1, duration: 1, key: (ctx) => ctx.principal?.id })
+    rateLimit({ points: 1, duration: 1, key: (ctx) => ctx.principal?.id ?? ipKeyOf(ctx.req.ip) })
+    rateLimit({
+      points: 1,
+      duration: 1,
+      countRefused: true,
+      ipv6Subnet: 96,
+      dangerouslyAllowAnyIpv6Subnet: true,
+    })
+    expectTypeOf(ipKeyOf).returns.toEqualTypeOf<string | undefined>()
+    expectTypeOf(memoryStore({ maxKeys: 10 })).toEqualTypeOf<RateLimitStore>()
+  })
+
+  it('types a username reader as answering a string', () => {
+    bruteForce({ username: (ctx) => ctx.req.header('x-user') })
+    // @ts-expect-error a username is a string
+    bruteForce({ username: () => ['victim'] })
   })
 })
