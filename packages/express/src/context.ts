@@ -2,12 +2,13 @@ import type { SecurityContext, StateKey } from '@apiward/core'
 import {
   type AdapterOptions,
   createContext,
+  FrameworkRequest,
   NodeBinding,
   renderOutcome,
   writeOutcome,
 } from '@apiward/core/adapter'
 import type { Request, Response } from 'express'
-import { ExpressSecurityRequest } from './request.js'
+import { expressRequest } from './request.js'
 
 const kContext = Symbol.for('apiward.express.context')
 
@@ -31,7 +32,12 @@ class ExpressBinding extends NodeBinding {
 export function contextOf(req: Request, res: Response, options: AdapterOptions): SecurityContext {
   const existing = (req as WithContext)[kContext]
   if (existing !== undefined) return existing
-  const ctx = createContext(new ExpressSecurityRequest(req), new ExpressBinding(res), req.headers, options)
+  const ctx = createContext(
+    new FrameworkRequest(req, req, expressRequest),
+    new ExpressBinding(res),
+    req.headers,
+    options,
+  )
   ;(req as WithContext)[kContext] = ctx
   return ctx
 }

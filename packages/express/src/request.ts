@@ -1,70 +1,40 @@
-import type { RoutingPolicy } from '@apiward/core'
-import { NodeSecurityRequest } from '@apiward/core/adapter'
+import type { RequestReader } from '@apiward/core/adapter'
 import type { Request } from 'express'
 
-/** The `SecurityRequest` of an Express request: IP after `trust proxy`, params, query, body, route. */
-export class ExpressSecurityRequest extends NodeSecurityRequest {
-  readonly #req: Request
-
-  constructor(req: Request) {
-    super(req)
-    this.#req = req
-  }
-
-  /** Express rewrites `req.url` inside mounted routers; `originalUrl` is what the client sent. */
-  protected override get url(): string {
-    return this.#req.originalUrl ?? this.#req.url
-  }
-
-  protected get frameworkIp(): string | undefined {
-    return this.#req.ip
-  }
-
-  get query(): Readonly<Record<string, unknown>> {
-    return (this.#req.query ?? {}) as Record<string, unknown>
-  }
-
-  get params(): Readonly<Record<string, string>> {
-    return (this.#req.params ?? {}) as Record<string, string>
-  }
-
-  get body(): unknown {
-    return this.#req.body
-  }
-
-  protected get frameworkProtocol(): string {
-    return this.#req.protocol
-  }
-
-  /** Express 5's `req.host`, also on Express 4 (whose `req.host` drops the port). */
-  protected get frameworkHost(): string | undefined {
-    const req = this.#req
-    const forwarded = req.headers['x-forwarded-host']
-    if (typeof forwarded === 'string' && forwarded !== '') {
-      const trust = req.app.get('trust proxy fn') as (address: string | undefined, hop: number) => boolean
-      if (trust(req.socket.remoteAddress, 0)) {
-        const comma = forwarded.indexOf(',')
-        return (comma === -1 ? forwarded : forwarded.slice(0, comma)).trim()
-      }
-    }
-    return req.headers.host
-  }
-
-  /**
-   * The app's `case sensitive routing` and `strict routing` settings (both off by default).
-   * A `Router` made with other options than its app's is not visible from here: see
-   * docs/adapters.md#routing-policy.
-   */
-  get routing(): RoutingPolicy {
-    const app = this.#req.app
-    return {
-      caseSensitive: app.enabled('case sensitive routing'),
-      strictSlash: app.enabled('strict routing'),
+/** Express 5's `req.host`, also on Express 4 (whose `req.host` drops the port). */
+function host(req: Request): string | undefined {
+  const forwarded = req.headers['x-forwarded-host']
+  if (typeof forwarded === 'string' && forwarded !== '') {
+    const trust = req.app.get('trust proxy fn') as (address: string | undefined, hop: number) => boolean
+    if (trust(req.socket.remoteAddress, 0)) {
+      const comma = forwarded.indexOf(',')
+      return (comma === -1 ? forwarded : forwarded.slice(0, comma)).trim()
     }
   }
+  return req.headers.host
+}
 
-  get route(): string | undefined {
-    const route = this.#req.route as { path?: unknown } | undefined
-    return typeof route?.path === 'string' ? this.#req.baseUrl + route.path : undefined
-  }
+/**
+ * What guards read of an Express request: the original URL (Express rewrites `req.url` inside
+ * mounted routers), IP, protocol and host after `trust proxy`, params, query, body, the route
+ * pattern with its mount path, and the app's `case sensitive routing` and `strict routing`
+ * settings (a `Router` made with other options than its app's is not visible from here: see
+ * docs/adapters.md#routing-policy).
+ */
+export const expressRequest: RequestReader<Request> = {
+  url: (req) => req.originalUrl ?? req.url,
+  ip: (req) => req.ip,
+  protocol: (req) => req.protocol,
+  host,
+  query: (req) => req.query as Record<string, unknown> | undefined,
+  params: (req) => req.params as Record<string, string> | undefined,
+  body: (req) => req.body,
+  route: (req) => {
+    const route = req.route as { path?: unknown } | undefined
+    return typeof route?.path === 'string' ? req.baseUrl + route.path : undefined
+  },
+  routing: (req) => ({
+    caseSensitive: req.app.enabled('case sensitive routing'),
+    strictSlash: req.app.enabled('strict routing'),
+  }),
 }

@@ -1,7 +1,7 @@
 import { type SecurityContext, type StateKey, warnOnce } from '@apiward/core'
-import { type AdapterOptions, createContext, NodeBinding } from '@apiward/core/adapter'
+import { type AdapterOptions, createContext, FrameworkRequest, NodeBinding } from '@apiward/core/adapter'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { FastifySecurityRequest } from './request.js'
+import { fastifyRequest } from './request.js'
 
 /** Where a request keeps its context, once a guard or the error handling created it. */
 export const kContext: unique symbol = Symbol.for('apiward.fastify.context')
@@ -71,7 +71,12 @@ export function contextOf(
   const existing = (request as WithContext)[kContext]
   if (existing !== undefined) return existing
   const binding = new FastifyBinding(reply)
-  const ctx = createContext(new FastifySecurityRequest(request), binding, request.raw.headers, options)
+  const ctx = createContext(
+    new FrameworkRequest(request.raw, request, fastifyRequest),
+    binding,
+    request.raw.headers,
+    options,
+  )
   ;(request as WithContext)[kContext] = ctx
   return ctx
 }

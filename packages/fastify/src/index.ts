@@ -12,4 +12,3 @@ export {
 } from './guard.js'
 export { type ApiwardOptions, apiward } from './plugin.js'
 export { sendProblem } from './problem.js'
-export { FastifySecurityRequest } from './request.js'

@@ -1,5 +1,5 @@
 import type { RoutingPolicy } from '@apiward/core'
-import { NodeSecurityRequest } from '@apiward/core/adapter'
+import type { RequestReader } from '@apiward/core/adapter'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 
 interface RouterConfig {
@@ -26,50 +26,21 @@ function routingOf(server: FastifyInstance): RoutingPolicy {
 }
 
 /**
- * The `SecurityRequest` of a Fastify request: IP after `trustProxy`, params, query, body and the
- * route pattern, each read from the request only when a guard asks.
+ * What guards read of a Fastify request: IP, protocol and host after `trustProxy` (Fastify 4
+ * calls the host `hostname`, port included), params, query, the body (`undefined` in `onRequest`
+ * guards: Fastify has not read it yet), the route pattern with the prefixes of enclosing plugins
+ * (`/v1/notes/:id`), and the router's case and trailing-slash options.
  */
-export class FastifySecurityRequest extends NodeSecurityRequest {
-  readonly #request: FastifyRequest
-
-  constructor(request: FastifyRequest) {
-    super(request.raw)
-    this.#request = request
-  }
-
-  protected get frameworkIp(): string | undefined {
-    return this.#request.ip
-  }
-
-  get query(): Readonly<Record<string, unknown>> {
-    return (this.#request.query ?? {}) as Record<string, unknown>
-  }
-
-  get params(): Readonly<Record<string, string>> {
-    return (this.#request.params ?? {}) as Record<string, string>
-  }
-
-  /** `undefined` in `onRequest` guards: Fastify has not read the body yet. */
-  get body(): unknown {
-    return this.#request.body
-  }
-
-  protected get frameworkProtocol(): string | undefined {
-    return this.#request.protocol
-  }
-
-  /** Fastify 5's `request.host`; Fastify 4 calls it `hostname` (with the port, too). */
-  protected get frameworkHost(): string | undefined {
-    const request = this.#request as { host?: string; hostname: string }
-    return 'host' in request ? request.host : request.hostname
-  }
-
-  get routing(): RoutingPolicy {
-    return routingOf(this.#request.server)
-  }
-
-  /** The pattern with the prefixes of enclosing plugins, e.g. `/v1/notes/:id`. */
-  get route(): string | undefined {
-    return this.#request.routeOptions?.url
-  }
+export const fastifyRequest: RequestReader<FastifyRequest> = {
+  ip: (request) => request.ip,
+  protocol: (request) => request.protocol,
+  host: (request) => {
+    const r = request as { host?: string; hostname: string }
+    return 'host' in r ? r.host : r.hostname
+  },
+  query: (request) => request.query as Record<string, unknown> | undefined,
+  params: (request) => request.params as Record<string, string> | undefined,
+  body: (request) => request.body,
+  route: (request) => request.routeOptions?.url,
+  routing: (request) => routingOf(request.server),
 }

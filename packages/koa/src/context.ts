@@ -1,7 +1,13 @@
 import type { SecurityContext, StateKey } from '@apiward/core'
-import { type AdapterOptions, createContext, NodeBinding, renderOutcome } from '@apiward/core/adapter'
+import {
+  type AdapterOptions,
+  createContext,
+  FrameworkRequest,
+  NodeBinding,
+  renderOutcome,
+} from '@apiward/core/adapter'
 import type { ParameterizedContext } from 'koa'
-import { KoaSecurityRequest } from './request.js'
+import { koaRequest } from './request.js'
 
 const kContext = Symbol.for('apiward.koa.context')
 const kBinding = Symbol.for('apiward.koa.binding')
@@ -28,7 +34,7 @@ export function bindingOf(ctx: ParameterizedContext, options: AdapterOptions): K
   const binding = new KoaBinding(ctx.res)
   ;(ctx as WithContext)[kBinding] = binding
   ;(ctx as WithContext)[kContext] = createContext(
-    new KoaSecurityRequest(ctx),
+    new FrameworkRequest(ctx.req, ctx, koaRequest),
     binding,
     ctx.req.headers,
     options,

@@ -3,7 +3,7 @@ import {
   allowHeaderMethods,
   checkAdapterOptions,
   emptyJsonBodyError,
-  unmatchedRoute,
+  unansweredStatus,
 } from '@apiward/core/adapter'
 import { ApiError, MethodNotAllowed } from '@apiward/errors'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
@@ -41,19 +41,6 @@ function koaError(ctx: ParameterizedContext, err: unknown): unknown {
   return err
 }
 
-/** What a request no middleware answered, or answered with a bare error status, gets. */
-function unanswered(ctx: ParameterizedContext): unknown {
-  const status = ctx.status
-  if (status === 404) return unmatchedRoute(ctx.method, matchedMethods(ctx))
-  if (status === 405) {
-    const header = ctx.response.get('Allow')
-    return new MethodNotAllowed(
-      allowHeaderMethods(header === '' ? matchedMethods(ctx) : header.split(/\s*,\s*/)),
-    )
-  }
-  return new ApiError(status)
-}
-
 /** Whether a handler set `ctx.body = null` on purpose (an empty answer, not a missing one). */
 function explicitlyEmpty(ctx: ParameterizedContext): boolean {
   return (ctx.response as { _explicitNullBody?: boolean })._explicitNullBody === true
@@ -81,7 +68,11 @@ async function handleErrors(ctx: ParameterizedContext, next: Next, options: Adap
     !explicitlyEmpty(ctx) &&
     !ctx.headerSent
   ) {
-    sendProblem(ctx, unanswered(ctx), options)
+    sendProblem(
+      ctx,
+      unansweredStatus(status, ctx.method, matchedMethods(ctx), ctx.response.get('Allow')),
+      options,
+    )
   }
 }
 

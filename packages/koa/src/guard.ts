@@ -1,5 +1,11 @@
 import { compose, type Guard, type GuardInput, type SecurityContext } from '@apiward/core'
-import { type AdapterOptions, checkAdapterOptions, emptyJsonBodyError, runGuard } from '@apiward/core/adapter'
+import {
+  type AdapterOptions,
+  checkAdapterOptions,
+  emptyJsonBodyError,
+  isJsonBody,
+  runGuard,
+} from '@apiward/core/adapter'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
 import { bindingOf, contextOf, type KoaBinding, sendProblem } from './context.js'
 
@@ -11,18 +17,6 @@ export type KoaGuardOptions = AdapterOptions
 
 /** The `guard()` function of {@link createGuard}. */
 export type KoaGuard = (...guards: GuardInput[]) => Middleware
-
-/**
- * Whether Koa would serialise this body as JSON: an object or array, not a buffer, a Node or
- * Web stream, a `Blob` or a `Response`.
- */
-function isJsonBody(body: unknown): body is object {
-  if (typeof body !== 'object' || body === null || ArrayBuffer.isView(body)) return false
-  const b = body as { pipe?: unknown; getReader?: unknown; arrayBuffer?: unknown }
-  return (
-    typeof b.pipe !== 'function' && typeof b.getReader !== 'function' && typeof b.arrayBuffer !== 'function'
-  )
-}
 
 async function nextThenTransform(
   ctx: ParameterizedContext,

@@ -12,6 +12,7 @@ export {
   handleClientErrors,
 } from './client-errors.js'
 export { type BodyFacts, emptyJsonBodyError } from './empty-json-body.js'
+export { FrameworkRequest, type RequestReader } from './framework-request.js'
 export { checkHookLists, markHookLists } from './hook-lists.js'
 export {
   type AdapterOptions,
@@ -22,12 +23,14 @@ export {
   frameworkErrorToApiError,
   guardFailure,
   incomingRequestId,
+  isJsonBody,
   logUnexpectedError,
   optionsAllowHeader,
   type RenderedOutcome,
   renderOutcome,
   renderProblem,
   runGuard,
+  unansweredStatus,
   unmatchedRoute,
 } from './kit.js'
 export { createContext, hookWriteHead, NodeBinding, writeOutcome } from './node.js'

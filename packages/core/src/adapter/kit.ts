@@ -233,6 +233,37 @@ export function runGuard<A, B, C, R>(
 }
 
 /**
+ * What a response the framework left with a bare error status and no body gets (a Koa
+ * `ctx.status = 401`, a router's own 404 or 405): the unmatched-route answer for a 404, a 405
+ * with `Allow` (the one the router set, else the methods it knows), otherwise the generic
+ * problem of the status.
+ */
+export function unansweredStatus(
+  status: number,
+  method: string,
+  methods: readonly string[],
+  allow: string | undefined,
+): ApiError | Answer {
+  if (status === 404) return unmatchedRoute(method, methods)
+  if (status === 405)
+    return new MethodNotAllowed(allowHeaderMethods(allow ? allow.split(/\s*,\s*/) : methods))
+  return new ApiError(status)
+}
+
+/**
+ * Whether a framework would serialise this handler body as JSON: an object or array, not a
+ * buffer, a Node or Web stream, a `Blob` or a `Response`. Only such bodies pass through `onSend`
+ * transformers.
+ */
+export function isJsonBody(body: unknown): body is object {
+  if (typeof body !== 'object' || body === null || ArrayBuffer.isView(body)) return false
+  const b = body as { pipe?: unknown; getReader?: unknown; arrayBuffer?: unknown }
+  return (
+    typeof b.pipe !== 'function' && typeof b.getReader !== 'function' && typeof b.arrayBuffer !== 'function'
+  )
+}
+
+/**
  * What a request no route answered gets, from the methods the router knows for its path: 404
  * when it knows none (or knows the request's own method, whose route passed the request on),
  * for an `OPTIONS` request a 204 with `Allow` (`optionsAllowHeader`), otherwise 405 with `Allow`.

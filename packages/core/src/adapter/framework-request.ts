@@ -1,0 +1,80 @@
+import type { IncomingMessage } from 'node:http'
+import type { RoutingPolicy } from '../path.js'
+import { NodeSecurityRequest } from '../request.js'
+
+const EMPTY: Readonly<Record<string, never>> = Object.freeze({})
+
+/**
+ * What an adapter tells the kit about its framework's request `F`: one function a fact, each
+ * called only when a guard first asks for it. Everything else of the `SecurityRequest` (the
+ * normalised and router-folded path, headers, TLS, media type) the kit reads from Node's
+ * `IncomingMessage`.
+ */
+export interface RequestReader<F> {
+  /** The target as the client sent it, where the framework rewrites `raw.url` in mounted routers. Default: `raw.url`. */
+  readonly url?: (request: F) => string
+  /** The client IP under the framework's trust-proxy setting. */
+  readonly ip: (request: F) => string | undefined
+  /** The protocol under the framework's trust-proxy setting. */
+  readonly protocol: (request: F) => string | undefined
+  /** The host under the framework's trust-proxy setting (`Host`, or a trusted `X-Forwarded-Host`). */
+  readonly host: (request: F) => string | undefined
+  readonly query: (request: F) => Readonly<Record<string, unknown>> | undefined
+  readonly params: (request: F) => Readonly<Record<string, string>> | undefined
+  /** The parsed body, `undefined` before a body parser ran. */
+  readonly body: (request: F) => unknown
+  /** The route pattern (`/notes/:id`) when the router matched one. */
+  readonly route: (request: F) => string | undefined
+  /** How the router that serves the request compares paths. */
+  readonly routing: (request: F) => RoutingPolicy
+}
+
+/** The `SecurityRequest` of a framework's request, read through the adapter's {@link RequestReader}. */
+export class FrameworkRequest<F> extends NodeSecurityRequest {
+  /** The framework's own request object. */
+  readonly framework: F
+  readonly #reader: RequestReader<F>
+
+  constructor(raw: IncomingMessage, framework: F, reader: RequestReader<F>) {
+    super(raw)
+    this.framework = framework
+    this.#reader = reader
+  }
+
+  protected override get url(): string {
+    const url = this.#reader.url
+    return url === undefined ? (this.raw.url ?? '/') : url(this.framework)
+  }
+
+  protected get frameworkIp(): string | undefined {
+    return this.#reader.ip(this.framework)
+  }
+
+  protected get frameworkProtocol(): string | undefined {
+    return this.#reader.protocol(this.framework)
+  }
+
+  protected get frameworkHost(): string | undefined {
+    return this.#reader.host(this.framework)
+  }
+
+  get query(): Readonly<Record<string, unknown>> {
+    return this.#reader.query(this.framework) ?? EMPTY
+  }
+
+  get params(): Readonly<Record<string, string>> {
+    return this.#reader.params(this.framework) ?? EMPTY
+  }
+
+  get body(): unknown {
+    return this.#reader.body(this.framework)
+  }
+
+  get route(): string | undefined {
+    return this.#reader.route(this.framework)
+  }
+
+  get routing(): RoutingPolicy {
+    return this.#reader.routing(this.framework)
+  }
+}
