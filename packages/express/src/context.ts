@@ -1,18 +1,16 @@
 import type { SecurityContext, StateKey } from '@apiward/core'
 import {
   type AdapterOptions,
+  contextIn,
   createContext,
   FrameworkRequest,
   NodeBinding,
   renderOutcome,
+  stateIn,
   writeOutcome,
 } from '@apiward/core/adapter'
 import type { Request, Response } from 'express'
 import { expressRequest } from './request.js'
-
-const kContext = Symbol.for('apiward.express.context')
-
-type WithContext = { [kContext]?: SecurityContext }
 
 /** Express serialises a handler's object body in `res.json`, so transformers hook there. */
 class ExpressBinding extends NodeBinding {
@@ -30,16 +28,16 @@ class ExpressBinding extends NodeBinding {
  * on the request's way share it.
  */
 export function contextOf(req: Request, res: Response, options: AdapterOptions): SecurityContext {
-  const existing = (req as WithContext)[kContext]
-  if (existing !== undefined) return existing
-  const ctx = createContext(
-    new FrameworkRequest(req, req, expressRequest),
-    new ExpressBinding(res),
-    req.headers,
-    options,
+  return (
+    contextIn(req) ??
+    createContext(
+      req,
+      new FrameworkRequest(req, req, expressRequest),
+      new ExpressBinding(res),
+      req.headers,
+      options,
+    )
   )
-  ;(req as WithContext)[kContext] = ctx
-  return ctx
 }
 
 /**
@@ -51,9 +49,7 @@ export function contextOf(req: Request, res: Response, options: AdapterOptions):
  * app.get('/notes/:id', guard(loadNote), (req, res) => res.json(stateOf(req, kNote)))
  * ```
  */
-export function stateOf<T>(req: Request, key: StateKey<T>): T | undefined {
-  return (req as WithContext)[kContext]?.get(key)
-}
+export const stateOf: <T>(req: Request, key: StateKey<T>) => T | undefined = stateIn
 
 /**
  * Answers the request with what a guard threw, through the request's context: a problem+json

@@ -1,12 +1,14 @@
 import { type SecurityContext, type StateKey, warnOnce } from '@apiward/core'
-import { type AdapterOptions, createContext, FrameworkRequest, NodeBinding } from '@apiward/core/adapter'
+import {
+  type AdapterOptions,
+  contextIn,
+  createContext,
+  FrameworkRequest,
+  NodeBinding,
+  stateIn,
+} from '@apiward/core/adapter'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { fastifyRequest } from './request.js'
-
-/** Where a request keeps its context, once a guard or the error handling created it. */
-export const kContext: unique symbol = Symbol.for('apiward.fastify.context')
-
-type WithContext = { [kContext]?: SecurityContext | undefined }
 
 /** Decorates the apps the `apiward` plugin was registered on (their child contexts inherit it). */
 export const kPlugin: unique symbol = Symbol.for('apiward.fastify.plugin')
@@ -33,7 +35,7 @@ function serializeTransformed(this: FastifyReply, payload: unknown): string {
   this.serializer(null as unknown as Serializer)
   if (typeof payload === 'string') return payload
   if (!this.hasHeader('content-type')) this.type('application/json; charset=utf-8')
-  const ctx = (this.request as WithContext)[kContext]
+  const ctx = contextIn(this.request)
   return this.serialize(ctx === undefined ? payload : ctx.transformBody(payload, this.statusCode)) as string
 }
 
@@ -68,17 +70,10 @@ export function contextOf(
   reply: FastifyReply,
   options: AdapterOptions = {},
 ): SecurityContext {
-  const existing = (request as WithContext)[kContext]
+  const existing = contextIn(request)
   if (existing !== undefined) return existing
-  const binding = new FastifyBinding(reply)
-  const ctx = createContext(
-    new FrameworkRequest(request.raw, request, fastifyRequest),
-    binding,
-    request.raw.headers,
-    options,
-  )
-  ;(request as WithContext)[kContext] = ctx
-  return ctx
+  const view = new FrameworkRequest(request.raw, request, fastifyRequest)
+  return createContext(request, view, new FastifyBinding(reply), request.raw.headers, options)
 }
 
 /**
@@ -90,6 +85,4 @@ export function contextOf(
  * app.get('/notes/:id', { ...guard(loadNote) }, async (request) => stateOf(request, kNote))
  * ```
  */
-export function stateOf<T>(request: FastifyRequest, key: StateKey<T>): T | undefined {
-  return (request as WithContext)[kContext]?.get(key)
-}
+export const stateOf: <T>(request: FastifyRequest, key: StateKey<T>) => T | undefined = stateIn

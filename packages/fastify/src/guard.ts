@@ -1,12 +1,11 @@
+import type { Guard, GuardInput, SecurityContext } from '@apiward/core'
 import {
-  compose,
-  type Guard,
-  type GuardInput,
-  type SecurityContext,
-  splitByBody,
-  toGuardList,
-} from '@apiward/core'
-import { type AdapterOptions, checkAdapterOptions, markHookLists, runGuard } from '@apiward/core/adapter'
+  type AdapterOptions,
+  checkAdapterOptions,
+  guardPhases,
+  markHookLists,
+  runGuard,
+} from '@apiward/core/adapter'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { contextOf, warnWithoutPlugin } from './context.js'
 import { sendProblem } from './problem.js'
@@ -71,21 +70,12 @@ function guardHook(guard: Guard, options: FastifyGuardOptions): GuardHook {
  */
 export function createGuard(options: FastifyGuardOptions = {}): FastifyGuard {
   checkAdapterOptions(options, 'createGuard()')
-  // No guards still gives the request its context (its ID on the response), nothing more.
-  const openHook: GuardHook = (request, reply, done) => {
-    contextOf(request, reply, options)
-    done()
-  }
   return function guard(...guards: GuardInput[]): GuardHooks {
-    const { beforeBody, afterBody } = splitByBody(toGuardList(guards, 'guard()'))
+    const { beforeBody, afterBody } = guardPhases(guards, 'guard()')
     // Marked, so the plugin refuses a route whose options lost these hooks to a later spread.
-    if (beforeBody.length === 0 && afterBody.length === 0) {
-      return markHookLists({ onRequest: [openHook], preHandler: [] })
-    }
     return markHookLists({
-      onRequest:
-        beforeBody.length === 0 && afterBody.length > 0 ? [] : [guardHook(compose(...beforeBody), options)],
-      preHandler: afterBody.length === 0 ? [] : [guardHook(compose(...afterBody), options)],
+      onRequest: beforeBody === undefined ? [] : [guardHook(beforeBody, options)],
+      preHandler: afterBody === undefined ? [] : [guardHook(afterBody, options)],
     })
   }
 }

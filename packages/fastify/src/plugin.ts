@@ -5,10 +5,10 @@ import {
   checkHookLists,
   handleClientErrors,
 } from '@apiward/core/adapter'
-import type { FastifyPluginCallback } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { kPlugin } from './context.js'
-import { createGuard, type GuardHooks } from './guard.js'
+import { createGuard } from './guard.js'
 import { sendNotFound } from './not-found.js'
 import { sendProblem } from './problem.js'
 
@@ -22,26 +22,17 @@ export interface ApiwardOptions extends AdapterOptions {
   guards?: GuardInput[]
 }
 
-const plugin: FastifyPluginCallback<ApiwardOptions> = (fastify, options, done) => {
-  if (options.guards !== undefined && !Array.isArray(options.guards)) {
-    done(
-      new TypeError(
-        'apiward plugin: options.guards must be an array of guards, e.g. { guards: [rateLimit({ ... })] }',
-      ),
-    )
-    return
-  }
+const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
   const { guards, ...adapterOptions } = options
-  try {
-    checkAdapterOptions(adapterOptions, 'apiward plugin')
-  } catch (err) {
-    done(err as Error)
-    return
+  if (guards !== undefined && !Array.isArray(guards)) {
+    throw new TypeError(
+      'apiward plugin: options.guards must be an array of guards, e.g. { guards: [rateLimit({ ... })] }',
+    )
   }
+  checkAdapterOptions(adapterOptions, 'apiward plugin')
   // `request.auth` and the context are not declared with decorateRequest(): Fastify would then
   // initialise both on every request with a generic keyed store, which costs more than adding
   // them to the requests that pass a guard.
-
   fastify.decorate(kPlugin, true)
   fastify.addHook('onRoute', function apiwardCheckGuards(route) {
     checkHookLists(route, `@apiward/fastify: ${String(route.method)} ${route.url}`)
@@ -51,26 +42,17 @@ const plugin: FastifyPluginCallback<ApiwardOptions> = (fastify, options, done) =
     ...adapterOptions,
     insteadOf: (listener) => listener.name === 'bound defaultClientErrorHandler',
   })
-
   fastify.setErrorHandler(function apiwardErrorHandler(err, request, reply) {
     sendProblem(request, reply, err, adapterOptions)
   })
   fastify.setNotFoundHandler(function apiwardNotFound(request, reply) {
     sendNotFound(request, reply, adapterOptions)
   })
-
   if (guards !== undefined && guards.length > 0) {
-    let hooks: GuardHooks
-    try {
-      hooks = createGuard(adapterOptions)(toGuardList(guards, 'apiward plugin options.guards'))
-    } catch (err) {
-      done(err as Error)
-      return
-    }
+    const hooks = createGuard(adapterOptions)(toGuardList(guards, 'apiward plugin options.guards'))
     for (const hook of hooks.onRequest) fastify.addHook('onRequest', hook)
     for (const hook of hooks.preHandler) fastify.addHook('preHandler', hook)
   }
-  done()
 }
 
 /**
@@ -88,7 +70,7 @@ const plugin: FastifyPluginCallback<ApiwardOptions> = (fastify, options, done) =
  * app.get('/notes', { ...guard(jwt(opts)) }, async (request) => ({ owner: request.auth?.id }))
  * ```
  */
-export const apiward: FastifyPluginCallback<ApiwardOptions> = fp(plugin, {
+export const apiward: FastifyPluginAsync<ApiwardOptions> = fp(plugin, {
   fastify: '4.x || 5.x',
   name: '@apiward/fastify',
 })

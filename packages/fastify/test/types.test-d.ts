@@ -1,6 +1,6 @@
 import type { Principal } from '@apiward/core'
 import { type ApiwardOptions, apiward, frameworkErrors, type GuardHooks, guard } from '@apiward/fastify'
-import Fastify, { type FastifyPluginCallback, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyPluginAsync, type FastifyRequest } from 'fastify'
 import { describe, expectTypeOf, it } from 'vitest'
 
 describe('@apiward/fastify types', () => {
@@ -39,7 +39,7 @@ describe('@apiward/fastify types', () => {
   })
 
   it('registers the plugin with its options and fits the frameworkErrors server option', async () => {
-    expectTypeOf(apiward).toEqualTypeOf<FastifyPluginCallback<ApiwardOptions>>()
+    expectTypeOf(apiward).toEqualTypeOf<FastifyPluginAsync<ApiwardOptions>>()
     const app = Fastify({ frameworkErrors: frameworkErrors() })
     await app.register(apiward, { problemTypeBase: 'https://api.example.com/problems/', guards: [] })
     // @ts-expect-error guards must be guards

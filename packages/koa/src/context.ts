@@ -1,18 +1,19 @@
 import type { SecurityContext, StateKey } from '@apiward/core'
 import {
   type AdapterOptions,
+  contextIn,
   createContext,
   FrameworkRequest,
   NodeBinding,
   renderOutcome,
+  stateIn,
 } from '@apiward/core/adapter'
 import type { ParameterizedContext } from 'koa'
 import { koaRequest } from './request.js'
 
-const kContext = Symbol.for('apiward.koa.context')
 const kBinding = Symbol.for('apiward.koa.binding')
 
-type WithContext = { [kContext]?: SecurityContext; [kBinding]?: KoaBinding }
+type WithBinding = { [kBinding]?: KoaBinding }
 
 /** Koa serialises the body after the middleware chain: transformers wait for the next guard. */
 export class KoaBinding extends NodeBinding {
@@ -29,16 +30,11 @@ export class KoaBinding extends NodeBinding {
 
 /** The request's binding, created with its `SecurityContext` on first use. */
 export function bindingOf(ctx: ParameterizedContext, options: AdapterOptions): KoaBinding {
-  const existing = (ctx as WithContext)[kBinding]
+  const existing = (ctx as WithBinding)[kBinding]
   if (existing !== undefined) return existing
   const binding = new KoaBinding(ctx.res)
-  ;(ctx as WithContext)[kBinding] = binding
-  ;(ctx as WithContext)[kContext] = createContext(
-    new FrameworkRequest(ctx.req, ctx, koaRequest),
-    binding,
-    ctx.req.headers,
-    options,
-  )
+  ;(ctx as WithBinding)[kBinding] = binding
+  createContext(ctx, new FrameworkRequest(ctx.req, ctx, koaRequest), binding, ctx.req.headers, options)
   return binding
 }
 
@@ -48,7 +44,7 @@ export function bindingOf(ctx: ParameterizedContext, options: AdapterOptions): K
  */
 export function contextOf(ctx: ParameterizedContext, options: AdapterOptions = {}): SecurityContext {
   bindingOf(ctx, options)
-  return (ctx as WithContext)[kContext]!
+  return contextIn(ctx)!
 }
 
 /**
@@ -60,9 +56,7 @@ export function contextOf(ctx: ParameterizedContext, options: AdapterOptions = {
  * router.get('/notes/:id', guard(loadNote), (ctx) => { ctx.body = stateOf(ctx, kNote) })
  * ```
  */
-export function stateOf<T>(ctx: ParameterizedContext, key: StateKey<T>): T | undefined {
-  return (ctx as WithContext)[kContext]?.get(key)
-}
+export const stateOf: <T>(ctx: ParameterizedContext, key: StateKey<T>) => T | undefined = stateIn
 
 /**
  * Answers the request with what a guard threw, through the request's context: a problem+json

@@ -21,7 +21,9 @@ export {
   checkAdapterOptions,
   type Denied,
   frameworkErrorToApiError,
+  type GuardPhases,
   guardFailure,
+  guardPhases,
   incomingRequestId,
   isJsonBody,
   logUnexpectedError,
@@ -33,4 +35,4 @@ export {
   unansweredStatus,
   unmatchedRoute,
 } from './kit.js'
-export { createContext, hookWriteHead, NodeBinding, writeOutcome } from './node.js'
+export { contextIn, createContext, hookWriteHead, NodeBinding, stateIn, writeOutcome } from './node.js'

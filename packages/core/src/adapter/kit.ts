@@ -12,7 +12,7 @@ import {
 import { Answer, answerNow } from '../answer.js'
 import type { SecurityContext } from '../context.js'
 import type { SecurityEventBus } from '../events.js'
-import type { Guard } from '../guard.js'
+import { compose, type Guard, type GuardInput, splitByBody, toGuardList } from '../guard.js'
 import { REQUEST_ID_HEADER, requestIdFrom } from '../request-id.js'
 
 /** Options every adapter's `createGuard()` and `errorHandler()` accept. */
@@ -320,4 +320,26 @@ export function renderOutcome(
   if (Answer.is(thrown)) return thrown
   const { status, headers, body } = renderProblem(ctx, thrown, options)
   return { status, headers, body: JSON.stringify(body) }
+}
+
+/** The two phases of a guard list for a framework that can run guards before the body is read. */
+export interface GuardPhases {
+  /** The guards before the first that needs the body, composed; `undefined` when none would run then. */
+  beforeBody: Guard | undefined
+  /** The first guard that needs the body and all after it, composed; `undefined` when none needs it. */
+  afterBody: Guard | undefined
+}
+
+/**
+ * Splits guards at the first one that needs the body (`splitByBody`) and composes each side, for
+ * adapters with a hook before the body is parsed (Fastify's `onRequest`) and one after
+ * (`preHandler`): an unauthenticated request is refused before its body is read. An empty list
+ * still gets a `beforeBody` (it allows), so every request the adapter sees gets its context.
+ */
+export function guardPhases(guards: readonly GuardInput[], where: string): GuardPhases {
+  const { beforeBody, afterBody } = splitByBody(toGuardList(guards, where))
+  return {
+    beforeBody: beforeBody.length > 0 || afterBody.length === 0 ? compose(...beforeBody) : undefined,
+    afterBody: afterBody.length > 0 ? compose(...afterBody) : undefined,
+  }
 }

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'n
 import { type ResponseBinding, SecurityContext } from '../context.js'
 import type { SecurityRequest } from '../request.js'
 import { REQUEST_ID_HEADER } from '../request-id.js'
+import type { StateKey } from '../state.js'
 import { type AdapterOptions, incomingRequestId, type RenderedOutcome } from './kit.js'
 
 /**
@@ -63,13 +64,31 @@ export abstract class NodeBinding implements ResponseBinding {
   abstract interceptSend(ctx: SecurityContext): void
 }
 
+const kContext = Symbol.for('apiward.context')
+
+type Holder = { [kContext]?: SecurityContext }
+
+/** The `SecurityContext` kept on a framework's request object, `undefined` before a guard or the error handling made one. */
+export function contextIn(holder: object): SecurityContext | undefined {
+  return (holder as Holder)[kContext]
+}
+
 /**
- * Creates a request's `SecurityContext` for an adapter: the request ID from the incoming header
- * (`requestIdHeader`) or a new one, echoed through the binding unless the option is `false`.
- * Adapters keep the result on their request object, so every guard and the error handling of
- * the request share it.
+ * What a guard stored under a typed key in the context kept on `holder`; each adapter's
+ * `stateOf()` is this, typed for its framework's request.
+ */
+export function stateIn<T>(holder: object, key: StateKey<T>): T | undefined {
+  return (holder as Holder)[kContext]?.get(key)
+}
+
+/**
+ * Creates a request's `SecurityContext` for an adapter and keeps it on `holder` (the framework's
+ * request object), so every guard and the error handling of the request share it: the request ID
+ * from the incoming header (`requestIdHeader`) or a new one, echoed through the binding unless
+ * the option is `false`.
  */
 export function createContext(
+  holder: object,
   request: SecurityRequest,
   binding: ResponseBinding,
   headers: IncomingHttpHeaders,
@@ -77,6 +96,7 @@ export function createContext(
 ): SecurityContext {
   const requestId = incomingRequestId(headers, options.requestIdHeader)
   const ctx = new SecurityContext(request, binding, { requestId, events: options.events })
+  ;(holder as Holder)[kContext] = ctx
   const echo = options.requestIdHeader
   if (echo !== false) binding.setHeader(echo ?? REQUEST_ID_HEADER, requestId)
   return ctx
