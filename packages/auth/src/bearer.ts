@@ -1,4 +1,5 @@
-import type { SecurityRequest } from '@apiward/core'
+import type { SecurityContext, SecurityRequest } from '@apiward/core'
+import type { ApiError } from '@apiward/errors'
 import { BearerChallenges } from './errors.js'
 
 /** Where a bearer token may be sent (RFC 6750 section 2). */
@@ -126,10 +127,16 @@ export interface BearerSettings {
   readonly maxTokenLength: number
   /** Whether the token may be in the body, so the guard must wait for it. */
   readonly needsBody: boolean
+  /** Emits the `auth.failure` of a request without a token, and returns its 401. */
+  readonly missingToken: (ctx: SecurityContext) => ApiError
 }
 
 /** Checks the bearer options once, at build time; a `TypeError` names the bad one. */
-export function bearerSettings(options: BearerOptions, where: string): BearerSettings {
+export function bearerSettings(
+  options: BearerOptions,
+  where: string,
+  credential: 'jwt' | 'introspection',
+): BearerSettings {
   const maxTokenLength = options.maxTokenLength ?? 8192
   if (!Number.isInteger(maxTokenLength) || maxTokenLength < 64) {
     throw new TypeError(`${where}: maxTokenLength is an integer number of characters, at least 64.`)
@@ -155,5 +162,9 @@ export function bearerSettings(options: BearerOptions, where: string): BearerSet
     required: options.required !== false,
     maxTokenLength,
     needsBody: locations.includes('body'),
+    missingToken(ctx) {
+      ctx.emit('auth.failure', { severity: 'info', code: 'auth.missing_token', credential })
+      return challenges.missingToken()
+    },
   }
 }

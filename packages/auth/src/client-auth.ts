@@ -1,5 +1,6 @@
 import { createPrivateKey, KeyObject, randomUUID, type webcrypto } from 'node:crypto'
 import { type JWK, SignJWT } from 'jose'
+import type { JwtAlgorithm } from './algorithms.js'
 
 /** `client_secret_basic` (RFC 6749 section 2.3.1): the client ID and secret in an `Authorization: Basic` header. */
 export interface ClientSecretBasic {
@@ -28,17 +29,7 @@ export interface PrivateKeyJwt {
    * The signing algorithm. Default: the key's (`RS256` for RSA, `PS256` for RSA-PSS, `ES256`,
    * `ES384` or `ES512` by curve, `EdDSA` for Ed25519).
    */
-  algorithm?:
-    | 'RS256'
-    | 'RS384'
-    | 'RS512'
-    | 'PS256'
-    | 'PS384'
-    | 'PS512'
-    | 'ES256'
-    | 'ES384'
-    | 'ES512'
-    | 'EdDSA'
+  algorithm?: Exclude<JwtAlgorithm, 'HS256' | 'HS384' | 'HS512' | 'Ed25519'>
   /** The `kid` header, to tell the server which of the client's keys signed. Default: the JWK's `kid`, else none. */
   keyId?: string
   /**

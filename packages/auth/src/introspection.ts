@@ -272,7 +272,7 @@ function parseOptions(options: IntrospectionOptions): Configuration {
   return {
     issuer,
     audience: audienceList === undefined ? undefined : new Set(audienceList),
-    bearer: bearerSettings(options, where),
+    bearer: bearerSettings(options, where, 'introspection'),
     policy: { clockTolerance, maxTokenLifetime: undefined, rolesClaim },
     requiredClaims,
     validate: options.validate,
@@ -387,14 +387,14 @@ export function introspection(options: IntrospectionOptions): IntrospectionGuard
     return verdict
   }
 
-  /** Decides on a verdict; `exp` and `nbf` are checked again on every request. */
-  const decide = (ctx: SecurityContext, verdict: Verdict): void | Promise<void> => {
+  /** Decides on a verdict at `now` (milliseconds); `exp` and `nbf` are checked again on every request. */
+  const decide = (ctx: SecurityContext, verdict: Verdict, now: number): void | Promise<void> => {
     const { principal } = verdict
     if (principal === undefined) throw refuse(ctx, verdict.reason!)
-    const now = Date.now() / 1000
+    const seconds = now / 1000
     const tolerance = policy.clockTolerance
-    if (verdict.exp + tolerance <= now) throw refuse(ctx, 'expired')
-    if (verdict.nbf - tolerance > now) throw refuse(ctx, 'not_yet_valid')
+    if (verdict.exp + tolerance <= seconds) throw refuse(ctx, 'expired')
+    if (verdict.nbf - tolerance > seconds) throw refuse(ctx, 'not_yet_valid')
     if (validate !== undefined) {
       const validated = runValidate(ctx, validate, verdict.claims!, VALIDATE, refusedByValidate)
       if (validated !== undefined) return validated.then(() => grant(ctx, principal))
@@ -468,7 +468,7 @@ export function introspection(options: IntrospectionOptions): IntrospectionGuard
         reason,
         detail,
       })
-      return decide(ctx, verdictOf(stale))
+      return decide(ctx, verdictOf(stale), Date.now())
     }
     ctx.emit('auth.error', {
       severity: 'error',
@@ -496,45 +496,53 @@ export function introspection(options: IntrospectionOptions): IntrospectionGuard
       pending.then(done, done)
     }
     return pending.then(
-      (entry) => decide(ctx, verdictOf(entry)),
+      (entry) => decide(ctx, verdictOf(entry), Date.now()),
       (err: unknown) => unavailable(ctx, err, stale),
     )
   }
 
   const fromCache = (ctx: SecurityContext, token: string, key: string, entry: Entry | undefined) => {
-    if (entry === undefined) return introspect(ctx, token, key, undefined)
-    if (entry.freshUntil > Date.now()) return decide(ctx, verdictOf(entry))
+    if (entry === undefined) return introspectNew(ctx, token, key)
+    const now = Date.now()
+    if (entry.freshUntil > now) return decide(ctx, verdictOf(entry), now)
     return introspect(ctx, token, key, config.staleMs > 0 ? entry : undefined)
   }
 
   const keyOf = (token: string): string =>
-    createHash('sha256').update(config.keyPrefix).update(token).digest('base64url')
+    createHash('sha256')
+      .update(config.keyPrefix + token)
+      .digest('base64url')
+
+  /** A miss: the token is checked for shape, then sent to the endpoint. */
+  const introspectNew = (ctx: SecurityContext, token: string, key: string): Promise<void> => {
+    if (!isB64Token(token)) throw challenges.invalidRequest('The bearer token is missing or malformed.')
+    return introspect(ctx, token, key, undefined)
+  }
 
   const guard = (ctx: SecurityContext): void | Promise<void> => {
     const token = extract(ctx.req)
     if (token === undefined) {
       if (!required) return
-      ctx.emit('auth.failure', { severity: 'info', code: 'auth.missing_token', credential: 'introspection' })
-      throw challenges.missingToken()
+      throw bearer.missingToken(ctx)
     }
     if (token.length > maxTokenLength) throw refuse(ctx, 'too_long')
-    if (!isB64Token(token)) throw challenges.invalidRequest('The bearer token is missing or malformed.')
     if (config.opaqueOnly && jwtShaped(token)) throw refuse(ctx, 'wrong_type')
+    // Only well-formed tokens are ever cached, so the shape is checked on a miss alone.
     const key = keyOf(token)
-    if (store === undefined) return introspect(ctx, token, key, undefined)
+    if (store === undefined) return introspectNew(ctx, token, key)
     let found: Entry | undefined | Promise<Entry | undefined>
     try {
       found = store.get(key)
     } catch (err) {
       cacheReadFailed(ctx, err)
-      return introspect(ctx, token, key, undefined)
+      return introspectNew(ctx, token, key)
     }
     if (!isThenable<Entry | undefined>(found)) return fromCache(ctx, token, key, found)
     return Promise.resolve(found).then(
       (entry) => fromCache(ctx, token, key, entry),
       (err: unknown) => {
         cacheReadFailed(ctx, err)
-        return introspect(ctx, token, key, undefined)
+        return introspectNew(ctx, token, key)
       },
     )
   }

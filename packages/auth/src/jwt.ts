@@ -486,7 +486,11 @@ export function jwt(options: JwtOptions): JwtGuard {
       )
     }
   }
-  const { extract, challenges, required, maxTokenLength, needsBody } = bearerSettings(options, 'jwt()')
+  const { extract, challenges, required, maxTokenLength, needsBody, missingToken } = bearerSettings(
+    options,
+    'jwt()',
+    'jwt',
+  )
   const cacheOption = options.tokenCache ?? {}
   const cacheMax = cacheOption === false ? 0 : (cacheOption.max ?? 10_000)
   if (!Number.isInteger(cacheMax) || cacheMax < 0) {
@@ -662,8 +666,7 @@ export function jwt(options: JwtOptions): JwtGuard {
     const token = extract(ctx.req)
     if (token === undefined) {
       if (!required) return
-      ctx.emit('auth.failure', { severity: 'info', code: 'auth.missing_token', credential: 'jwt' })
-      throw challenges.missingToken()
+      throw missingToken(ctx)
     }
     if (cache !== undefined) {
       const hit = cache.get(token)

@@ -1,4 +1,4 @@
-import type { ProblemFieldError } from '@apiward/errors'
+import { type ApiError, BadRequest, type ProblemFieldError } from '@apiward/errors'
 
 /** A JSON Schema violation as ajv (and Fastify, which uses it) reports one. */
 export interface SchemaViolation {
@@ -38,4 +38,31 @@ export function fieldErrorsOf(violations: readonly SchemaViolation[], max = 20):
     )
   }
   return out
+}
+
+const PARTS: Readonly<Record<string, string>> = {
+  body: 'body',
+  querystring: 'query string',
+  query: 'query string',
+  params: 'path parameters',
+  headers: 'headers',
+}
+
+/**
+ * The 400 `request.invalid` for input that failed schema validation: `part` names what failed
+ * (`body`, `query` or `querystring`, `params`, `headers`) in the detail, and every violation is
+ * listed with its JSON pointer (`fieldErrorsOf`). `cause` stays internal.
+ */
+export function schemaViolationError(
+  part: unknown,
+  violations: readonly SchemaViolation[] | undefined,
+  cause?: unknown,
+): ApiError {
+  const name = typeof part === 'string' ? PARTS[part] : undefined
+  return new BadRequest({
+    code: 'request.invalid',
+    detail: `The request ${name ?? 'input'} failed validation.`,
+    errors: violations === undefined ? undefined : fieldErrorsOf(violations),
+    cause,
+  })
 }

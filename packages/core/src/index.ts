@@ -13,7 +13,7 @@ export {
   type SecurityEventListener,
   securityEvents,
 } from './events.js'
-export { fieldErrorsOf, type SchemaViolation } from './field-errors.js'
+export { fieldErrorsOf, type SchemaViolation, schemaViolationError } from './field-errors.js'
 export {
   compose,
   defineGuard,

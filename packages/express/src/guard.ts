@@ -1,5 +1,5 @@
 import { compose, type GuardInput, type SecurityContext } from '@apiward/core'
-import { type AdapterOptions, checkAdapterOptions, emptyJsonBodyError, runGuard } from '@apiward/core/adapter'
+import { type AdapterOptions, checkAdapterOptions, runGuard } from '@apiward/core/adapter'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { contextOf, sendProblem } from './context.js'
 
@@ -34,11 +34,7 @@ export function createGuard(options: ExpressGuardOptions = {}): ExpressGuard {
   return function guard(...guards: GuardInput[]): RequestHandler {
     const composed = compose(...guards)
     return function apiwardGuard(req: Request, res: Response, next: NextFunction): void {
-      const ctx = contextOf(req, res, options)
-      // After express.json() an empty JSON body reads as `{}`; the guards never see one.
-      const malformed = emptyJsonBodyError(req)
-      if (malformed !== undefined) deny(req, res, next, ctx, malformed)
-      else runGuard(composed, ctx, req, res, next, allow, deny)
+      runGuard(composed, contextOf(req, res, options), req, res, next, allow, deny)
     }
   }
 }

@@ -1,7 +1,6 @@
 import './types.js'
 
 export { contextOf, stateOf } from './context.js'
-export { type FrameworkErrorsHandler, frameworkErrors } from './framework-errors.js'
 export {
   createGuard,
   type FastifyGuard,
@@ -11,4 +10,4 @@ export {
   guard,
 } from './guard.js'
 export { type ApiwardOptions, apiward } from './plugin.js'
-export { sendProblem } from './problem.js'
+export { type FrameworkErrorsHandler, frameworkErrors, sendProblem } from './problem.js'

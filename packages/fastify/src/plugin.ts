@@ -1,15 +1,16 @@
+import { METHODS } from 'node:http'
 import { type GuardInput, toGuardList } from '@apiward/core'
 import {
   type AdapterOptions,
   checkAdapterOptions,
   checkHookLists,
   handleClientErrors,
+  unmatchedRoute,
 } from '@apiward/core/adapter'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { kPlugin } from './context.js'
 import { createGuard } from './guard.js'
-import { sendNotFound } from './not-found.js'
 import { sendProblem } from './problem.js'
 
 /** Options of the {@link apiward} plugin. */
@@ -20,6 +21,30 @@ export interface ApiwardOptions extends AdapterOptions {
    * from the first that needs the body in a `preHandler` hook. Default: none.
    */
   guards?: GuardInput[]
+}
+
+/**
+ * The methods that have a route for a concrete URL. It asks Fastify's own router (`findRoute`
+ * matches a concrete URL), so routes of every plugin, under every prefix, registered before or
+ * after apiward, count, with the router's own options (case sensitivity, trailing slashes).
+ */
+function routedMethods(server: FastifyInstance, url: string): string[] {
+  const methods = (server as { supportedMethods?: readonly string[] }).supportedMethods ?? METHODS
+  const found: string[] = []
+  for (const candidate of methods) {
+    if (server.findRoute({ method: candidate as 'GET', url }) !== null) found.push(candidate)
+  }
+  return found
+}
+
+/** Answers a request no route answered: 404, 405 with `Allow`, or 204 with `Allow` to an `OPTIONS`. */
+function sendNotFound(request: FastifyRequest, reply: FastifyReply, options: AdapterOptions): void {
+  sendProblem(
+    request,
+    reply,
+    unmatchedRoute(request.method, routedMethods(request.server, request.url)),
+    options,
+  )
 }
 
 const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {

@@ -1,6 +1,10 @@
-import { fieldErrorsOf } from '@apiward/core'
-import { type AdapterOptions, frameworkErrorToApiError, renderOutcome } from '@apiward/core/adapter'
-import { BadRequest } from '@apiward/errors'
+import { schemaViolationError } from '@apiward/core'
+import {
+  type AdapterOptions,
+  checkAdapterOptions,
+  frameworkErrorToApiError,
+  renderOutcome,
+} from '@apiward/core/adapter'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { contextOf } from './context.js'
 
@@ -16,13 +20,6 @@ const FST_CODES: Readonly<Record<string, string>> = {
   FST_ERR_BAD_URL: 'path.malformed',
 }
 
-const VALIDATED_PARTS: Record<string, string> = {
-  body: 'body',
-  querystring: 'query string',
-  params: 'path parameters',
-  headers: 'headers',
-}
-
 /**
  * Maps what only Fastify says: a schema violation becomes a 400 listing each violation with its
  * JSON pointer, and `FST_ERR_*` codes the errors they stand for. Anything else is left as it is
@@ -32,13 +29,7 @@ export function fastifyError(err: unknown): unknown {
   if (typeof err !== 'object' || err === null) return err
   const { code, validation, validationContext } = err as Record<string, unknown>
   if (code === 'FST_ERR_VALIDATION' || (Array.isArray(validation) && typeof validationContext === 'string')) {
-    const part = typeof validationContext === 'string' ? VALIDATED_PARTS[validationContext] : undefined
-    return new BadRequest({
-      code: 'request.invalid',
-      detail: `The request ${part ?? 'input'} failed validation.`,
-      errors: Array.isArray(validation) ? fieldErrorsOf(validation) : undefined,
-      cause: err,
-    })
+    return schemaViolationError(validationContext, Array.isArray(validation) ? validation : undefined, err)
   }
   return typeof code === 'string' && code in FST_CODES ? frameworkErrorToApiError(err, FST_CODES) : err
 }
@@ -61,4 +52,25 @@ export function sendProblem(
     options,
   )
   reply.code(status).headers(headers).send(body)
+}
+
+/** The handler Fastify's `frameworkErrors` server option takes. */
+export type FrameworkErrorsHandler = (error: Error, request: FastifyRequest, reply: FastifyReply) => void
+
+/**
+ * A handler for Fastify's `frameworkErrors` server option: Fastify's router answers a malformed
+ * URL (400 `request.invalid_path`) and, on Fastify 5, a path parameter over `maxParamLength`
+ * (414) before any plugin runs, so only this option turns those answers into problem+json too.
+ *
+ * @example
+ * ```ts
+ * const app = Fastify({ frameworkErrors: frameworkErrors() })
+ * await app.register(apiward)
+ * ```
+ */
+export function frameworkErrors(options: AdapterOptions = {}): FrameworkErrorsHandler {
+  checkAdapterOptions(options, 'frameworkErrors()')
+  return function apiwardFrameworkErrors(error, request, reply) {
+    sendProblem(request, reply, error, options)
+  }
 }

@@ -1,6 +1,6 @@
 import type { RoutingPolicy } from '@apiward/core'
 import type { RequestReader } from '@apiward/core/adapter'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 
 interface RouterConfig {
   caseSensitive?: boolean
@@ -8,21 +8,14 @@ interface RouterConfig {
   routerOptions?: { caseSensitive?: boolean; ignoreTrailingSlash?: boolean }
 }
 
-const policies = new WeakMap<FastifyInstance, RoutingPolicy>()
-
 /** Fastify's `caseSensitive` (default on) and `ignoreTrailingSlash` (default off), Fastify 5's `routerOptions` first. */
-function routingOf(server: FastifyInstance): RoutingPolicy {
-  let policy = policies.get(server)
-  if (policy === undefined) {
-    const config = server.initialConfig as RouterConfig
-    const router = config.routerOptions
-    policy = {
-      caseSensitive: (router?.caseSensitive ?? config.caseSensitive) !== false,
-      strictSlash: (router?.ignoreTrailingSlash ?? config.ignoreTrailingSlash) !== true,
-    }
-    policies.set(server, policy)
+function routing(request: FastifyRequest): RoutingPolicy {
+  const config = request.server.initialConfig as RouterConfig
+  const router = config.routerOptions
+  return {
+    caseSensitive: (router?.caseSensitive ?? config.caseSensitive) !== false,
+    strictSlash: (router?.ignoreTrailingSlash ?? config.ignoreTrailingSlash) !== true,
   }
-  return policy
 }
 
 /**
@@ -42,5 +35,5 @@ export const fastifyRequest: RequestReader<FastifyRequest> = {
   params: (request) => request.params as Record<string, string> | undefined,
   body: (request) => request.body,
   route: (request) => request.routeOptions?.url,
-  routing: (request) => routingOf(request.server),
+  routing,
 }

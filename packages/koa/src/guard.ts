@@ -1,11 +1,5 @@
 import { compose, type Guard, type GuardInput, type SecurityContext } from '@apiward/core'
-import {
-  type AdapterOptions,
-  checkAdapterOptions,
-  emptyJsonBodyError,
-  isJsonBody,
-  runGuard,
-} from '@apiward/core/adapter'
+import { type AdapterOptions, checkAdapterOptions, isJsonBody, runGuard } from '@apiward/core/adapter'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
 import { bindingOf, contextOf, type KoaBinding, sendProblem } from './context.js'
 
@@ -76,9 +70,6 @@ export function createGuard(options: KoaGuardOptions = {}): KoaGuard {
     return function apiwardGuard(ctx: ParameterizedContext, next: Next): unknown {
       const binding = bindingOf(ctx, options)
       const sctx = contextOf(ctx, options)
-      // After the body parser an empty JSON body reads as `{}`; the guards never see one.
-      const malformed = emptyJsonBodyError(ctx.req)
-      if (malformed !== undefined) return deny(ctx, binding, next, sctx, malformed)
       return runGuard<ParameterizedContext, KoaBinding, Next, unknown>(
         composed,
         sctx,

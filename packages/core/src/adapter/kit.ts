@@ -14,6 +14,7 @@ import type { SecurityContext } from '../context.js'
 import type { SecurityEventBus } from '../events.js'
 import { compose, type Guard, type GuardInput, splitByBody, toGuardList } from '../guard.js'
 import { REQUEST_ID_HEADER, requestIdFrom } from '../request-id.js'
+import { type BodyFacts, emptyJsonBodyError } from './empty-json-body.js'
 
 /** Options every adapter's `createGuard()` and `errorHandler()` accept. */
 export interface AdapterOptions {
@@ -203,7 +204,8 @@ export type Denied<A, B, C, R> = (a: A, b: B, c: C, ctx: SecurityContext, failur
  * Runs a guard for an adapter and continues with `allowed` or `denied`, handing them the adapter's
  * own arguments: no closure is made per request, and a synchronous guard continues synchronously
  * without a promise. A failure is never falsy (`guardFailure`), so no `next(err)` or `done(err)`
- * can read it as "go on".
+ * can read it as "go on". A Node request whose type says JSON but whose body is empty is denied
+ * first (`emptyJsonBodyError`): body parsers hand it on as `{}`.
  *
  * @example
  * ```ts
@@ -219,6 +221,10 @@ export function runGuard<A, B, C, R>(
   allowed: Allowed<A, B, C, R>,
   denied: Denied<A, B, C, R>,
 ): R | Promise<R> {
+  // After a body parser an empty JSON body reads as `{}`; the guards never see one.
+  const raw = (ctx.req as { raw?: BodyFacts }).raw
+  const malformed = raw === undefined ? undefined : emptyJsonBodyError(raw)
+  if (malformed !== undefined) return denied(a, b, c, ctx, malformed)
   let result: void | PromiseLike<void>
   try {
     result = guard(ctx)
