@@ -1,5 +1,11 @@
-import { compose, type GuardInput, type SecurityContext } from '@apiward/core'
-import { type AdapterOptions, checkAdapterOptions, runGuard } from '@apiward/core/adapter'
+import { compose, type GuardInput } from '@apiward/core'
+import {
+  type AdapterOptions,
+  type Allowed,
+  checkAdapterOptions,
+  type Denied,
+  runGuard,
+} from '@apiward/core/adapter'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { contextOf, sendProblem } from './context.js'
 
@@ -9,7 +15,7 @@ export type ExpressGuardOptions = AdapterOptions
 /** The `guard()` function of {@link createGuard}. */
 export type ExpressGuard = (...guards: GuardInput[]) => RequestHandler
 
-function allow(req: Request, _res: Response, next: NextFunction, ctx: SecurityContext): void {
+const allow: Allowed<Request, Response, NextFunction, void> = (req, _res, next, ctx) => {
   // Only an established principal is written: a new property on every request costs.
   if (ctx.principal !== undefined) req.auth = ctx.principal
   next()
@@ -27,7 +33,7 @@ function allow(req: Request, _res: Response, next: NextFunction, ctx: SecurityCo
 export function createGuard(options: ExpressGuardOptions = {}): ExpressGuard {
   checkAdapterOptions(options, 'createGuard()')
   const forward = options.forwardErrors === true
-  const deny = (req: Request, res: Response, next: NextFunction, _ctx: SecurityContext, failure: unknown) => {
+  const deny: Denied<Request, Response, NextFunction, void> = (req, res, next, _ctx, failure) => {
     if (forward || res.headersSent) next(failure)
     else sendProblem(req, res, failure, options)
   }

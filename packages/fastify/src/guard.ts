@@ -1,7 +1,9 @@
-import type { Guard, GuardInput, SecurityContext } from '@apiward/core'
+import type { Guard, GuardInput } from '@apiward/core'
 import {
   type AdapterOptions,
+  type Allowed,
   checkAdapterOptions,
+  type Denied,
   guardPhases,
   markHookLists,
   runGuard,
@@ -29,12 +31,9 @@ export interface GuardHooks {
 /** The `guard()` function of {@link createGuard}. */
 export type FastifyGuard = (...guards: GuardInput[]) => GuardHooks
 
-function allow(
-  request: FastifyRequest,
-  _reply: FastifyReply,
-  done: HookHandlerDoneFunction,
-  ctx: SecurityContext,
-) {
+type Done = HookHandlerDoneFunction
+
+const allow: Allowed<FastifyRequest, FastifyReply, Done, void> = (request, _reply, done, ctx) => {
   // Only an established principal is written: a new property on every request costs.
   if (ctx.principal !== undefined) request.auth = ctx.principal
   done()
@@ -42,13 +41,7 @@ function allow(
 
 function guardHook(guard: Guard, options: FastifyGuardOptions): GuardHook {
   const forward = options.forwardErrors === true
-  const deny = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    done: HookHandlerDoneFunction,
-    _ctx: SecurityContext,
-    failure: unknown,
-  ) => {
+  const deny: Denied<FastifyRequest, FastifyReply, Done, void> = (request, reply, done, _ctx, failure) => {
     if (forward) done(failure as Error)
     else sendProblem(request, reply, failure, options)
   }

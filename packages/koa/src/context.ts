@@ -11,31 +11,9 @@ import {
 import type { ParameterizedContext } from 'koa'
 import { koaRequest } from './request.js'
 
-const kBinding = Symbol.for('apiward.koa.binding')
-
-type WithBinding = { [kBinding]?: KoaBinding }
-
-/** Koa serialises the body after the middleware chain: transformers wait for the next guard. */
-export class KoaBinding extends NodeBinding {
-  /**
-   * `onSend` transformers were registered and no guard wraps the downstream handler for them
-   * yet: the next guard to allow the request does.
-   */
-  sendPending = false
-
-  interceptSend(): void {
-    this.sendPending = true
-  }
-}
-
-/** The request's binding, created with its `SecurityContext` on first use. */
-export function bindingOf(ctx: ParameterizedContext, options: AdapterOptions): KoaBinding {
-  const existing = (ctx as WithBinding)[kBinding]
-  if (existing !== undefined) return existing
-  const binding = new KoaBinding(ctx.res)
-  ;(ctx as WithBinding)[kBinding] = binding
-  createContext(ctx, new FrameworkRequest(ctx.req, ctx, koaRequest), binding, ctx.req.headers, options)
-  return binding
+/** Koa serialises the body after the middleware chain, where the guard that allowed applies transformers. */
+class KoaBinding extends NodeBinding {
+  interceptSend(): void {}
 }
 
 /**
@@ -43,8 +21,16 @@ export function bindingOf(ctx: ParameterizedContext, options: AdapterOptions): K
  * on the request's way share it.
  */
 export function contextOf(ctx: ParameterizedContext, options: AdapterOptions = {}): SecurityContext {
-  bindingOf(ctx, options)
-  return contextIn(ctx)!
+  return (
+    contextIn(ctx) ??
+    createContext(
+      ctx,
+      new FrameworkRequest(ctx.req, ctx, koaRequest),
+      new KoaBinding(ctx.res),
+      ctx.req.headers,
+      options,
+    )
+  )
 }
 
 /**

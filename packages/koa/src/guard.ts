@@ -1,7 +1,14 @@
-import { compose, type Guard, type GuardInput, type SecurityContext } from '@apiward/core'
-import { type AdapterOptions, checkAdapterOptions, isJsonBody, runGuard } from '@apiward/core/adapter'
+import { compose, createKey, type GuardInput, type SecurityContext } from '@apiward/core'
+import {
+  type AdapterOptions,
+  type Allowed,
+  checkAdapterOptions,
+  type Denied,
+  isJsonBody,
+  runGuard,
+} from '@apiward/core/adapter'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
-import { bindingOf, contextOf, type KoaBinding, sendProblem } from './context.js'
+import { contextOf, sendProblem } from './context.js'
 
 /**
  * Options of {@link createGuard}: the adapter options. With `forwardErrors`, install
@@ -11,6 +18,9 @@ export type KoaGuardOptions = AdapterOptions
 
 /** The `guard()` function of {@link createGuard}. */
 export type KoaGuard = (...guards: GuardInput[]) => Middleware
+
+/** Set once a guard wraps the downstream middleware to apply the `onSend` transformers. */
+const kTransforming = createKey<true>('koa.transforming')
 
 async function nextThenTransform(
   ctx: ParameterizedContext,
@@ -27,18 +37,13 @@ async function nextThenTransform(
   if (type !== '' && isJsonBody(out)) ctx.set('Content-Type', type)
 }
 
-function allow(
-  ctx: ParameterizedContext,
-  binding: KoaBinding,
-  next: Next,
-  sctx: SecurityContext,
-): Promise<unknown> {
+// Koa serialises the body after the middleware chain: the first guard to allow once transformers
+// are registered wraps what follows it.
+const allow: Allowed<ParameterizedContext, Next, undefined, unknown> = (ctx, next, _, sctx) => {
   if (sctx.principal !== undefined) ctx.state.auth = sctx.principal
-  if (binding.sendPending) {
-    binding.sendPending = false
-    return nextThenTransform(ctx, sctx, next)
-  }
-  return next()
+  if (!sctx.hasSendTransforms || sctx.get(kTransforming) === true) return next()
+  sctx.set(kTransforming, true)
+  return nextThenTransform(ctx, sctx, next)
 }
 
 /**
@@ -53,32 +58,16 @@ function allow(
 export function createGuard(options: KoaGuardOptions = {}): KoaGuard {
   checkAdapterOptions(options, 'createGuard()')
   const forward = options.forwardErrors === true
-  const deny = (
-    ctx: ParameterizedContext,
-    _b: KoaBinding,
-    _n: Next,
-    _s: SecurityContext,
-    failure: unknown,
-  ) => {
+  const deny: Denied<ParameterizedContext, Next, undefined, unknown> = (ctx, _n, _, _s, failure) => {
     if (forward || ctx.headerSent) throw failure
     sendProblem(ctx, failure, options)
   }
   return function guard(...guards: GuardInput[]): Middleware {
-    const composed: Guard = compose(...guards)
+    const composed = compose(...guards)
     // A synchronous composition continues synchronously: the allowed path hands Koa the
     // promise of `next()` and makes none of its own.
     return function apiwardGuard(ctx: ParameterizedContext, next: Next): unknown {
-      const binding = bindingOf(ctx, options)
-      const sctx = contextOf(ctx, options)
-      return runGuard<ParameterizedContext, KoaBinding, Next, unknown>(
-        composed,
-        sctx,
-        ctx,
-        binding,
-        next,
-        allow,
-        deny,
-      )
+      return runGuard(composed, contextOf(ctx, options), ctx, next, undefined, allow, deny)
     }
   }
 }
