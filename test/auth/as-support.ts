@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createLocalJWKSet, type JWK, jwtVerify, SignJWT } from 'jose'
-import { type SigningKey, signingKey } from './jwt-support.js'
+import { ENDLESS_BYTES, type SigningKey, signingKey, streamEndlessly } from './jwt-support.js'
 
 /** How the introspection endpoint answers, whatever the token. */
 export type EndpointMode =
@@ -131,24 +131,6 @@ async function authenticatedClient(
     : undefined
 }
 
-function endless(res: ServerResponse, state: { streamed: number; dropped: number }): void {
-  // No Content-Length: chunked. The next chunk goes out once the previous one left.
-  res.writeHead(200, { 'content-type': 'application/json' })
-  const chunk = Buffer.alloc(16_384, 0x20)
-  let sent = 0
-  res.on('close', () => {
-    if (!res.writableFinished) state.dropped++
-  })
-  const pump = () => {
-    if (res.destroyed) return
-    if (sent >= 64 * 1024 * 1024) return void res.end('{"active":true}')
-    sent += chunk.length
-    state.streamed += chunk.length
-    res.write(chunk, () => setImmediate(pump))
-  }
-  pump()
-}
-
 export async function startAuthorizationServer(): Promise<AuthorizationServer> {
   const key = await signingKey('ES256', 'as-1')
   const forger = await signingKey('ES256', 'as-1')
@@ -178,7 +160,7 @@ export async function startAuthorizationServer(): Promise<AuthorizationServer> {
     if (mode === 'not-an-object') return json(res, 200, [{ active: true }])
     if (mode === 'no-active') return json(res, 200, { sub: 'alice', aud: API_AUDIENCE })
     if (mode === 'oversized') return json(res, 200, { active: false, pad: 'x'.repeat(200_000) })
-    if (mode === 'endless') return endless(res, state)
+    if (mode === 'endless') return streamEndlessly(res, state, ENDLESS_BYTES, '{"active":true}')
     const answer = tokens.get(form.get('token') ?? '') ?? { active: false }
     const wantsJwt = req.headers.accept?.includes('application/token-introspection+jwt') === true
     if (!wantsJwt || mode === 'json-when-jwt-asked') return json(res, 200, answer)
@@ -206,7 +188,8 @@ export async function startAuthorizationServer(): Promise<AuthorizationServer> {
           (path === openid && (issuer.publishes === 'both' || issuer.publishes === 'openid'))
         if (served) {
           if (state.metadataMode === 'garbage') return void res.writeHead(200).end('{"issuer": ')
-          if (state.metadataMode === 'endless') return endless(res, state)
+          if (state.metadataMode === 'endless')
+            return streamEndlessly(res, state, ENDLESS_BYTES, '{"active":true}')
           return json(res, 200, {
             issuer: issuer.claimedIssuer,
             jwks_uri: issuer.jwksUri,

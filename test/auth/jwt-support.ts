@@ -1,5 +1,5 @@
 import { sign as cryptoSign, KeyObject, type webcrypto } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose'
 
@@ -26,29 +26,40 @@ export interface JwksServer {
   close(): Promise<void>
 }
 
+/**
+ * Streams a chunked JSON answer of `total` bytes, the next chunk only once the previous one left
+ * for the socket, so `counters.streamed` tracks what the client took rather than what kernel
+ * buffers would absorb; `counters.dropped` counts answers the client cut off.
+ */
+export function streamEndlessly(
+  res: ServerResponse,
+  counters: { streamed: number; dropped: number },
+  total: number,
+  tail: string,
+): void {
+  res.writeHead(200, { 'content-type': 'application/json' })
+  const chunk = Buffer.alloc(16_384, 0x20)
+  let sent = 0
+  res.on('close', () => {
+    if (!res.writableFinished) counters.dropped++
+  })
+  const pump = () => {
+    if (res.destroyed) return
+    if (sent >= total) return void res.end(tail)
+    sent += chunk.length
+    counters.streamed += chunk.length
+    res.write(chunk, () => setImmediate(pump))
+  }
+  pump()
+}
+
 export async function startJwksServer(keys: JWK[]): Promise<JwksServer> {
   const state = { hits: 0, mode: 'ok' as JwksMode, slowMs: 5000, keys, streamed: 0, dropped: 0 }
   const server: Server = createServer((_req, res) => {
     state.hits++
     const answer = () => {
       if (state.mode === 'endless') {
-        // No Content-Length: chunked. The next chunk goes out only once the previous one left
-        // for the socket, so `streamed` tracks what the client took rather than what kernel
-        // buffers would absorb.
-        res.writeHead(200, { 'content-type': 'application/json' })
-        const chunk = Buffer.alloc(16_384, 0x20)
-        let sent = 0
-        res.on('close', () => {
-          if (!res.writableFinished) state.dropped++
-        })
-        const pump = () => {
-          if (res.destroyed) return
-          if (sent >= ENDLESS_BYTES) return void res.end('{"keys":[]}')
-          sent += chunk.length
-          state.streamed += chunk.length
-          res.write(chunk, () => setImmediate(pump))
-        }
-        pump()
+        streamEndlessly(res, state, ENDLESS_BYTES, '{"keys":[]}')
       } else if (state.mode === 'down') {
         res.writeHead(503).end('unavailable')
       } else if (state.mode === 'garbage') {

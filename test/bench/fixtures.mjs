@@ -1,4 +1,5 @@
 // The keys, tokens and casbin files every benchmark server is built from, written once per run.
+import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose'
@@ -49,10 +50,12 @@ export async function fixtures(dir, redisPort) {
       .setExpirationTime('1h')
       .sign(privateKey)
   }
+  // An opaque access token: what the introspection stacks authenticate.
+  tokens.opaque = randomBytes(32).toString('base64url')
   const casbin = { model: join(dir, 'rbac_model.conf'), policy: join(dir, 'rbac_policy.csv') }
   writeFileSync(casbin.model, CASBIN_MODEL)
   writeFileSync(casbin.policy, CASBIN_POLICY)
   const config = join(dir, 'config.json')
-  writeFileSync(config, JSON.stringify({ keys, casbin, redisPort }))
+  writeFileSync(config, JSON.stringify({ keys, casbin, redisPort, opaqueToken: tokens.opaque }))
   return { config, tokens }
 }

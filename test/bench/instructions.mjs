@@ -21,6 +21,8 @@ const STACK_NAMES = [
   'rateLimit-memory',
   'rateLimit-memory-noHeaders',
   'jwt-ES256-cache',
+  'introspection-cache',
+  'introspection-limit',
 ]
 /** A plain node:http route with 0, 1 and 3 more response headers: what a header costs Node. */
 const REFERENCE = { framework: 'node', stacks: ['bare', 'header-1', 'header-3'] }

@@ -89,6 +89,8 @@ async function availability() {
   }
   const auth = await import('@apiward/auth').catch(() => ({}))
   if (typeof auth.jwt !== 'function') missing.set('jwt', '@apiward/auth does not export jwt (yet)')
+  if (typeof auth.introspection !== 'function')
+    missing.set('introspection', '@apiward/auth does not export introspection (yet)')
   if (!REDIS_SERVER)
     missing.set('redis', 'redis-server is not installed (Debian: apt-get install redis-server)')
   return missing
@@ -111,6 +113,7 @@ function plan(missing) {
       const reason =
         (stack.apiward && missing.get(`adapter:${fw}`)) ||
         (stack.jwt && missing.get('jwt')) ||
+        (stack.introspection && missing.get('introspection')) ||
         (stack.redis && missing.get('redis'))
       if (reason) skipped.push({ framework: fw, stack: stack.name, reason })
       else configs.push({ framework: fw, stack })

@@ -15,7 +15,8 @@ export const SUBJECT = 'alice'
 /**
  * `apiward`: served through the framework's apiward adapter. `token`: which signed token wrk
  * sends (and the smoke check expects 401 without it). `redis`: needs the bench's redis-server.
- * `jwt`: needs `jwt` from @apiward/auth. `adapterOptions`: given to the adapter's createGuard() and
+ * `jwt`: needs `jwt` from @apiward/auth.
+ * `introspection`: needs `introspection` from @apiward/auth. `adapterOptions`: given to the adapter's createGuard() and
  * error handling.
  */
 export const STACKS = [
@@ -77,6 +78,20 @@ export const STACKS = [
     jwt: { alg: 'RS256', cache: false },
     token: 'RS256',
     about: 'jwt() with a local JWKS, RS256, tokenCache: false (a signature check per request)',
+  },
+  {
+    name: 'introspection-cache',
+    apiward: true,
+    introspection: true,
+    token: 'opaque',
+    about:
+      'introspection() of an opaque token against a loopback introspection endpoint, the memory answer cache warm (wrk sends one token)',
+  },
+  {
+    name: 'introspection-limit',
+    token: 'opaque',
+    about:
+      'the limit of introspection-cache: the bare route reading the bearer token, a SHA-256 of it looked up in a Map by hand, X-Request-Id set, 401 without it',
   },
   {
     name: 'popular',

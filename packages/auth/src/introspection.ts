@@ -52,6 +52,43 @@ function jwtShaped(token: string | undefined): boolean {
   return parts === 3 || parts === 5
 }
 
+function refused(reason: TokenFailureReason, claims?: Readonly<Record<string, unknown>>): Verdict {
+  return { principal: undefined, reason, claims, exp: 0, nbf: 0 }
+}
+
+/** The verdict on an active answer: the checks `jwt()` makes on a verified payload. */
+function judge(claims: Readonly<Record<string, unknown>>, config: IntrospectionConfiguration): Verdict {
+  const { policy, audience } = config
+  const payload = claims as JWTPayload
+  const reason = claimsFailure(payload, policy, Date.now() / 1000)
+  if (reason !== undefined) return refused(reason, claims)
+  if (payload.iss !== undefined && payload.iss !== config.issuer) return refused('issuer_not_allowed', claims)
+  if (audience !== undefined) {
+    const aud = payload.aud
+    if (aud === undefined) return refused('missing_claim', claims)
+    if (!(typeof aud === 'string' ? audience.has(aud) : aud.some((a) => audience.has(a)))) {
+      return refused('audience_not_allowed', claims)
+    }
+  }
+  for (const name of config.requiredClaims) {
+    if (claims[name] === undefined) return refused('missing_claim', claims)
+  }
+  // A client's own token (client credentials) may name no subject: the client is the principal.
+  const sub = payload.sub ?? payload.client_id
+  if (typeof sub !== 'string' || sub === '') return refused('missing_claim', claims)
+  const principal = principalFromPayload(sub === payload.sub ? payload : { ...payload, sub }, {
+    rolesClaim: policy.rolesClaim,
+    credential: 'introspection',
+  })
+  return {
+    principal: { ...principal, claims },
+    reason: undefined,
+    claims,
+    exp: payload.exp ?? Number.POSITIVE_INFINITY,
+    nbf: payload.nbf ?? Number.NEGATIVE_INFINITY,
+  }
+}
+
 /**
  * Authenticates opaque bearer tokens by asking the authorization server (OAuth 2.0 Token
  * Introspection, RFC 7662): the token from the `Authorization` header is posted to the
@@ -83,7 +120,7 @@ function jwtShaped(token: string | undefined): boolean {
  */
 export function introspection(options: IntrospectionOptions): IntrospectionGuard {
   const config = parseIntrospectionOptions(options)
-  const { bearer, store, policy, audience, validate } = config
+  const { bearer, store, policy, validate } = config
   const { extract, challenges, required, maxTokenLength } = bearer
   const inFlight = new Map<string, Promise<Entry>>()
 
@@ -98,50 +135,10 @@ export function introspection(options: IntrospectionOptions): IntrospectionGuard
   }
   const refusedByValidate = (ctx: SecurityContext) => refuse(ctx, 'rejected_by_validate')
 
-  const refused = (reason: TokenFailureReason, claims?: Readonly<Record<string, unknown>>): Verdict => ({
-    principal: undefined,
-    reason,
-    claims,
-    exp: 0,
-    nbf: 0,
-  })
-
-  /** The verdict on an active answer: the checks `jwt()` makes on a verified payload. */
-  const judge = (claims: Readonly<Record<string, unknown>>): Verdict => {
-    const payload = claims as JWTPayload
-    const reason = claimsFailure(payload, policy, Date.now() / 1000)
-    if (reason !== undefined) return refused(reason, claims)
-    if (payload.iss !== undefined && payload.iss !== config.issuer)
-      return refused('issuer_not_allowed', claims)
-    if (audience !== undefined) {
-      const aud = payload.aud
-      if (aud === undefined) return refused('missing_claim', claims)
-      if (!(typeof aud === 'string' ? audience.has(aud) : aud.some((a) => audience.has(a)))) {
-        return refused('audience_not_allowed', claims)
-      }
-    }
-    for (const name of config.requiredClaims)
-      if (claims[name] === undefined) return refused('missing_claim', claims)
-    // A client's own token (client credentials) may name no subject: the client is the principal.
-    const sub = payload.sub ?? payload.client_id
-    if (typeof sub !== 'string' || sub === '') return refused('missing_claim', claims)
-    const principal = principalFromPayload(sub === payload.sub ? payload : { ...payload, sub }, {
-      rolesClaim: policy.rolesClaim,
-      credential: 'introspection',
-    })
-    return {
-      principal: { ...principal, claims },
-      reason: undefined,
-      claims,
-      exp: payload.exp ?? Number.POSITIVE_INFINITY,
-      nbf: payload.nbf ?? Number.NEGATIVE_INFINITY,
-    }
-  }
-
   const verdictOf = (entry: Entry): Verdict => {
     let verdict = entry[kVerdict]
     if (verdict === undefined) {
-      verdict = entry.claims === undefined ? refused('inactive') : judge(entry.claims)
+      verdict = entry.claims === undefined ? refused('inactive') : judge(entry.claims, config)
       // Entries a store hands back as they were given (the memory store) are judged once.
       if (Object.isExtensible(entry)) entry[kVerdict] = verdict
     }
@@ -179,7 +176,7 @@ export function introspection(options: IntrospectionOptions): IntrospectionGuard
     const entry: Entry = active
       ? { claims: members, freshUntil: Math.min(now + config.ttlMs, exp) }
       : { freshUntil: now + config.negativeTtlMs }
-    if (active) entry[kVerdict] = judge(members)
+    if (active) entry[kVerdict] = judge(members, config)
     const keepFor = Math.min(entry.freshUntil + config.staleMs, active ? exp : Number.POSITIVE_INFINITY) - now
     if (store !== undefined && keepFor >= 1) {
       try {

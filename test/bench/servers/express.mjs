@@ -2,7 +2,14 @@
 import { createRequire } from 'node:module'
 import express from 'express'
 import { AUDIENCE, BODY, ISSUER } from '../stacks.mjs'
-import { adapterOptions, apiwardGuards, casbinEnforcer, nullLogger, queryValidator } from './common.mjs'
+import {
+  adapterOptions,
+  apiwardGuards,
+  casbinEnforcer,
+  introspectionLimit,
+  nullLogger,
+  queryValidator,
+} from './common.mjs'
 
 export const version = createRequire(import.meta.url)('express/package.json').version
 
@@ -18,6 +25,16 @@ export async function build(stack, config) {
     app.get('/hello', (_req, _res, next) => next(), handler)
   } else if (stack === 'popular') {
     await popular(app, config)
+  } else if (stack === 'introspection-limit') {
+    const limit = introspectionLimit(config)
+    const authenticate = (req, res, next) => {
+      const principal = limit.principalOf(req.headers.authorization)
+      res.setHeader('x-request-id', limit.requestId())
+      if (principal === undefined) return res.status(401).json({ code: 'auth.invalid_token' })
+      req.auth = principal
+      next()
+    }
+    app.get('/hello', authenticate, handler)
   } else {
     const { createGuard, errorHandler } = await import('@apiward/express')
     const guard = createGuard(adapterOptions(stack))

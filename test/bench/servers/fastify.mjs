@@ -2,7 +2,14 @@
 import { createRequire } from 'node:module'
 import { fastify } from 'fastify'
 import { AUDIENCE, BODY, ISSUER } from '../stacks.mjs'
-import { adapterOptions, apiwardGuards, casbinEnforcer, nullLogger, QUERY_SCHEMA } from './common.mjs'
+import {
+  adapterOptions,
+  apiwardGuards,
+  casbinEnforcer,
+  introspectionLimit,
+  nullLogger,
+  QUERY_SCHEMA,
+} from './common.mjs'
 
 export const version = createRequire(import.meta.url)('fastify/package.json').version
 
@@ -15,6 +22,17 @@ export async function build(stack, config) {
     app.get('/hello', handler)
   } else if (stack === 'noop') {
     app.get('/hello', { onRequest: [(_request, _reply, done) => done()] }, handler)
+  } else if (stack === 'introspection-limit') {
+    const limit = introspectionLimit(config)
+    app.decorateRequest('auth', undefined)
+    const onRequest = (request, reply, done) => {
+      const principal = limit.principalOf(request.headers.authorization)
+      reply.header('x-request-id', limit.requestId())
+      if (principal === undefined) return reply.code(401).send({ code: 'auth.invalid_token' })
+      request.auth = principal
+      done()
+    }
+    app.get('/hello', { onRequest: [onRequest] }, handler)
   } else {
     const { apiward, createGuard } = await import('@apiward/fastify')
     const guard = createGuard(adapterOptions(stack))

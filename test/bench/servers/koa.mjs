@@ -3,7 +3,14 @@ import { createRequire } from 'node:module'
 import Router from '@koa/router'
 import Koa from 'koa'
 import { AUDIENCE, BODY, ISSUER } from '../stacks.mjs'
-import { adapterOptions, apiwardGuards, casbinEnforcer, nullLogger, queryValidator } from './common.mjs'
+import {
+  adapterOptions,
+  apiwardGuards,
+  casbinEnforcer,
+  introspectionLimit,
+  nullLogger,
+  queryValidator,
+} from './common.mjs'
 
 export const version = createRequire(import.meta.url)('koa/package.json').version
 
@@ -20,6 +27,23 @@ export async function build(stack, config) {
     router.get('/hello', (_ctx, next) => next(), handler)
   } else if (stack === 'popular') {
     await popular(app, router, config)
+  } else if (stack === 'introspection-limit') {
+    const limit = introspectionLimit(config)
+    router.get(
+      '/hello',
+      (ctx, next) => {
+        const principal = limit.principalOf(ctx.get('authorization'))
+        ctx.set('x-request-id', limit.requestId())
+        if (principal === undefined) {
+          ctx.status = 401
+          ctx.body = { code: 'auth.invalid_token' }
+          return
+        }
+        ctx.state.auth = principal
+        return next()
+      },
+      handler,
+    )
   } else {
     const { createGuard, errorHandler } = await import('@apiward/koa')
     const guard = createGuard(adapterOptions(stack))
