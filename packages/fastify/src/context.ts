@@ -39,21 +39,13 @@ function serializeTransformed(this: FastifyReply, payload: unknown): string {
   return this.serialize(ctx === undefined ? payload : ctx.transformBody(payload, this.statusCode)) as string
 }
 
-/** Headers go through the reply, where Fastify keeps them until it writes the head. */
+/** Fastify serialises a handler's object payload through the reply's serializer, so transformers hook there. */
 class FastifyBinding extends NodeBinding {
   readonly #reply: FastifyReply
 
   constructor(reply: FastifyReply) {
     super(reply.raw)
     this.#reply = reply
-  }
-
-  override setHeader(name: string, value: string): void {
-    if (!this.res.headersSent) this.#reply.header(name, value)
-  }
-
-  override removeHeader(name: string): void {
-    if (!this.res.headersSent) this.#reply.removeHeader(name)
   }
 
   interceptSend(): void {
@@ -66,14 +58,14 @@ class FastifyBinding extends NodeBinding {
  * `onRequest` and `preHandler`, app-wide and per route, and the error handler all share it.
  */
 export function contextOf(
-  request: FastifyRequest,
+  req: FastifyRequest,
   reply: FastifyReply,
-  options: AdapterOptions = {},
+  options: AdapterOptions,
 ): SecurityContext {
-  const existing = contextIn(request)
+  const existing = contextIn(req)
   if (existing !== undefined) return existing
-  const view = new FrameworkRequest(request.raw, request, fastifyRequest)
-  return createContext(request, view, new FastifyBinding(reply), request.raw.headers, options)
+  const view = new FrameworkRequest(req.raw, req, fastifyRequest)
+  return createContext(req, view, new FastifyBinding(reply), req.raw.headers, options)
 }
 
 /**

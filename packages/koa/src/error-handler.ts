@@ -41,39 +41,22 @@ function koaError(ctx: ParameterizedContext, err: unknown): unknown {
   return err
 }
 
-/** Whether a handler set `ctx.body = null` on purpose (an empty answer, not a missing one). */
-function explicitlyEmpty(ctx: ParameterizedContext): boolean {
-  return (ctx.response as { _explicitNullBody?: boolean })._explicitNullBody === true
-}
-
 async function handleErrors(ctx: ParameterizedContext, next: Next, options: AdapterOptions): Promise<void> {
   // What the headers already say is refused app-wide; a chunked body is known after its parser.
   const malformed = emptyJsonBodyError(ctx.req)
-  if (malformed !== undefined) {
-    sendProblem(ctx, malformed, options)
-    return
-  }
+  if (malformed !== undefined) return sendProblem(ctx, malformed, options)
   try {
     await next()
   } catch (err) {
-    sendProblem(ctx, koaError(ctx, err), options)
-    return
+    return sendProblem(ctx, koaError(ctx, err), options)
   }
+  // A bare error status: nothing answered (404), or `ctx.status = 401` without a body; a body set
+  // to null on purpose (`_explicitNullBody`) is an empty answer, not a missing one.
   const status = ctx.status
-  if (
-    status >= 400 &&
-    status <= 599 &&
-    ctx.body == null &&
-    ctx.respond !== false &&
-    !explicitlyEmpty(ctx) &&
-    !ctx.headerSent
-  ) {
-    sendProblem(
-      ctx,
-      unansweredStatus(status, ctx.method, matchedMethods(ctx), ctx.response.get('Allow')),
-      options,
-    )
-  }
+  if (status < 400 || status > 599 || ctx.body != null || ctx.respond === false || ctx.headerSent) return
+  if ((ctx.response as { _explicitNullBody?: boolean })._explicitNullBody === true) return
+  const allow = ctx.response.get('Allow')
+  sendProblem(ctx, unansweredStatus(status, ctx.method, matchedMethods(ctx), allow), options)
 }
 
 /**
