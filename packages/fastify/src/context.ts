@@ -24,15 +24,13 @@ export function warnWithoutPlugin(request: FastifyRequest): true {
   return true
 }
 
-type Serializer = (payload: unknown) => string
-
 /**
  * The reply's serializer while `onSend` transformers are registered: Fastify calls it, with the
  * reply as `this`, where it would serialise the handler's object payload. It steps aside first,
  * so the route's own serializer (its response schema included) writes the transformed body.
  */
 function serializeTransformed(this: FastifyReply, payload: unknown): string {
-  this.serializer(null as unknown as Serializer)
+  this.serializer(null as never)
   if (typeof payload === 'string') return payload
   if (!this.hasHeader('content-type')) this.type('application/json; charset=utf-8')
   const ctx = contextIn(this.request)

@@ -2,12 +2,13 @@ import { METHODS } from 'node:http'
 import { type GuardInput, toGuardList } from '@apiward/core'
 import {
   type AdapterOptions,
+  type ClientErrorListener,
   checkAdapterOptions,
   checkHookLists,
   handleClientErrors,
   unmatchedRoute,
 } from '@apiward/core/adapter'
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { kPlugin } from './context.js'
 import { createGuard } from './guard.js'
@@ -30,28 +31,20 @@ export interface ApiwardOptions extends AdapterOptions {
  */
 function routedMethods(server: FastifyInstance, url: string): string[] {
   const methods = (server as { supportedMethods?: readonly string[] }).supportedMethods ?? METHODS
-  const found: string[] = []
-  for (const candidate of methods) {
-    if (server.findRoute({ method: candidate as 'GET', url }) !== null) found.push(candidate)
-  }
-  return found
+  return methods.filter((method) => server.findRoute({ method: method as 'GET', url }) !== null)
 }
 
-/** Answers a request no route answered: 404, 405 with `Allow`, or 204 with `Allow` to an `OPTIONS`. */
-function sendNotFound(request: FastifyRequest, reply: FastifyReply, options: AdapterOptions): void {
-  sendProblem(
-    request,
-    reply,
-    unmatchedRoute(request.method, routedMethods(request.server, request.url)),
-    options,
-  )
-}
+/** Fastify's own `clientError` listener, which the plugin's problem+json answers replace. */
+const isFastifyDefault = (listener: ClientErrorListener) =>
+  listener.name === 'bound defaultClientErrorHandler'
+
+const NAME = '@apiward/fastify'
 
 const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
   const { guards, ...adapterOptions } = options
   if (guards !== undefined && !Array.isArray(guards)) {
     throw new TypeError(
-      'apiward plugin: options.guards must be an array of guards, e.g. { guards: [rateLimit({ ... })] }',
+      'apiward plugin: options.guards must be an array of guards, e.g. [rateLimit({ ... })]',
     )
   }
   checkAdapterOptions(adapterOptions, 'apiward plugin')
@@ -63,15 +56,14 @@ const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
     checkHookLists(route, `@apiward/fastify: ${String(route.method)} ${route.url}`)
   })
   // In place of Fastify's own JSON answer; a clientErrorHandler of the user's is left alone.
-  handleClientErrors(fastify.server, {
-    ...adapterOptions,
-    insteadOf: (listener) => listener.name === 'bound defaultClientErrorHandler',
-  })
+  handleClientErrors(fastify.server, { ...adapterOptions, insteadOf: isFastifyDefault })
   fastify.setErrorHandler(function apiwardErrorHandler(err, request, reply) {
     sendProblem(request, reply, err, adapterOptions)
   })
-  fastify.setNotFoundHandler(function apiwardNotFound(request, reply) {
-    sendNotFound(request, reply, adapterOptions)
+  // 404, 405 with `Allow`, or 204 with `Allow` to an `OPTIONS` request.
+  fastify.setNotFoundHandler(function apiwardNotFound(req, reply) {
+    const methods = routedMethods(req.server, req.url)
+    sendProblem(req, reply, unmatchedRoute(req.method, methods), adapterOptions)
   })
   if (guards !== undefined && guards.length > 0) {
     const hooks = createGuard(adapterOptions)(toGuardList(guards, 'apiward plugin options.guards'))
@@ -95,7 +87,4 @@ const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
  * app.get('/notes', { ...guard(jwt(opts)) }, async (request) => ({ owner: request.auth?.id }))
  * ```
  */
-export const apiward: FastifyPluginAsync<ApiwardOptions> = fp(plugin, {
-  fastify: '4.x || 5.x',
-  name: '@apiward/fastify',
-})
+export const apiward: FastifyPluginAsync<ApiwardOptions> = fp(plugin, { fastify: '4.x || 5.x', name: NAME })

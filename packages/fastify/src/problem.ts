@@ -40,18 +40,14 @@ export function fastifyError(err: unknown): unknown {
  * `answerNow()`. Does nothing once the response has started.
  */
 export function sendProblem(
-  request: FastifyRequest,
+  req: FastifyRequest,
   reply: FastifyReply,
-  thrown: unknown,
-  options: AdapterOptions = {},
+  err: unknown,
+  opts: AdapterOptions,
 ): void {
   if (reply.sent || reply.raw.headersSent) return
-  const { status, headers, body } = renderOutcome(
-    contextOf(request, reply, options),
-    fastifyError(thrown),
-    options,
-  )
-  reply.code(status).headers(headers).send(body)
+  const out = renderOutcome(contextOf(req, reply, opts), fastifyError(err), opts)
+  reply.code(out.status).headers(out.headers).send(out.body)
 }
 
 /** The handler Fastify's `frameworkErrors` server option takes. */

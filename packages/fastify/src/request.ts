@@ -2,11 +2,8 @@ import type { RoutingPolicy } from '@apiward/core'
 import type { RequestReader } from '@apiward/core/adapter'
 import type { FastifyRequest } from 'fastify'
 
-interface RouterConfig {
-  caseSensitive?: boolean
-  ignoreTrailingSlash?: boolean
-  routerOptions?: { caseSensitive?: boolean; ignoreTrailingSlash?: boolean }
-}
+type RouterOptions = { caseSensitive?: boolean; ignoreTrailingSlash?: boolean }
+type RouterConfig = RouterOptions & { routerOptions?: RouterOptions }
 
 /** Fastify's `caseSensitive` (default on) and `ignoreTrailingSlash` (default off), Fastify 5's `routerOptions` first. */
 function routing(request: FastifyRequest): RoutingPolicy {
