@@ -55,6 +55,14 @@ export function remoteSettings(options: RemoteJwksOptions | undefined, where: st
       throw new TypeError(`${where}.${name} is a positive integer (default ${DEFAULT_REMOTE[name]}).`)
     }
   }
+  const { headers } = settings
+  if (
+    headers === null ||
+    typeof headers !== 'object' ||
+    Object.values(headers).some((v) => typeof v !== 'string')
+  ) {
+    throw new TypeError(`${where}.headers maps header names to string values.`)
+  }
   return settings
 }
 

@@ -1,9 +1,7 @@
 import type { SecurityContext, StateKey } from '@apiward/core'
 import {
   type AdapterOptions,
-  contextIn,
-  createContext,
-  FrameworkRequest,
+  contextFor,
   NodeBinding,
   renderOutcome,
   stateIn,
@@ -23,21 +21,14 @@ class ExpressBinding extends NodeBinding {
   }
 }
 
+const bind = (res: Response) => new ExpressBinding(res)
+
 /**
  * The request's `SecurityContext`, created on first use. Every `guard()` and the error handler
  * on the request's way share it.
  */
 export function contextOf(req: Request, res: Response, options: AdapterOptions): SecurityContext {
-  return (
-    contextIn(req) ??
-    createContext(
-      req,
-      new FrameworkRequest(req, req, expressRequest),
-      new ExpressBinding(res),
-      req.headers,
-      options,
-    )
-  )
+  return contextFor(req, req, expressRequest, bind, res, options)
 }
 
 /**

@@ -1,12 +1,5 @@
 import { type SecurityContext, type StateKey, warnOnce } from '@apiward/core'
-import {
-  type AdapterOptions,
-  contextIn,
-  createContext,
-  FrameworkRequest,
-  NodeBinding,
-  stateIn,
-} from '@apiward/core/adapter'
+import { type AdapterOptions, contextFor, contextIn, NodeBinding, stateIn } from '@apiward/core/adapter'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { fastifyRequest } from './request.js'
 
@@ -51,6 +44,8 @@ class FastifyBinding extends NodeBinding {
   }
 }
 
+const bind = (reply: FastifyReply) => new FastifyBinding(reply)
+
 /**
  * The request's `SecurityContext`, created on first use and kept on the request: the guards of
  * `onRequest` and `preHandler`, app-wide and per route, and the error handler all share it.
@@ -60,10 +55,7 @@ export function contextOf(
   reply: FastifyReply,
   options: AdapterOptions,
 ): SecurityContext {
-  const existing = contextIn(req)
-  if (existing !== undefined) return existing
-  const view = new FrameworkRequest(req.raw, req, fastifyRequest)
-  return createContext(req, view, new FastifyBinding(reply), req.raw.headers, options)
+  return contextFor(req, req.raw, fastifyRequest, bind, reply, options)
 }
 
 /**

@@ -1,13 +1,6 @@
+import type { ServerResponse } from 'node:http'
 import type { SecurityContext, StateKey } from '@apiward/core'
-import {
-  type AdapterOptions,
-  contextIn,
-  createContext,
-  FrameworkRequest,
-  NodeBinding,
-  renderOutcome,
-  stateIn,
-} from '@apiward/core/adapter'
+import { type AdapterOptions, contextFor, NodeBinding, renderOutcome, stateIn } from '@apiward/core/adapter'
 import type { ParameterizedContext } from 'koa'
 import { koaRequest } from './request.js'
 
@@ -16,21 +9,14 @@ class KoaBinding extends NodeBinding {
   interceptSend(): void {}
 }
 
+const bind = (res: ServerResponse) => new KoaBinding(res)
+
 /**
  * The request's `SecurityContext`, created on first use. Every `guard()` and the error handler
  * on the request's way share it.
  */
 export function contextOf(ctx: ParameterizedContext, options: AdapterOptions = {}): SecurityContext {
-  return (
-    contextIn(ctx) ??
-    createContext(
-      ctx,
-      new FrameworkRequest(ctx.req, ctx, koaRequest),
-      new KoaBinding(ctx.res),
-      ctx.req.headers,
-      options,
-    )
-  )
+  return contextFor(ctx, ctx.req, koaRequest, bind, ctx.res, options)
 }
 
 /**

@@ -35,4 +35,12 @@ export {
   unansweredStatus,
   unmatchedRoute,
 } from './kit.js'
-export { contextIn, createContext, hookWriteHead, NodeBinding, stateIn, writeOutcome } from './node.js'
+export {
+  contextFor,
+  contextIn,
+  createContext,
+  hookWriteHead,
+  NodeBinding,
+  stateIn,
+  writeOutcome,
+} from './node.js'

@@ -1,8 +1,9 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { type ResponseBinding, SecurityContext } from '../context.js'
 import type { SecurityRequest } from '../request.js'
 import { REQUEST_ID_HEADER } from '../request-id.js'
 import type { StateKey } from '../state.js'
+import { FrameworkRequest, type RequestReader } from './framework-request.js'
 import { type AdapterOptions, incomingRequestId, type RenderedOutcome } from './kit.js'
 
 /**
@@ -100,6 +101,36 @@ export function createContext(
   const echo = options.requestIdHeader
   if (echo !== false) binding.setHeader(echo ?? REQUEST_ID_HEADER, requestId)
   return ctx
+}
+
+/**
+ * The `SecurityContext` kept on a framework's request (`holder`), created on first use: the
+ * request view from the adapter's reader, the binding from `bind(response)`. Every guard and the
+ * error handling of the request share it.
+ *
+ * @example
+ * ```ts
+ * const bind = (res: Response) => new ExpressBinding(res)
+ * export const contextOf = (req, res, options) => contextFor(req, req, expressRequest, bind, res, options)
+ * ```
+ */
+export function contextFor<F extends object, R>(
+  holder: F,
+  raw: IncomingMessage,
+  reader: RequestReader<F>,
+  bind: (response: R) => ResponseBinding,
+  response: R,
+  options: AdapterOptions,
+): SecurityContext {
+  const existing = (holder as Holder)[kContext]
+  if (existing !== undefined) return existing
+  return createContext(
+    holder,
+    new FrameworkRequest(raw, holder, reader),
+    bind(response),
+    raw.headers,
+    options,
+  )
 }
 
 const encoder = new TextEncoder()
