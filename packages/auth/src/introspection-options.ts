@@ -104,9 +104,15 @@ export interface IntrospectionOptions {
   onEndpointFailure?: 'fail-closed' | 'serve-stale'
   /** Seconds in the `Retry-After` of a 503. Default `5`, so clients do not hammer a server that is down. */
   retryAfter?: number
-  /** Milliseconds an introspection call may take. Default `3000`; past it the request gets the 503. */
+  /**
+   * Milliseconds an introspection call may take, the answer's body included. Default `3000`:
+   * a slow server delays a request by no more than this, then the request gets the 503.
+   */
   timeoutMs?: number
-  /** Largest answer accepted, in bytes, counted as it streams. Default `65536`. */
+  /**
+   * Largest answer accepted, in bytes, counted as it streams; the connection is dropped at the
+   * limit. Default `65536`: an endpoint that answers without end costs this much, not more.
+   */
   maxResponseBytes?: number
   /**
    * How the metadata and the JWK Set are fetched and cached (`timeoutMs`, `cooldownMs`,

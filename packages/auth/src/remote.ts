@@ -210,11 +210,8 @@ export type RemoteReport = (type: string, fields: Record<string, unknown>) => vo
 
 /** The reporter of a guard's background events: `bus.report`, `warn` for failures. */
 export function backgroundReport(bus: SecurityEventBus): RemoteReport {
-  return (type, fields) => {
-    if (bus.hasListeners) {
-      bus.report(type, { severity: type.endsWith('_failed') ? 'warn' : 'info', ...fields })
-    }
-  }
+  return (type, fields) =>
+    bus.report(type, { severity: type.endsWith('_failed') ? 'warn' : 'info', ...fields })
 }
 
 /** How one remote document is loaded and named in events. */

@@ -61,7 +61,10 @@ describe('introspection() options', () => {
     [{ maxTokenLength: 10 }, /maxTokenLength is an integer/],
     [{ required: 'no' }, /required is true or false/],
     [{ remoteOptions: { timeoutMs: -5 } }, /remoteOptions.timeoutMs is a positive integer/],
-    [{ remoteOptions: { headers: { 'x-key': 1 } } }, /remoteOptions.headers maps header names to string values/],
+    [
+      { remoteOptions: { headers: { 'x-key': 1 } } },
+      /remoteOptions.headers maps header names to string values/,
+    ],
     [{ validate: true }, /validate is a function/],
   ])('refuses %j at startup with a TypeError that names the option', (extra, message) => {
     expect(build(extra)).toThrow(TypeError)
