@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, ServerOptions } from 'node:http'
 import type { AddressInfo, Server } from 'node:net'
 import type { GuardInput, Principal, SecurityEventBus } from '@apiward/core'
+import type { RouteEntry } from '@apiward/core/adapter'
 
 /** What a test route's handler sees. */
 export interface HandlerInput {
@@ -68,6 +69,8 @@ export interface AppSpec {
 export interface RunningServer {
   url: string
   close(): Promise<void>
+  /** The adapter's route inventory of the app: every route and the guards that protect it. */
+  routes?: () => readonly RouteEntry[]
 }
 
 /** One framework at one major version, able to serve an `AppSpec` over real HTTP. */

@@ -12,6 +12,49 @@ export interface GuardInfo {
   readonly needsBody?: boolean
   /** The guards a `compose()` result runs, so adapters can schedule each one on its own. */
   readonly parts?: readonly Guard[]
+  /** What the guard decides, for route inventories and self-audits. Default `'other'`. */
+  readonly kind?: GuardKind
+  /**
+   * The options that matter for security as the factory resolved them (issuer, audience,
+   * algorithms, limits, keys...), for route inventories: never secrets.
+   */
+  readonly settings?: Readonly<Record<string, unknown>>
+}
+
+/** What a guard decides. */
+export type GuardKind =
+  | 'authentication'
+  | 'authorization'
+  | 'validation'
+  | 'rate-limit'
+  | 'access'
+  | 'headers'
+  | 'other'
+
+/** A guard as a route inventory lists it. */
+export interface GuardDescription {
+  readonly name: string
+  readonly kind: GuardKind
+  readonly settings: Readonly<Record<string, unknown>>
+}
+
+const NO_SETTINGS: Readonly<Record<string, unknown>> = Object.freeze({})
+
+/**
+ * The guards a guard runs, in order, as a route inventory lists them: a composition's parts, or
+ * the guard itself.
+ *
+ * @example
+ * ```ts
+ * describeGuards(compose(jwt(opts), rateLimit(limits))) // [{ name: 'jwt', kind: 'authentication', ... }, ...]
+ * ```
+ */
+export function describeGuards(guard: Guard): GuardDescription[] {
+  return (guard.parts ?? [guard]).map((g) => ({
+    name: g.guardName ?? (g.name || 'guard'),
+    kind: g.kind ?? 'other',
+    settings: g.settings ?? NO_SETTINGS,
+  }))
 }
 
 /**
@@ -57,7 +100,7 @@ export function toGuardList(inputs: readonly GuardInput[], where = 'compose()'):
   return flatten(inputs, [], where)
 }
 
-const allow: Guard = defineGuard(() => {}, { guardName: 'allow', needsBody: false })
+const allow: Guard = defineGuard(() => {}, { guardName: 'allow', needsBody: false, parts: [] })
 
 function isThenable(value: unknown): value is PromiseLike<void> {
   return value !== undefined && typeof (value as PromiseLike<void>).then === 'function'

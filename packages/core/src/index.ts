@@ -17,9 +17,12 @@ export { fieldErrorsOf, type SchemaViolation, schemaViolationError } from './fie
 export {
   compose,
   defineGuard,
+  describeGuards,
   type Guard,
+  type GuardDescription,
   type GuardInfo,
   type GuardInput,
+  type GuardKind,
   splitByBody,
   toGuardList,
 } from './guard.js'

@@ -1,4 +1,12 @@
-import { type AdapterOptions, checkAdapterOptions, unmatchedRoute } from '@apiward/core/adapter'
+import type { GuardDescription } from '@apiward/core'
+import {
+  type AdapterOptions,
+  checkAdapterOptions,
+  guardsIn,
+  guardsOf,
+  type RouteEntry,
+  unmatchedRoute,
+} from '@apiward/core/adapter'
 import type {
   Application,
   ErrorRequestHandler,
@@ -10,9 +18,12 @@ import type {
 import { sendProblem } from './context.js'
 
 interface Layer {
-  route?: { methods: Record<string, boolean> }
+  route?: { path: unknown; methods: Record<string, boolean>; stack: { handle: unknown }[] }
   handle?: { stack?: Layer[] }
   path?: string
+  /** Express 5 (router 2) keeps the mount path; Express 4 only its regexp. */
+  rawPath?: unknown
+  regexp?: RegExp & { fast_slash?: boolean }
   /** Express 4 returns a boolean and sets `path`; Express 5 (router 2) returns the match. */
   match(path: string): boolean | { path: string } | undefined
 }
@@ -33,10 +44,59 @@ function collectMethods(stack: readonly Layer[], path: string, out: Set<string>)
   }
 }
 
+function stackOf(app: Application): Layer[] | undefined {
+  const router = app as unknown as { _router?: { stack: Layer[] }; router?: { stack: Layer[] } }
+  return router._router?.stack ?? router.router?.stack
+}
+
+/** Where a layer is mounted: `''` for every path, `undefined` for a pattern that is not a plain path. */
+function mountOf(layer: Layer): string | undefined {
+  if (typeof layer.rawPath === 'string') return layer.rawPath === '/' ? '' : layer.rawPath
+  if (layer.regexp?.fast_slash === true) return ''
+  const literal = /^\^((?:\\\/[\w.~-]+)+)\\\/\?\(\?=\\\/\|\$\)$/.exec(layer.regexp?.source ?? '')
+  return literal?.[1]?.replaceAll('\\/', '/')
+}
+
+type Mounted = { mount: string; guards: readonly GuardDescription[] }
+
+function listRoutes(stack: readonly Layer[], prefix: string, above: Mounted[], out: RouteEntry[]): void {
+  const mounted = [...above]
+  for (const layer of stack) {
+    const route = layer.route
+    const mount = prefix + (mountOf(layer) ?? '(pattern)')
+    if (route !== undefined) {
+      const path = prefix + String(route.path)
+      const inherited = mounted.filter(
+        (m) => path === m.mount || path.startsWith(m.mount === '' ? '/' : `${m.mount}/`),
+      )
+      const guards = [...inherited.flatMap((m) => m.guards), ...guardsIn(route.stack.map((l) => l.handle))]
+      for (const [method, on] of Object.entries(route.methods)) {
+        if (on) out.push({ method: method === '_all' ? '*' : method.toUpperCase(), path, guards })
+      }
+    } else if (layer.handle?.stack !== undefined) listRoutes(layer.handle.stack, mount, mounted, out)
+    else if (guardsOf(layer.handle) !== undefined) mounted.push({ mount, guards: guardsOf(layer.handle)! })
+  }
+}
+
+/**
+ * Every route of an app with the guards that protect it, in the order they run: app-wide and
+ * mounted `guard()`s first, then the route's own. Mounted routers are walked; a mount path that is
+ * a pattern rather than a plain path shows as `(pattern)`.
+ *
+ * @example
+ * ```ts
+ * console.table(routes(app).map((r) => ({ route: `${r.method} ${r.path}`, guards: r.guards.map((g) => g.name).join(' > ') })))
+ * ```
+ */
+export function routes(app: Application): RouteEntry[] {
+  const out: RouteEntry[] = []
+  listRoutes(stackOf(app) ?? [], '', [], out)
+  return out
+}
+
 /** The methods the app's routes accept for a path. */
 function allowedMethods(app: Application, path: string): string[] {
-  const router = app as unknown as { _router?: { stack: Layer[] }; router?: { stack: Layer[] } }
-  const stack = router._router?.stack ?? router.router?.stack
+  const stack = stackOf(app)
   if (stack === undefined) return []
   const found = new Set<string>()
   try {

@@ -4,6 +4,7 @@ import {
   type Allowed,
   checkAdapterOptions,
   type Denied,
+  markGuards,
   runGuard,
 } from '@apiward/core/adapter'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
@@ -39,9 +40,9 @@ export function createGuard(options: ExpressGuardOptions = {}): ExpressGuard {
   }
   return function guard(...guards: GuardInput[]): RequestHandler {
     const composed = compose(...guards)
-    return function apiwardGuard(req: Request, res: Response, next: NextFunction): void {
+    return markGuards(function apiwardGuard(req: Request, res: Response, next: NextFunction): void {
       runGuard(composed, contextOf(req, res, options), req, res, next, allow, deny)
-    }
+    }, composed)
   }
 }
 

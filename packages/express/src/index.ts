@@ -2,5 +2,5 @@ import './types.js'
 
 export { handleClientErrors } from '@apiward/core/adapter'
 export { contextOf, sendProblem, stateOf } from './context.js'
-export { errorHandler } from './error-handler.js'
+export { errorHandler, routes } from './error-handler.js'
 export { createGuard, type ExpressGuard, type ExpressGuardOptions, guard } from './guard.js'

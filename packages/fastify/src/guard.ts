@@ -5,6 +5,7 @@ import {
   checkAdapterOptions,
   type Denied,
   guardPhases,
+  markGuards,
   markHookLists,
   runGuard,
 } from '@apiward/core/adapter'
@@ -46,10 +47,10 @@ function guardHook(guard: Guard, options: FastifyGuardOptions): GuardHook {
     else sendProblem(request, reply, failure, options)
   }
   let checked = false
-  return function apiwardGuard(request, reply, done) {
+  return markGuards<GuardHook>(function apiwardGuard(request, reply, done) {
     if (!checked) checked = warnWithoutPlugin(request)
     runGuard(guard, contextOf(request, reply, options), request, reply, done, allow, deny)
-  }
+  }, guard)
 }
 
 /**

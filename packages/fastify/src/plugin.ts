@@ -5,7 +5,9 @@ import {
   type ClientErrorListener,
   checkAdapterOptions,
   checkHookLists,
+  guardsIn,
   handleClientErrors,
+  type RouteEntry,
   unmatchedRoute,
 } from '@apiward/core/adapter'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
@@ -34,6 +36,22 @@ function routedMethods(server: FastifyInstance, url: string): string[] {
   return methods.filter((method) => server.findRoute({ method: method as 'GET', url }) !== null)
 }
 
+const kRoutes = Symbol.for('apiward.fastify.routes')
+
+/**
+ * Every route registered after the `apiward` plugin, with the guards that protect it in the order
+ * they run: the plugin's app-wide `guards` first, then the route's own `guard()` hooks.
+ *
+ * @example
+ * ```ts
+ * await app.ready()
+ * for (const r of routes(app)) console.log(r.method, r.path, r.guards.map((g) => g.name))
+ * ```
+ */
+export function routes(fastify: FastifyInstance): readonly RouteEntry[] {
+  return (fastify as { [kRoutes]?: RouteEntry[] })[kRoutes] ?? []
+}
+
 /** Fastify's own `clientError` listener, which the plugin's problem+json answers replace. */
 const isFastifyDefault = (listener: ClientErrorListener) =>
   listener.name === 'bound defaultClientErrorHandler'
@@ -48,12 +66,21 @@ const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
     )
   }
   checkAdapterOptions(adapterOptions, 'apiward plugin')
+  const appHooks =
+    guards === undefined || guards.length === 0
+      ? undefined
+      : createGuard(adapterOptions)(toGuardList(guards, 'apiward plugin options.guards'))
+  const appWide = guardsIn(appHooks === undefined ? [] : [...appHooks.onRequest, ...appHooks.preHandler])
   // `request.auth` and the context are not declared with decorateRequest(): Fastify would then
   // initialise both on every request with a generic keyed store, which costs more than adding
   // them to the requests that pass a guard.
   fastify.decorate(kPlugin, true)
+  const inventory: RouteEntry[] = []
+  fastify.decorate(kRoutes, inventory)
   fastify.addHook('onRoute', function apiwardCheckGuards(route) {
     checkHookLists(route, `@apiward/fastify: ${String(route.method)} ${route.url}`)
+    const guards = [...appWide, ...guardsIn([route.onRequest, route.preHandler].flat())]
+    for (const method of [route.method].flat()) inventory.push({ method, path: route.url, guards })
   })
   // In place of Fastify's own JSON answer; a clientErrorHandler of the user's is left alone.
   handleClientErrors(fastify.server, { ...adapterOptions, insteadOf: isFastifyDefault })
@@ -65,10 +92,9 @@ const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
     const methods = routedMethods(req.server, req.url)
     sendProblem(req, reply, unmatchedRoute(req.method, methods), adapterOptions)
   })
-  if (guards !== undefined && guards.length > 0) {
-    const hooks = createGuard(adapterOptions)(toGuardList(guards, 'apiward plugin options.guards'))
-    for (const hook of hooks.onRequest) fastify.addHook('onRequest', hook)
-    for (const hook of hooks.preHandler) fastify.addHook('preHandler', hook)
+  if (appHooks !== undefined) {
+    for (const hook of appHooks.onRequest) fastify.addHook('onRequest', hook)
+    for (const hook of appHooks.preHandler) fastify.addHook('preHandler', hook)
   }
 }
 

@@ -3,6 +3,8 @@ import {
   allowHeaderMethods,
   checkAdapterOptions,
   emptyJsonBodyError,
+  guardsIn,
+  type RouteEntry,
   unansweredStatus,
 } from '@apiward/core/adapter'
 import { ApiError, MethodNotAllowed } from '@apiward/errors'
@@ -57,6 +59,42 @@ async function handleErrors(ctx: ParameterizedContext, next: Next, options: Adap
   if ((ctx.response as { _explicitNullBody?: boolean })._explicitNullBody === true) return
   const allow = ctx.response.get('Allow')
   sendProblem(ctx, unansweredStatus(status, ctx.method, matchedMethods(ctx), allow), options)
+}
+
+/** What @koa/router keeps of a route or a `router.use()` middleware. */
+interface RouterLayer {
+  path: unknown
+  methods: readonly string[]
+  stack: readonly unknown[]
+}
+
+/**
+ * Every route of a @koa/router with the guards that protect it, in the order they run: the
+ * `guard()`s of `app` (when given) first, then those of `router.use()` above the route, then the
+ * route's own.
+ *
+ * @example
+ * ```ts
+ * console.table(routes(router, app).map((r) => `${r.method} ${r.path}: ${r.guards.map((g) => g.name).join(' > ')}`))
+ * ```
+ */
+export function routes(
+  router: { stack: readonly RouterLayer[] },
+  app?: { middleware: readonly unknown[] },
+): RouteEntry[] {
+  const appWide = guardsIn(app?.middleware)
+  const out: RouteEntry[] = []
+  const used = router.stack.filter((l) => l.methods.length === 0)
+  for (const layer of router.stack) {
+    if (layer.methods.length === 0) continue
+    const path = String(layer.path)
+    const above = used.filter(
+      (u) => router.stack.indexOf(u) < router.stack.indexOf(layer) && path.startsWith(String(u.path)),
+    )
+    const guards = [...appWide, ...above.flatMap((u) => guardsIn(u.stack)), ...guardsIn(layer.stack)]
+    for (const method of layer.methods) out.push({ method, path, guards })
+  }
+  return out
 }
 
 /**

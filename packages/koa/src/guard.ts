@@ -5,6 +5,7 @@ import {
   checkAdapterOptions,
   type Denied,
   isJsonBody,
+  markGuards,
   runGuard,
 } from '@apiward/core/adapter'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
@@ -66,9 +67,9 @@ export function createGuard(options: KoaGuardOptions = {}): KoaGuard {
     const composed = compose(...guards)
     // A synchronous composition continues synchronously: the allowed path hands Koa the
     // promise of `next()` and makes none of its own.
-    return function apiwardGuard(ctx: ParameterizedContext, next: Next): unknown {
+    return markGuards(function apiwardGuard(ctx: ParameterizedContext, next: Next): unknown {
       return runGuard(composed, contextOf(ctx, options), ctx, next, undefined, allow, deny)
-    }
+    }, composed)
   }
 }
 

@@ -363,7 +363,7 @@ export function bruteForce(options: BruteForceOptions = {}): BruteForceGuard {
           .then(() => undefined)
       }
 
-  const guard = defineGuard(run, { guardName: 'bruteForce', needsBody: true })
+  const guard = defineGuard(run, { guardName: 'bruteForce', needsBody: true, kind: 'rate-limit' })
   const mark = (ctx: SecurityContext, verdict: LoginVerdict) => {
     const attempt = ctx.get<Attempt>(kAttempt)
     if (attempt !== undefined) attempt.verdict = verdict

@@ -65,6 +65,6 @@ export function ipFilter(options: IpFilterOptions): Guard {
       ctx.emit('ipfilter.denied', { severity: 'warn', code: 'ipfilter.denied' })
       throw new Forbidden({ code: 'ipfilter.denied', detail: 'Requests from this address are not allowed.' })
     },
-    { guardName: 'ipFilter', needsBody: false },
+    { guardName: 'ipFilter', needsBody: false, kind: 'access' },
   )
 }

@@ -211,6 +211,12 @@ export function rateLimit(options: RateLimitOptions): Guard {
   if (options.allowlist !== undefined && !Array.isArray(options.allowlist)) {
     throw new TypeError(`${where}: allowlist must be an array of IPs or CIDR ranges`)
   }
+  const settings = Object.freeze({
+    name,
+    windows: windows.map((w) => ({ points: w.points, duration: w.duration })),
+    key: typeof options.key === 'function' ? 'function' : (options.key ?? 'ip'),
+    countRefused,
+  })
   const allowlist = options.allowlist?.length
     ? new CidrSet(options.allowlist, `${where} allowlist`)
     : undefined
@@ -346,7 +352,7 @@ export function rateLimit(options: RateLimitOptions): Guard {
         charge(key, costFor(ctx))
         decide(ctx, states)
       },
-      { guardName: 'rateLimit', needsBody: false },
+      { guardName: 'rateLimit', needsBody: false, kind: 'rate-limit', settings },
     )
   }
 
@@ -382,6 +388,6 @@ export function rateLimit(options: RateLimitOptions): Guard {
       const cost = costFor(ctx)
       return counters.run(ctx, (list) => charge(list, key, cost)).then((states) => decide(ctx, states))
     },
-    { guardName: 'rateLimit', needsBody: false },
+    { guardName: 'rateLimit', needsBody: false, kind: 'rate-limit', settings },
   )
 }

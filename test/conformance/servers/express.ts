@@ -1,5 +1,5 @@
 import { createServer } from 'node:http'
-import { createGuard, errorHandler, handleClientErrors } from '@apiward/express'
+import { createGuard, errorHandler, handleClientErrors, routes } from '@apiward/express'
 import express5 from 'express'
 import express4 from 'express4'
 import { type AdapterHarness, type AppSpec, DEFAULT_BODY_LIMIT, defaultHandler, listen } from '../harness.js'
@@ -52,7 +52,7 @@ function build(express: typeof express5, spec: AppSpec) {
 function serve(app: ReturnType<typeof build>, spec: AppSpec) {
   const server = createServer(spec.server ?? {}, app)
   handleClientErrors(server, { requestIdHeader: spec.requestIdHeader })
-  return listen(server)
+  return listen(server).then((running) => ({ ...running, routes: () => routes(app) }))
 }
 
 export const expressHarnesses: AdapterHarness[] = [

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net'
-import { apiward, createGuard, frameworkErrors } from '@apiward/fastify'
+import { apiward, createGuard, frameworkErrors, routes } from '@apiward/fastify'
 import fastify5 from 'fastify'
 import fastify4 from 'fastify4'
 import {
@@ -69,7 +69,7 @@ async function start(factory: typeof fastify5, spec: AppSpec): Promise<RunningSe
   }
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
-  return { url: `http://127.0.0.1:${port}`, close: () => app.close() }
+  return { url: `http://127.0.0.1:${port}`, close: () => app.close(), routes: () => routes(app) }
 }
 
 /** Fastify 5 and Fastify 4, served through @apiward/fastify. */

@@ -1,12 +1,12 @@
 import { createServer } from 'node:http'
-import { createGuard, errorHandler, handleClientErrors } from '@apiward/koa'
+import { createGuard, errorHandler, handleClientErrors, routes } from '@apiward/koa'
 import { bodyParser } from '@koa/bodyparser'
 import Router from '@koa/router'
 import Koa3 from 'koa'
 import Koa2 from 'koa2'
 import { type AdapterHarness, type AppSpec, DEFAULT_BODY_LIMIT, defaultHandler, listen } from '../harness.js'
 
-function build(Koa: typeof Koa3, spec: AppSpec): Koa3 {
+function build(Koa: typeof Koa3, spec: AppSpec) {
   const app = new Koa(spec.trustProxy === undefined ? {} : { proxy: true, maxIpsCount: spec.trustProxy })
   const options = {
     events: spec.events,
@@ -45,13 +45,13 @@ function build(Koa: typeof Koa3, spec: AppSpec): Koa3 {
     )
   }
   app.use(router.routes())
-  return app
+  return { app, router }
 }
 
-function serve(app: Koa3, spec: AppSpec) {
+function serve({ app, router }: ReturnType<typeof build>, spec: AppSpec) {
   const server = createServer(spec.server ?? {}, app.callback())
   handleClientErrors(server, { requestIdHeader: spec.requestIdHeader })
-  return listen(server)
+  return listen(server).then((running) => ({ ...running, routes: () => routes(router, app) }))
 }
 
 export const koaHarnesses: AdapterHarness[] = [

@@ -12,7 +12,15 @@ import {
 import { Answer, answerNow } from '../answer.js'
 import type { SecurityContext } from '../context.js'
 import type { SecurityEventBus } from '../events.js'
-import { compose, type Guard, type GuardInput, splitByBody, toGuardList } from '../guard.js'
+import {
+  compose,
+  describeGuards,
+  type Guard,
+  type GuardDescription,
+  type GuardInput,
+  splitByBody,
+  toGuardList,
+} from '../guard.js'
 import { REQUEST_ID_HEADER, requestIdFrom } from '../request-id.js'
 import { type BodyFacts, emptyJsonBodyError } from './empty-json-body.js'
 
@@ -348,4 +356,33 @@ export function guardPhases(guards: readonly GuardInput[], where: string): Guard
     beforeBody: beforeBody.length > 0 || afterBody.length === 0 ? compose(...beforeBody) : undefined,
     afterBody: afterBody.length > 0 ? compose(...afterBody) : undefined,
   }
+}
+
+const kGuards = Symbol.for('apiward.guards')
+
+/** A route of an app and the guards that protect it, in the order they run. */
+export interface RouteEntry {
+  readonly method: string
+  readonly path: string
+  readonly guards: readonly GuardDescription[]
+}
+
+/** Marks what an adapter's `guard()` returns (a middleware, a hook) with the guards it runs. */
+export function markGuards<T extends object>(target: T, guard: Guard): T {
+  Object.defineProperty(target, kGuards, { value: describeGuards(guard) })
+  return target
+}
+
+/** The guards a marked middleware or hook runs; `undefined` for anything else. */
+export function guardsOf(target: unknown): readonly GuardDescription[] | undefined {
+  return typeof target === 'function' || (typeof target === 'object' && target !== null)
+    ? (target as { [kGuards]?: readonly GuardDescription[] })[kGuards]
+    : undefined
+}
+
+/** The guards of every marked item of a list (a route's middleware or hooks), in order. */
+export function guardsIn(items: readonly unknown[] | undefined): GuardDescription[] {
+  const out: GuardDescription[] = []
+  for (const item of items ?? []) out.push(...(guardsOf(item) ?? []))
+  return out
 }
