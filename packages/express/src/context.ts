@@ -1,12 +1,5 @@
 import type { SecurityContext, StateKey } from '@apiward/core'
-import {
-  type AdapterOptions,
-  contextFor,
-  NodeBinding,
-  renderOutcome,
-  stateIn,
-  writeOutcome,
-} from '@apiward/core/adapter'
+import { type AdapterOptions, contextFor, NodeBinding, stateIn, writeOutcome } from '@apiward/core/adapter'
 import type { Request, Response } from 'express'
 import { expressRequest } from './request.js'
 
@@ -47,5 +40,5 @@ export const stateOf: <T>(req: Request, key: StateKey<T>) => T | undefined = sta
  * document for any error, or the answer of `answerNow()`.
  */
 export function sendProblem(req: Request, res: Response, thrown: unknown, options: AdapterOptions): void {
-  writeOutcome(res, req.method, renderOutcome(contextOf(req, res, options), thrown, options))
+  writeOutcome(res, req.method, contextOf(req, res, options), thrown, options)
 }

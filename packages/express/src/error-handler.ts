@@ -1,10 +1,11 @@
-import type { GuardDescription } from '@apiward/core'
 import {
   type AdapterOptions,
   checkAdapterOptions,
   guardsIn,
   guardsOf,
+  type MountedGuards,
   type RouteEntry,
+  routeEntries,
   unmatchedRoute,
 } from '@apiward/core/adapter'
 import type {
@@ -57,25 +58,19 @@ function mountOf(layer: Layer): string | undefined {
   return literal?.[1]?.replaceAll('\\/', '/')
 }
 
-type Mounted = { mount: string; guards: readonly GuardDescription[] }
-
-function listRoutes(stack: readonly Layer[], prefix: string, above: Mounted[], out: RouteEntry[]): void {
-  const mounted = [...above]
+function listRoutes(stack: readonly Layer[], prefix: string, up: MountedGuards[], out: RouteEntry[]) {
+  const mounted = [...up]
   for (const layer of stack) {
-    const route = layer.route
+    const { route, handle } = layer
     const mount = prefix + (mountOf(layer) ?? '(pattern)')
     if (route !== undefined) {
-      const path = prefix + String(route.path)
-      const inherited = mounted.filter(
-        (m) => path === m.mount || path.startsWith(m.mount === '' ? '/' : `${m.mount}/`),
-      )
-      const guards = [...inherited.flatMap((m) => m.guards), ...guardsIn(route.stack.map((l) => l.handle))]
-      for (const [method, on] of Object.entries(route.methods)) {
-        if (on) out.push({ method: method === '_all' ? '*' : method.toUpperCase(), path, guards })
-      }
-    } else if (layer.handle?.stack !== undefined) listRoutes(layer.handle.stack, mount, mounted, out)
-    else if (guardsOf(layer.handle) !== undefined) mounted.push({ mount, guards: guardsOf(layer.handle)! })
+      const methods = Object.keys(route.methods).map((m) => (m === '_all' ? '*' : m.toUpperCase()))
+      const own = guardsIn(route.stack.map((l) => l.handle))
+      out.push(...routeEntries(methods, prefix + String(route.path), mounted, own))
+    } else if (handle?.stack !== undefined) listRoutes(handle.stack, mount, mounted, out)
+    else if (guardsOf(handle) !== undefined) mounted.push({ mount, guards: guardsOf(handle)! })
   }
+  return out
 }
 
 /**
@@ -89,20 +84,16 @@ function listRoutes(stack: readonly Layer[], prefix: string, above: Mounted[], o
  * ```
  */
 export function routes(app: Application): RouteEntry[] {
-  const out: RouteEntry[] = []
-  listRoutes(stackOf(app) ?? [], '', [], out)
-  return out
+  return listRoutes(stackOf(app) ?? [], '', [], [])
 }
 
 /** The methods the app's routes accept for a path. */
 function allowedMethods(app: Application, path: string): string[] {
-  const stack = stackOf(app)
-  if (stack === undefined) return []
   const found = new Set<string>()
   try {
-    collectMethods(stack, path, found)
+    collectMethods(stackOf(app) ?? [], path, found)
   } catch {
-    return []
+    // A layer of a shape this walk does not know: no 405, the usual 404.
   }
   return [...found]
 }

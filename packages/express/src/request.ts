@@ -1,18 +1,7 @@
-import type { RequestReader } from '@apiward/core/adapter'
+import { forwardedHost, type RequestReader } from '@apiward/core/adapter'
 import type { Request } from 'express'
 
-/** Express 5's `req.host`, also on Express 4 (whose `req.host` drops the port). */
-function host(req: Request): string | undefined {
-  const forwarded = req.headers['x-forwarded-host']
-  if (typeof forwarded === 'string' && forwarded !== '') {
-    const trust = req.app.get('trust proxy fn') as (address: string | undefined, hop: number) => boolean
-    if (trust(req.socket.remoteAddress, 0)) {
-      const comma = forwarded.indexOf(',')
-      return (comma === -1 ? forwarded : forwarded.slice(0, comma)).trim()
-    }
-  }
-  return req.headers.host
-}
+type TrustFn = (address: string | undefined, hop: number) => boolean
 
 /**
  * What guards read of an Express request: the original URL (Express rewrites `req.url` inside
@@ -25,7 +14,9 @@ export const expressRequest: RequestReader<Request> = {
   url: (req) => req.originalUrl ?? req.url,
   ip: (req) => req.ip,
   protocol: (req) => req.protocol,
-  host,
+  // Express 5's `req.host` rule, also on Express 4 (whose `req.host` drops the port).
+  host: (req) =>
+    forwardedHost(req.headers, (req.app.get('trust proxy fn') as TrustFn)(req.socket.remoteAddress, 0)),
   query: (req) => req.query as Record<string, unknown> | undefined,
   params: (req) => req.params as Record<string, string> | undefined,
   body: (req) => req.body,

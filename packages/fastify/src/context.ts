@@ -6,8 +6,10 @@ import { fastifyRequest } from './request.js'
 /** Decorates the apps the `apiward` plugin was registered on (their child contexts inherit it). */
 export const kPlugin: unique symbol = Symbol.for('apiward.fastify.plugin')
 
+// Only the plugin renders Fastify's own errors as problem+json and refuses route options where a
+// later spread replaced a guard's hooks ({ ...guard(a), ...guard(b) } keeps only b).
 const NO_PLUGIN =
-  "@apiward/fastify: guard() hooks run on an app without the apiward plugin. Register it, awaited, before the routes: only it renders Fastify's own errors as problem+json and refuses route options where a later spread replaced a guard's hooks ({ ...guard(a), ...guard(b) } keeps only b)."
+  '@apiward/fastify: guard() hooks run on an app without the apiward plugin: register it first.'
 
 /** Warns once when a guard hook runs on an app without the plugin; `true` sets the hook's run-once flag. */
 export function warnWithoutPlugin(request: FastifyRequest): true {

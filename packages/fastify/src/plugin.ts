@@ -37,6 +37,7 @@ function routedMethods(server: FastifyInstance, url: string): string[] {
 }
 
 const kRoutes = Symbol.for('apiward.fastify.routes')
+type Routed = { [kRoutes]?: RouteEntry[] }
 
 /**
  * Every route registered after the `apiward` plugin, with the guards that protect it in the order
@@ -48,9 +49,7 @@ const kRoutes = Symbol.for('apiward.fastify.routes')
  * for (const r of routes(app)) console.log(r.method, r.path, r.guards.map((g) => g.name))
  * ```
  */
-export function routes(fastify: FastifyInstance): readonly RouteEntry[] {
-  return (fastify as { [kRoutes]?: RouteEntry[] })[kRoutes] ?? []
-}
+export const routes = (app: FastifyInstance): readonly RouteEntry[] => (app as Routed)[kRoutes] ?? []
 
 /** Fastify's own `clientError` listener, which the plugin's problem+json answers replace. */
 const isFastifyDefault = (listener: ClientErrorListener) =>
@@ -66,11 +65,8 @@ const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
     )
   }
   checkAdapterOptions(adapterOptions, 'apiward plugin')
-  const appHooks =
-    guards === undefined || guards.length === 0
-      ? undefined
-      : createGuard(adapterOptions)(toGuardList(guards, 'apiward plugin options.guards'))
-  const appWide = guardsIn(appHooks === undefined ? [] : [...appHooks.onRequest, ...appHooks.preHandler])
+  const appHooks = createGuard(adapterOptions)(toGuardList(guards ?? [], 'apiward plugin options.guards'))
+  const appWide = guardsIn([...appHooks.onRequest, ...appHooks.preHandler])
   // `request.auth` and the context are not declared with decorateRequest(): Fastify would then
   // initialise both on every request with a generic keyed store, which costs more than adding
   // them to the requests that pass a guard.
@@ -92,7 +88,7 @@ const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
     const methods = routedMethods(req.server, req.url)
     sendProblem(req, reply, unmatchedRoute(req.method, methods), adapterOptions)
   })
-  if (appHooks !== undefined) {
+  if (guards !== undefined && guards.length > 0) {
     for (const hook of appHooks.onRequest) fastify.addHook('onRequest', hook)
     for (const hook of appHooks.preHandler) fastify.addHook('preHandler', hook)
   }

@@ -24,10 +24,7 @@ function routing(request: FastifyRequest): RoutingPolicy {
 export const fastifyRequest: RequestReader<FastifyRequest> = {
   ip: (request) => request.ip,
   protocol: (request) => request.protocol,
-  host: (request) => {
-    const r = request as { host?: string; hostname: string }
-    return 'host' in r ? r.host : r.hostname
-  },
+  host: (request) => (request as { host?: string }).host ?? request.hostname,
   query: (request) => request.query as Record<string, unknown> | undefined,
   params: (request) => request.params as Record<string, string> | undefined,
   body: (request) => request.body,

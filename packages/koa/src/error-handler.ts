@@ -4,7 +4,9 @@ import {
   checkAdapterOptions,
   emptyJsonBodyError,
   guardsIn,
+  type MountedGuards,
   type RouteEntry,
+  routeEntries,
   unansweredStatus,
 } from '@apiward/core/adapter'
 import { ApiError, MethodNotAllowed } from '@apiward/errors'
@@ -80,19 +82,13 @@ interface RouterLayer {
  */
 export function routes(
   router: { stack: readonly RouterLayer[] },
-  app?: { middleware: readonly unknown[] },
+  app?: { middleware: unknown[] },
 ): RouteEntry[] {
-  const appWide = guardsIn(app?.middleware)
+  const mounted: MountedGuards[] = [{ mount: '', guards: guardsIn(app?.middleware) }]
   const out: RouteEntry[] = []
-  const used = router.stack.filter((l) => l.methods.length === 0)
-  for (const layer of router.stack) {
-    if (layer.methods.length === 0) continue
-    const path = String(layer.path)
-    const above = used.filter(
-      (u) => router.stack.indexOf(u) < router.stack.indexOf(layer) && path.startsWith(String(u.path)),
-    )
-    const guards = [...appWide, ...above.flatMap((u) => guardsIn(u.stack)), ...guardsIn(layer.stack)]
-    for (const method of layer.methods) out.push({ method, path, guards })
+  for (const { path, methods, stack } of router.stack) {
+    if (methods.length === 0) mounted.push({ mount: String(path), guards: guardsIn(stack) })
+    else out.push(...routeEntries(methods, String(path), mounted, guardsIn(stack)))
   }
   return out
 }

@@ -386,3 +386,44 @@ export function guardsIn(items: readonly unknown[] | undefined): GuardDescriptio
   for (const item of items ?? []) out.push(...(guardsOf(item) ?? []))
   return out
 }
+
+/**
+ * Guards mounted on a path prefix rather than on one route (Express `app.use('/admin', guard())`,
+ * @koa/router `router.use()`, app-wide guards with `''`).
+ */
+export interface MountedGuards {
+  readonly mount: string
+  readonly guards: readonly GuardDescription[]
+}
+
+/**
+ * The inventory entries of one route, one per method: the mounted guards that cover its path
+ * (a mount of `''` or `/` covers every path, a plain prefix its own subtree, a pattern nothing: an
+ * inventory must not claim protection it cannot prove), then the route's own.
+ */
+export function routeEntries(
+  methods: Iterable<string>,
+  path: string,
+  mounted: readonly MountedGuards[],
+  own: readonly GuardDescription[],
+): RouteEntry[] {
+  const covers = ({ mount }: MountedGuards) =>
+    mount === '' ||
+    mount === '/' ||
+    path === mount ||
+    path.startsWith(mount.endsWith('/') ? mount : `${mount}/`)
+  const guards = [...mounted.filter(covers).flatMap((m) => m.guards), ...own]
+  return [...methods].map((method) => ({ method, path, guards }))
+}
+
+/**
+ * The host a request addressed, as a framework resolves it: the first `X-Forwarded-Host` when the
+ * connection comes from a trusted proxy (`trusted`), otherwise `Host` (Express 5's `req.host`
+ * rule, for frameworks that give no host with its port).
+ */
+export function forwardedHost(headers: IncomingHttpHeaders, trusted: boolean): string | undefined {
+  const forwarded = headers['x-forwarded-host']
+  if (!trusted || typeof forwarded !== 'string' || forwarded === '') return headers.host
+  const comma = forwarded.indexOf(',')
+  return (comma === -1 ? forwarded : forwarded.slice(0, comma)).trim()
+}

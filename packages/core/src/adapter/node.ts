@@ -4,7 +4,7 @@ import type { SecurityRequest } from '../request.js'
 import { REQUEST_ID_HEADER } from '../request-id.js'
 import type { StateKey } from '../state.js'
 import { FrameworkRequest, type RequestReader } from './framework-request.js'
-import { type AdapterOptions, incomingRequestId, type RenderedOutcome } from './kit.js'
+import { type AdapterOptions, incomingRequestId, renderOutcome } from './kit.js'
 
 /**
  * Hooks a Node response's `writeHead` once, so the list headers and removals a context collected
@@ -136,14 +136,18 @@ export function contextFor<F extends object, R>(
 const encoder = new TextEncoder()
 
 /**
- * Writes a rendered outcome (`renderOutcome`) on a Node response that nothing has written yet:
- * status, headers, `Content-Length` and the body (none for `HEAD`).
+ * Answers a Node response that nothing has written yet with what a guard threw (`renderOutcome`:
+ * an `answerNow()` answer or a problem document): status, headers, `Content-Length` and the body
+ * (none for `HEAD`).
  */
 export function writeOutcome(
   res: ServerResponse,
   method: string | undefined,
-  outcome: RenderedOutcome,
+  ctx: SecurityContext,
+  thrown: unknown,
+  options: AdapterOptions,
 ): void {
+  const outcome = renderOutcome(ctx, thrown, options)
   res.statusCode = outcome.status
   const headers = outcome.headers
   for (const name in headers) res.setHeader(name, headers[name]!)
