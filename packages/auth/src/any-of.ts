@@ -142,6 +142,8 @@ export function anyOf(...args: Array<CredentialGuard | AnyOfOptions>): Credentia
     defineGuard(check, {
       guardName: `anyOf(${list.map(nameOf).join(', ')})`,
       needsBody: list.some((guard) => guard.needsBody === true),
+      kind: 'authentication',
+      settings: Object.freeze({ of: list.map(nameOf) }),
     }),
     { hasCredential, challenge },
   )

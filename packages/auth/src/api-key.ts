@@ -448,8 +448,11 @@ export function apiKey(options: ApiKeyOptions): CredentialGuard {
     req.header(headerKey) !== undefined ||
     (queryName !== undefined && req.query != null && Object.hasOwn(req.query, queryName))
 
-  return Object.assign(defineGuard(check, { guardName: 'apiKey', needsBody: false }), {
-    hasCredential,
-    challenge,
-  })
+  return Object.assign(
+    defineGuard(check, { guardName: 'apiKey', needsBody: false, kind: 'authentication' }),
+    {
+      hasCredential,
+      challenge,
+    },
+  )
 }

@@ -327,6 +327,8 @@ export function introspection(options: IntrospectionOptions): IntrospectionGuard
 
   return Object.assign(guard, {
     guardName: 'introspection',
+    kind: 'authentication' as const,
+    settings: Object.freeze({ issuer: options.issuer, audience: options.audience }),
     needsBody: bearer.needsBody,
     hasCredential,
     challenge: challenges.challenge,

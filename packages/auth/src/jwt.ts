@@ -690,6 +690,13 @@ export function jwt(options: JwtOptions): JwtGuard {
 
   return Object.assign(guard, {
     guardName: 'jwt',
+    kind: 'authentication' as const,
+    settings: Object.freeze({
+      issuer: options.issuer ?? (options.issuers === undefined ? undefined : 'several'),
+      audience: options.audience,
+      algorithms: options.algorithms,
+      required: options.required !== false,
+    }),
     needsBody,
     hasCredential: extract.present,
     challenge: challenges.challenge,
