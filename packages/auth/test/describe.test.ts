@@ -14,6 +14,7 @@ describe('auth guards in a route inventory', () => {
       name: 'jwt',
       kind: 'authentication',
       settings: { issuer: ISS, audience: 'notes-api', algorithms: ['HS256'], required: true },
+      readsRawBody: false,
     })
     expect(JSON.stringify(described)).not.toContain(secret)
   })

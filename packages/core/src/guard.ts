@@ -10,6 +10,11 @@ export interface GuardInfo {
    * requests are refused before their body is read.
    */
   readonly needsBody?: boolean
+  /**
+   * Whether the guard reads the raw body (`ctx.readBody()`): adapters run it before the
+   * framework's body parser (Fastify: in `preParsing`, with the guards before it).
+   */
+  readonly readsRawBody?: boolean
   /** The guards a `compose()` result runs, so adapters can schedule each one on its own. */
   readonly parts?: readonly Guard[]
   /** What the guard decides, for route inventories and self-audits. Default `'other'`. */
@@ -36,6 +41,8 @@ export interface GuardDescription {
   readonly name: string
   readonly kind: GuardKind
   readonly settings: Readonly<Record<string, unknown>>
+  /** Whether it reads the raw body, so an adapter must run it before the framework's parser. */
+  readonly readsRawBody: boolean
 }
 
 const NO_SETTINGS: Readonly<Record<string, unknown>> = Object.freeze({})
@@ -54,6 +61,7 @@ export function describeGuards(guard: Guard): GuardDescription[] {
     name: g.guardName ?? (g.name || 'guard'),
     kind: g.kind ?? 'other',
     settings: g.settings ?? NO_SETTINGS,
+    readsRawBody: g.readsRawBody === true,
   }))
 }
 
@@ -130,6 +138,7 @@ export function compose(...guards: GuardInput[]): Guard {
   return defineGuard((ctx) => run(ctx, 0), {
     guardName: `compose(${list.map((g) => g.guardName ?? (g.name || 'guard')).join(', ')})`,
     needsBody: list.some((g) => g.needsBody === true),
+    readsRawBody: list.some((g) => g.readsRawBody === true),
     parts: list,
   })
 }

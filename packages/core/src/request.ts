@@ -74,6 +74,13 @@ export interface SecurityRequest {
   readonly body: unknown
   /** TLS peer information on an HTTPS connection, `undefined` on plain HTTP. */
   readonly tls: TlsInfo | undefined
+  /**
+   * Reads the raw body, at most `limit` bytes (see `SecurityContext.readBody`); only request
+   * views with a body seam (every adapter's) have it.
+   */
+  readBody?(limit: number): Promise<Uint8Array>
+  /** Hands the handler the body a guard parsed (see `SecurityContext.setBody`). */
+  setBody?(value: unknown): void
   /** A header value (name in lower case); repeated headers are joined with `, `. */
   header(name: string): string | undefined
   /**

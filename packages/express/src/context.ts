@@ -1,10 +1,10 @@
 import type { SecurityContext, StateKey } from '@apiward/core'
-import { type AdapterOptions, contextFor, NodeBinding, stateIn, writeOutcome } from '@apiward/core/adapter'
+import * as kit from '@apiward/core/adapter'
 import type { Request, Response } from 'express'
 import { expressRequest } from './request.js'
 
 /** Express serialises a handler's object body in `res.json`, so transformers hook there. */
-class ExpressBinding extends NodeBinding {
+class ExpressBinding extends kit.NodeBinding {
   interceptSend(ctx: SecurityContext): void {
     const res = this.res as Response
     const json = res.json
@@ -20,8 +20,8 @@ const bind = (res: Response) => new ExpressBinding(res)
  * The request's `SecurityContext`, created on first use. Every `guard()` and the error handler
  * on the request's way share it.
  */
-export function contextOf(req: Request, res: Response, options: AdapterOptions): SecurityContext {
-  return contextFor(req, req, expressRequest, bind, res, options)
+export function contextOf(req: Request, res: Response, options: kit.AdapterOptions): SecurityContext {
+  return kit.contextFor(req, req, expressRequest, bind, res, options)
 }
 
 /**
@@ -33,12 +33,12 @@ export function contextOf(req: Request, res: Response, options: AdapterOptions):
  * app.get('/notes/:id', guard(loadNote), (req, res) => res.json(stateOf(req, kNote)))
  * ```
  */
-export const stateOf: <T>(req: Request, key: StateKey<T>) => T | undefined = stateIn
+export const stateOf: <T>(req: Request, key: StateKey<T>) => T | undefined = kit.stateIn
 
 /**
  * Answers the request with what a guard threw, through the request's context: a problem+json
  * document for any error, or the answer of `answerNow()`.
  */
-export function sendProblem(req: Request, res: Response, thrown: unknown, options: AdapterOptions): void {
-  writeOutcome(res, req.method, contextOf(req, res, options), thrown, options)
+export function sendProblem(req: Request, res: Response, thrown: unknown, options: kit.AdapterOptions): void {
+  kit.writeOutcome(res, req.method, contextOf(req, res, options), thrown, options)
 }

@@ -1,13 +1,4 @@
-import {
-  type AdapterOptions,
-  checkAdapterOptions,
-  guardsIn,
-  guardsOf,
-  type MountedGuards,
-  type RouteEntry,
-  routeEntries,
-  unmatchedRoute,
-} from '@apiward/core/adapter'
+import * as kit from '@apiward/core/adapter'
 import type {
   Application,
   ErrorRequestHandler,
@@ -58,17 +49,17 @@ function mountOf(layer: Layer): string | undefined {
   return literal?.[1]?.replaceAll('\\/', '/')
 }
 
-function listRoutes(stack: readonly Layer[], prefix: string, up: MountedGuards[], out: RouteEntry[]) {
+function listRoutes(stack: readonly Layer[], prefix: string, up: kit.MountedGuards[], out: kit.RouteEntry[]) {
   const mounted = [...up]
   for (const layer of stack) {
     const { route, handle } = layer
     const mount = prefix + (mountOf(layer) ?? '(pattern)')
     if (route !== undefined) {
       const methods = Object.keys(route.methods).map((m) => (m === '_all' ? '*' : m.toUpperCase()))
-      const own = guardsIn(route.stack.map((l) => l.handle))
-      out.push(...routeEntries(methods, prefix + String(route.path), mounted, own))
+      const own = kit.guardsIn(route.stack.map((l) => l.handle))
+      out.push(...kit.routeEntries(methods, prefix + String(route.path), mounted, own))
     } else if (handle?.stack !== undefined) listRoutes(handle.stack, mount, mounted, out)
-    else if (guardsOf(handle) !== undefined) mounted.push({ mount, guards: guardsOf(handle)! })
+    else if (kit.guardsOf(handle) !== undefined) mounted.push({ mount, guards: kit.guardsOf(handle)! })
   }
   return out
 }
@@ -83,7 +74,7 @@ function listRoutes(stack: readonly Layer[], prefix: string, up: MountedGuards[]
  * console.table(routes(app).map((r) => ({ route: `${r.method} ${r.path}`, guards: r.guards.map((g) => g.name).join(' > ') })))
  * ```
  */
-export function routes(app: Application): RouteEntry[] {
+export function routes(app: Application): kit.RouteEntry[] {
   return listRoutes(stackOf(app) ?? [], '', [], [])
 }
 
@@ -115,10 +106,10 @@ function allowedMethods(app: Application, path: string): string[] {
  * app.use(errorHandler())
  * ```
  */
-export function errorHandler(options: AdapterOptions = {}): [RequestHandler, ErrorRequestHandler] {
-  checkAdapterOptions(options, 'errorHandler()')
+export function errorHandler(options: kit.AdapterOptions = {}): [RequestHandler, ErrorRequestHandler] {
+  kit.checkAdapterOptions(options, 'errorHandler()')
   const notFound: RequestHandler = (req: Request, res: Response) => {
-    sendProblem(req, res, unmatchedRoute(req.method, allowedMethods(req.app, req.path)), options)
+    sendProblem(req, res, kit.unmatchedRoute(req.method, allowedMethods(req.app, req.path)), options)
   }
   const onError: ErrorRequestHandler = (err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) {

@@ -1,22 +1,15 @@
 import { compose, type GuardInput } from '@apiward/core'
-import {
-  type AdapterOptions,
-  type Allowed,
-  checkAdapterOptions,
-  type Denied,
-  markGuards,
-  runGuard,
-} from '@apiward/core/adapter'
+import * as kit from '@apiward/core/adapter'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { contextOf, sendProblem } from './context.js'
 
 /** Options of {@link createGuard}: the adapter options, `forwardErrors` included. */
-export type ExpressGuardOptions = AdapterOptions
+export type ExpressGuardOptions = kit.AdapterOptions
 
 /** The `guard()` function of {@link createGuard}. */
 export type ExpressGuard = (...guards: GuardInput[]) => RequestHandler
 
-const allow: Allowed<Request, Response, NextFunction, void> = (req, _res, next, ctx) => {
+const allow: kit.Allowed<Request, Response, NextFunction, void> = (req, _res, next, ctx) => {
   // Only an established principal is written: a new property on every request costs.
   if (ctx.principal !== undefined) req.auth = ctx.principal
   next()
@@ -32,16 +25,16 @@ const allow: Allowed<Request, Response, NextFunction, void> = (req, _res, next, 
  * ```
  */
 export function createGuard(options: ExpressGuardOptions = {}): ExpressGuard {
-  checkAdapterOptions(options, 'createGuard()')
+  kit.checkAdapterOptions(options, 'createGuard()')
   const forward = options.forwardErrors === true
-  const deny: Denied<Request, Response, NextFunction, void> = (req, res, next, _ctx, failure) => {
+  const deny: kit.Denied<Request, Response, NextFunction, void> = (req, res, next, _ctx, failure) => {
     if (forward || res.headersSent) next(failure)
     else sendProblem(req, res, failure, options)
   }
   return function guard(...guards: GuardInput[]): RequestHandler {
     const composed = compose(...guards)
-    return markGuards(function apiwardGuard(req: Request, res: Response, next: NextFunction): void {
-      runGuard(composed, contextOf(req, res, options), req, res, next, allow, deny)
+    return kit.markGuards(function apiwardGuard(req: Request, res: Response, next: NextFunction): void {
+      kit.runGuard(composed, contextOf(req, res, options), req, res, next, allow, deny)
     }, composed)
   }
 }

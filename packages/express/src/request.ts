@@ -1,4 +1,4 @@
-import { forwardedHost, type RequestReader } from '@apiward/core/adapter'
+import * as kit from '@apiward/core/adapter'
 import type { Request } from 'express'
 
 type TrustFn = (address: string | undefined, hop: number) => boolean
@@ -10,19 +10,26 @@ type TrustFn = (address: string | undefined, hop: number) => boolean
  * settings (a `Router` made with other options than its app's is not visible from here: see
  * docs/adapters.md#routing-policy).
  */
-export const expressRequest: RequestReader<Request> = {
+export const expressRequest: kit.RequestReader<Request> = {
   url: (req) => req.originalUrl ?? req.url,
   ip: (req) => req.ip,
   protocol: (req) => req.protocol,
   // Express 5's `req.host` rule, also on Express 4 (whose `req.host` drops the port).
   host: (req) =>
-    forwardedHost(req.headers, (req.app.get('trust proxy fn') as TrustFn)(req.socket.remoteAddress, 0)),
+    kit.forwardedHost(req.headers, (req.app.get('trust proxy fn') as TrustFn)(req.socket.remoteAddress, 0)),
   query: (req) => req.query as Record<string, unknown> | undefined,
   params: (req) => req.params as Record<string, string> | undefined,
   body: (req) => req.body,
   route: (req) => {
     const route = req.route as { path?: unknown } | undefined
     return typeof route?.path === 'string' ? req.baseUrl + route.path : undefined
+  },
+  setBody: (req, value) => {
+    req.body = value
+  },
+  // body-parser skips a request whose `_body` is set, instead of reading a spent stream.
+  bodyRead: (req) => {
+    ;(req as { _body?: boolean })._body = true
   },
   routing: (req) => ({
     caseSensitive: req.app.enabled('case sensitive routing'),

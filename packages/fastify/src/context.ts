@@ -1,5 +1,5 @@
 import { type SecurityContext, type StateKey, warnOnce } from '@apiward/core'
-import { type AdapterOptions, contextFor, contextIn, NodeBinding, stateIn } from '@apiward/core/adapter'
+import * as kit from '@apiward/core/adapter'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { fastifyRequest } from './request.js'
 
@@ -28,12 +28,12 @@ function serializeTransformed(this: FastifyReply, payload: unknown): string {
   this.serializer(null as never)
   if (typeof payload === 'string') return payload
   if (!this.hasHeader('content-type')) this.type('application/json; charset=utf-8')
-  const ctx = contextIn(this.request)
+  const ctx = kit.contextIn(this.request)
   return this.serialize(ctx === undefined ? payload : ctx.transformBody(payload, this.statusCode)) as string
 }
 
 /** Fastify serialises a handler's object payload through the reply's serializer, so transformers hook there. */
-class FastifyBinding extends NodeBinding {
+class FastifyBinding extends kit.NodeBinding {
   readonly #reply: FastifyReply
 
   constructor(reply: FastifyReply) {
@@ -52,13 +52,11 @@ const bind = (reply: FastifyReply) => new FastifyBinding(reply)
  * The request's `SecurityContext`, created on first use and kept on the request: the guards of
  * `onRequest` and `preHandler`, app-wide and per route, and the error handler all share it.
  */
-export function contextOf(
+export const contextOf = (
   req: FastifyRequest,
   reply: FastifyReply,
-  options: AdapterOptions,
-): SecurityContext {
-  return contextFor(req, req.raw, fastifyRequest, bind, reply, options)
-}
+  options: kit.AdapterOptions,
+): SecurityContext => kit.contextFor(req, req.raw, fastifyRequest, bind, reply, options)
 
 /**
  * What a guard stored for the handler under a typed key (`createKey<T>()`): validated input, a
@@ -69,4 +67,4 @@ export function contextOf(
  * app.get('/notes/:id', { ...guard(loadNote) }, async (request) => stateOf(request, kNote))
  * ```
  */
-export const stateOf: <T>(request: FastifyRequest, key: StateKey<T>) => T | undefined = stateIn
+export const stateOf: <T>(request: FastifyRequest, key: StateKey<T>) => T | undefined = kit.stateIn

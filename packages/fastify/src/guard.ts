@@ -1,20 +1,11 @@
 import type { Guard, GuardInput } from '@apiward/core'
-import {
-  type AdapterOptions,
-  type Allowed,
-  checkAdapterOptions,
-  type Denied,
-  guardPhases,
-  markGuards,
-  markHookLists,
-  runGuard,
-} from '@apiward/core/adapter'
+import * as kit from '@apiward/core/adapter'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { contextOf, warnWithoutPlugin } from './context.js'
 import { sendProblem } from './problem.js'
 
 /** Options of {@link createGuard}: the adapter options, `forwardErrors` included. */
-export type FastifyGuardOptions = AdapterOptions
+export type FastifyGuardOptions = kit.AdapterOptions
 
 /** A callback-style Fastify hook, usable as `onRequest` or `preHandler`. */
 export type GuardHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
@@ -34,7 +25,7 @@ export type FastifyGuard = (...guards: GuardInput[]) => GuardHooks
 
 type Done = HookHandlerDoneFunction
 
-const allow: Allowed<FastifyRequest, FastifyReply, Done, void> = (request, _reply, done, ctx) => {
+const allow: kit.Allowed<FastifyRequest, FastifyReply, Done, void> = (request, _reply, done, ctx) => {
   // Only an established principal is written: a new property on every request costs.
   if (ctx.principal !== undefined) request.auth = ctx.principal
   done()
@@ -42,14 +33,14 @@ const allow: Allowed<FastifyRequest, FastifyReply, Done, void> = (request, _repl
 
 function guardHook(guard: Guard, options: FastifyGuardOptions): GuardHook {
   const forward = options.forwardErrors === true
-  const deny: Denied<FastifyRequest, FastifyReply, Done, void> = (request, reply, done, _ctx, failure) => {
+  const deny: kit.Denied<FastifyRequest, FastifyReply, Done, void> = (req, reply, done, _ctx, failure) => {
     if (forward) done(failure as Error)
-    else sendProblem(request, reply, failure, options)
+    else sendProblem(req, reply, failure, options)
   }
   let checked = false
-  return markGuards<GuardHook>(function apiwardGuard(request, reply, done) {
+  return kit.markGuards<GuardHook>(function apiwardGuard(request, reply, done) {
     if (!checked) checked = warnWithoutPlugin(request)
-    runGuard(guard, contextOf(request, reply, options), request, reply, done, allow, deny)
+    kit.runGuard(guard, contextOf(request, reply, options), request, reply, done, allow, deny)
   }, guard)
 }
 
@@ -63,11 +54,11 @@ function guardHook(guard: Guard, options: FastifyGuardOptions): GuardHook {
  * ```
  */
 export function createGuard(options: FastifyGuardOptions = {}): FastifyGuard {
-  checkAdapterOptions(options, 'createGuard()')
+  kit.checkAdapterOptions(options, 'createGuard()')
   return function guard(...guards: GuardInput[]): GuardHooks {
-    const { beforeBody, afterBody } = guardPhases(guards, 'guard()')
+    const { beforeBody, afterBody } = kit.guardPhases(guards, 'guard()')
     // Marked, so the plugin refuses a route whose options lost these hooks to a later spread.
-    return markHookLists({
+    return kit.markHookLists({
       onRequest: beforeBody === undefined ? [] : [guardHook(beforeBody, options)],
       preHandler: afterBody === undefined ? [] : [guardHook(afterBody, options)],
     })

@@ -1,23 +1,15 @@
 import { METHODS } from 'node:http'
 import { type GuardInput, toGuardList } from '@apiward/core'
-import {
-  type AdapterOptions,
-  type ClientErrorListener,
-  checkAdapterOptions,
-  checkHookLists,
-  guardsIn,
-  handleClientErrors,
-  type RouteEntry,
-  unmatchedRoute,
-} from '@apiward/core/adapter'
+import * as kit from '@apiward/core/adapter'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { kPlugin } from './context.js'
 import { createGuard } from './guard.js'
 import { sendProblem } from './problem.js'
+import { replayRawBody, restoreBody } from './request.js'
 
 /** Options of the {@link apiward} plugin. */
-export interface ApiwardOptions extends AdapterOptions {
+export interface ApiwardOptions extends kit.AdapterOptions {
   /**
    * Guards for every request of the app, unknown routes included, run before the routes' own
    * guards and sharing their context. Header-only guards run in an `onRequest` hook, the rest
@@ -37,7 +29,7 @@ function routedMethods(server: FastifyInstance, url: string): string[] {
 }
 
 const kRoutes = Symbol.for('apiward.fastify.routes')
-type Routed = { [kRoutes]?: RouteEntry[] }
+type Routed = { [kRoutes]?: kit.RouteEntry[] }
 
 /**
  * Every route registered after the `apiward` plugin, with the guards that protect it in the order
@@ -49,10 +41,10 @@ type Routed = { [kRoutes]?: RouteEntry[] }
  * for (const r of routes(app)) console.log(r.method, r.path, r.guards.map((g) => g.name))
  * ```
  */
-export const routes = (app: FastifyInstance): readonly RouteEntry[] => (app as Routed)[kRoutes] ?? []
+export const routes = (app: FastifyInstance): readonly kit.RouteEntry[] => (app as Routed)[kRoutes] ?? []
 
 /** Fastify's own `clientError` listener, which the plugin's problem+json answers replace. */
-const isFastifyDefault = (listener: ClientErrorListener) =>
+const isFastifyDefault = (listener: kit.ClientErrorListener) =>
   listener.name === 'bound defaultClientErrorHandler'
 
 const NAME = '@apiward/fastify'
@@ -60,33 +52,35 @@ const NAME = '@apiward/fastify'
 const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
   const { guards, ...adapterOptions } = options
   if (guards !== undefined && !Array.isArray(guards)) {
-    throw new TypeError(
-      'apiward plugin: options.guards must be an array of guards, e.g. [rateLimit({ ... })]',
-    )
+    throw new TypeError('apiward plugin: options.guards must be an array of guards: [rateLimit({ ... })]')
   }
-  checkAdapterOptions(adapterOptions, 'apiward plugin')
+  kit.checkAdapterOptions(adapterOptions, 'apiward plugin')
   const appHooks = createGuard(adapterOptions)(toGuardList(guards ?? [], 'apiward plugin options.guards'))
-  const appWide = guardsIn([...appHooks.onRequest, ...appHooks.preHandler])
+  const appWide = kit.guardsIn([...appHooks.onRequest, ...appHooks.preHandler])
   // `request.auth` and the context are not declared with decorateRequest(): Fastify would then
   // initialise both on every request with a generic keyed store, which costs more than adding
   // them to the requests that pass a guard.
   fastify.decorate(kPlugin, true)
-  const inventory: RouteEntry[] = []
+  const inventory: kit.RouteEntry[] = []
   fastify.decorate(kRoutes, inventory)
   fastify.addHook('onRoute', function apiwardCheckGuards(route) {
-    checkHookLists(route, `@apiward/fastify: ${String(route.method)} ${route.url}`)
-    const guards = [...appWide, ...guardsIn([route.onRequest, route.preHandler].flat())]
+    kit.checkHookLists(route, `@apiward/fastify: ${String(route.method)} ${route.url}`)
+    const guards = [...appWide, ...kit.guardsIn([route.onRequest, route.preParsing, route.preHandler].flat())]
     for (const method of [route.method].flat()) inventory.push({ method, path: route.url, guards })
+    if (guards.some((g) => g.readsRawBody)) {
+      route.preParsing = [route.preParsing ?? [], replayRawBody].flat()
+      route.preHandler = [restoreBody, route.preHandler ?? []].flat()
+    }
   })
   // In place of Fastify's own JSON answer; a clientErrorHandler of the user's is left alone.
-  handleClientErrors(fastify.server, { ...adapterOptions, insteadOf: isFastifyDefault })
+  kit.handleClientErrors(fastify.server, { ...adapterOptions, insteadOf: isFastifyDefault })
   fastify.setErrorHandler(function apiwardErrorHandler(err, request, reply) {
     sendProblem(request, reply, err, adapterOptions)
   })
   // 404, 405 with `Allow`, or 204 with `Allow` to an `OPTIONS` request.
   fastify.setNotFoundHandler(function apiwardNotFound(req, reply) {
     const methods = routedMethods(req.server, req.url)
-    sendProblem(req, reply, unmatchedRoute(req.method, methods), adapterOptions)
+    sendProblem(req, reply, kit.unmatchedRoute(req.method, methods), adapterOptions)
   })
   if (guards !== undefined && guards.length > 0) {
     for (const hook of appHooks.onRequest) fastify.addHook('onRequest', hook)

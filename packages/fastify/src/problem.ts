@@ -1,10 +1,5 @@
 import { schemaViolationError } from '@apiward/core'
-import {
-  type AdapterOptions,
-  checkAdapterOptions,
-  frameworkErrorToApiError,
-  renderOutcome,
-} from '@apiward/core/adapter'
+import * as kit from '@apiward/core/adapter'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { contextOf } from './context.js'
 
@@ -31,7 +26,7 @@ export function fastifyError(err: unknown): unknown {
   if (code === 'FST_ERR_VALIDATION' || (Array.isArray(validation) && typeof validationContext === 'string')) {
     return schemaViolationError(validationContext, Array.isArray(validation) ? validation : undefined, err)
   }
-  return typeof code === 'string' && code in FST_CODES ? frameworkErrorToApiError(err, FST_CODES) : err
+  return typeof code === 'string' && code in FST_CODES ? kit.frameworkErrorToApiError(err, FST_CODES) : err
 }
 
 /**
@@ -43,10 +38,10 @@ export function sendProblem(
   req: FastifyRequest,
   reply: FastifyReply,
   err: unknown,
-  opts: AdapterOptions,
-): void {
+  opts: kit.AdapterOptions,
+) {
   if (reply.sent || reply.raw.headersSent) return
-  const out = renderOutcome(contextOf(req, reply, opts), fastifyError(err), opts)
+  const out = kit.renderOutcome(contextOf(req, reply, opts), fastifyError(err), opts)
   reply.code(out.status).headers(out.headers).send(out.body)
 }
 
@@ -64,8 +59,8 @@ export type FrameworkErrorsHandler = (error: Error, request: FastifyRequest, rep
  * await app.register(apiward)
  * ```
  */
-export function frameworkErrors(options: AdapterOptions = {}): FrameworkErrorsHandler {
-  checkAdapterOptions(options, 'frameworkErrors()')
+export function frameworkErrors(options: kit.AdapterOptions = {}): FrameworkErrorsHandler {
+  kit.checkAdapterOptions(options, 'frameworkErrors()')
   return function apiwardFrameworkErrors(error, request, reply) {
     sendProblem(request, reply, error, options)
   }

@@ -1,6 +1,30 @@
+import { Readable } from 'node:stream'
 import type { RoutingPolicy } from '@apiward/core'
-import type { RequestReader } from '@apiward/core/adapter'
-import type { FastifyRequest } from 'fastify'
+import type * as kit from '@apiward/core/adapter'
+import type { FastifyRequest, preHandlerHookHandler, preParsingHookHandler } from 'fastify'
+
+const kRaw = Symbol('apiward.fastify.rawBody')
+
+/** What a guard that read the raw body leaves for the plugin's parsing hooks. */
+type RawBody = { read?: Uint8Array; parsed?: { value: unknown } }
+
+const rawOf = (request: FastifyRequest): RawBody => ((request as { [kRaw]?: RawBody })[kRaw] ??= {})
+
+/** `preParsing`: Fastify's parser reads again the bytes a guard read, so the route's schema still applies. */
+export const replayRawBody: preParsingHookHandler = (request, _reply, payload, done) => {
+  const read = rawOf(request).read
+  if (read === undefined) return done(null, payload)
+  const replay = Readable.from([read]) as Readable & { receivedEncodedLength?: number }
+  replay.receivedEncodedLength = read.length
+  done(null, replay)
+}
+
+/** `preHandler`: the body a guard set with `ctx.setBody()` replaces what Fastify parsed. */
+export const restoreBody: preHandlerHookHandler = (request, _reply, done) => {
+  const parsed = rawOf(request).parsed
+  if (parsed !== undefined) request.body = parsed.value
+  done()
+}
 
 type RouterOptions = { caseSensitive?: boolean; ignoreTrailingSlash?: boolean }
 type RouterConfig = RouterOptions & { routerOptions?: RouterOptions }
@@ -21,7 +45,7 @@ function routing(request: FastifyRequest): RoutingPolicy {
  * guards: Fastify has not read it yet), the route pattern with the prefixes of enclosing plugins
  * (`/v1/notes/:id`), and the router's case and trailing-slash options.
  */
-export const fastifyRequest: RequestReader<FastifyRequest> = {
+export const fastifyRequest: kit.RequestReader<FastifyRequest> = {
   ip: (request) => request.ip,
   protocol: (request) => request.protocol,
   host: (request) => (request as { host?: string }).host ?? request.hostname,
@@ -30,4 +54,11 @@ export const fastifyRequest: RequestReader<FastifyRequest> = {
   body: (request) => request.body,
   route: (request) => request.routeOptions?.url,
   routing,
+  // Guards read the raw body in `onRequest`; the plugin replays it to Fastify's parser.
+  setBody: (request, value) => {
+    rawOf(request).parsed = { value }
+  },
+  bodyRead: (request, body) => {
+    rawOf(request).read = body
+  },
 }

@@ -1,11 +1,11 @@
 import type { ServerResponse } from 'node:http'
 import type { SecurityContext, StateKey } from '@apiward/core'
-import { type AdapterOptions, contextFor, NodeBinding, renderOutcome, stateIn } from '@apiward/core/adapter'
+import * as kit from '@apiward/core/adapter'
 import type { ParameterizedContext } from 'koa'
 import { koaRequest } from './request.js'
 
 /** Koa serialises the body after the middleware chain, where the guard that allowed applies transformers. */
-class KoaBinding extends NodeBinding {
+class KoaBinding extends kit.NodeBinding {
   interceptSend(): void {}
 }
 
@@ -15,8 +15,8 @@ const bind = (res: ServerResponse) => new KoaBinding(res)
  * The request's `SecurityContext`, created on first use. Every `guard()` and the error handler
  * on the request's way share it.
  */
-export function contextOf(ctx: ParameterizedContext, options: AdapterOptions = {}): SecurityContext {
-  return contextFor(ctx, ctx.req, koaRequest, bind, ctx.res, options)
+export function contextOf(ctx: ParameterizedContext, options: kit.AdapterOptions = {}): SecurityContext {
+  return kit.contextFor(ctx, ctx.req, koaRequest, bind, ctx.res, options)
 }
 
 /**
@@ -28,7 +28,7 @@ export function contextOf(ctx: ParameterizedContext, options: AdapterOptions = {
  * router.get('/notes/:id', guard(loadNote), (ctx) => { ctx.body = stateOf(ctx, kNote) })
  * ```
  */
-export const stateOf: <T>(ctx: ParameterizedContext, key: StateKey<T>) => T | undefined = stateIn
+export const stateOf: <T>(ctx: ParameterizedContext, key: StateKey<T>) => T | undefined = kit.stateIn
 
 /**
  * Answers the request with what a guard threw, through the request's context: a problem+json
@@ -36,8 +36,8 @@ export const stateOf: <T>(ctx: ParameterizedContext, key: StateKey<T>) => T | un
  * upstream middleware still sees the status and a `HEAD` request gets the headers without the
  * body. An error after the headers went out is still reported but cannot change the response.
  */
-export function sendProblem(ctx: ParameterizedContext, thrown: unknown, options: AdapterOptions): void {
-  const { status, headers, body } = renderOutcome(contextOf(ctx, options), thrown, options)
+export function sendProblem(ctx: ParameterizedContext, thrown: unknown, options: kit.AdapterOptions): void {
+  const { status, headers, body } = kit.renderOutcome(contextOf(ctx, options), thrown, options)
   if (ctx.headerSent) return
   // Koa would leave the request hanging: nothing went out, so the answer takes the response over.
   if (ctx.respond === false) ctx.respond = true

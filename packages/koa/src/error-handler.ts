@@ -1,14 +1,4 @@
-import {
-  type AdapterOptions,
-  allowHeaderMethods,
-  checkAdapterOptions,
-  emptyJsonBodyError,
-  guardsIn,
-  type MountedGuards,
-  type RouteEntry,
-  routeEntries,
-  unansweredStatus,
-} from '@apiward/core/adapter'
+import * as kit from '@apiward/core/adapter'
 import { ApiError, MethodNotAllowed } from '@apiward/errors'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
 import { sendProblem } from './context.js'
@@ -40,14 +30,18 @@ function koaError(ctx: ParameterizedContext, err: unknown): unknown {
   // router.allowedMethods({ throw: true }) throws before it sets `Allow`.
   if (status === 405) {
     const allow = matchedMethods(ctx)
-    if (allow.length > 0) return new MethodNotAllowed(allowHeaderMethods(allow), { cause: err })
+    if (allow.length > 0) return new MethodNotAllowed(kit.allowHeaderMethods(allow), { cause: err })
   }
   return err
 }
 
-async function handleErrors(ctx: ParameterizedContext, next: Next, options: AdapterOptions): Promise<void> {
+async function handleErrors(
+  ctx: ParameterizedContext,
+  next: Next,
+  options: kit.AdapterOptions,
+): Promise<void> {
   // What the headers already say is refused app-wide; a chunked body is known after its parser.
-  const malformed = emptyJsonBodyError(ctx.req)
+  const malformed = kit.emptyJsonBodyError(ctx.req)
   if (malformed !== undefined) return sendProblem(ctx, malformed, options)
   try {
     await next()
@@ -60,7 +54,7 @@ async function handleErrors(ctx: ParameterizedContext, next: Next, options: Adap
   if (status < 400 || status > 599 || ctx.body != null || ctx.respond === false || ctx.headerSent) return
   if ((ctx.response as { _explicitNullBody?: boolean })._explicitNullBody === true) return
   const allow = ctx.response.get('Allow')
-  sendProblem(ctx, unansweredStatus(status, ctx.method, matchedMethods(ctx), allow), options)
+  sendProblem(ctx, kit.unansweredStatus(status, ctx.method, matchedMethods(ctx), allow), options)
 }
 
 /** What @koa/router keeps of a route or a `router.use()` middleware. */
@@ -83,12 +77,12 @@ interface RouterLayer {
 export function routes(
   router: { stack: readonly RouterLayer[] },
   app?: { middleware: unknown[] },
-): RouteEntry[] {
-  const mounted: MountedGuards[] = [{ mount: '', guards: guardsIn(app?.middleware) }]
-  const out: RouteEntry[] = []
+): kit.RouteEntry[] {
+  const mounted: kit.MountedGuards[] = [{ mount: '', guards: kit.guardsIn(app?.middleware) }]
+  const out: kit.RouteEntry[] = []
   for (const { path, methods, stack } of router.stack) {
-    if (methods.length === 0) mounted.push({ mount: String(path), guards: guardsIn(stack) })
-    else out.push(...routeEntries(methods, String(path), mounted, guardsIn(stack)))
+    if (methods.length === 0) mounted.push({ mount: String(path), guards: kit.guardsIn(stack) })
+    else out.push(...kit.routeEntries(methods, String(path), mounted, kit.guardsIn(stack)))
   }
   return out
 }
@@ -110,8 +104,8 @@ export function routes(
  * app.use(router.routes())
  * ```
  */
-export function errorHandler(options: AdapterOptions = {}): Middleware {
-  checkAdapterOptions(options, 'errorHandler()')
+export function errorHandler(options: kit.AdapterOptions = {}): Middleware {
+  kit.checkAdapterOptions(options, 'errorHandler()')
   return function apiwardErrorHandler(ctx: ParameterizedContext, next: Next): Promise<void> {
     return handleErrors(ctx, next, options)
   }

@@ -1,13 +1,5 @@
 import { compose, createKey, type GuardInput, type SecurityContext } from '@apiward/core'
-import {
-  type AdapterOptions,
-  type Allowed,
-  checkAdapterOptions,
-  type Denied,
-  isJsonBody,
-  markGuards,
-  runGuard,
-} from '@apiward/core/adapter'
+import * as kit from '@apiward/core/adapter'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
 import { contextOf, sendProblem } from './context.js'
 
@@ -15,7 +7,7 @@ import { contextOf, sendProblem } from './context.js'
  * Options of {@link createGuard}: the adapter options. With `forwardErrors`, install
  * `errorHandler()` first: Koa's default error handling would answer `text/plain`.
  */
-export type KoaGuardOptions = AdapterOptions
+export type KoaGuardOptions = kit.AdapterOptions
 
 /** The `guard()` function of {@link createGuard}. */
 export type KoaGuard = (...guards: GuardInput[]) => Middleware
@@ -30,17 +22,17 @@ async function nextThenTransform(
 ): Promise<void> {
   await next()
   const body: unknown = ctx.body
-  if (!isJsonBody(body)) return
+  if (!kit.isJsonBody(body)) return
   const type = ctx.response.get('Content-Type')
   const out = sctx.transformBody(body, ctx.status)
   ctx.body = out
   // Koa 2 resets the type of a JSON body to application/json; keep a vendor JSON type.
-  if (type !== '' && isJsonBody(out)) ctx.set('Content-Type', type)
+  if (type !== '' && kit.isJsonBody(out)) ctx.set('Content-Type', type)
 }
 
 // Koa serialises the body after the middleware chain: the first guard to allow once transformers
 // are registered wraps what follows it.
-const allow: Allowed<ParameterizedContext, Next, undefined, unknown> = (ctx, next, _, sctx) => {
+const allow: kit.Allowed<ParameterizedContext, Next, undefined, unknown> = (ctx, next, _, sctx) => {
   if (sctx.principal !== undefined) ctx.state.auth = sctx.principal
   if (!sctx.hasSendTransforms || sctx.get(kTransforming) === true) return next()
   sctx.set(kTransforming, true)
@@ -57,9 +49,9 @@ const allow: Allowed<ParameterizedContext, Next, undefined, unknown> = (ctx, nex
  * ```
  */
 export function createGuard(options: KoaGuardOptions = {}): KoaGuard {
-  checkAdapterOptions(options, 'createGuard()')
+  kit.checkAdapterOptions(options, 'createGuard()')
   const forward = options.forwardErrors === true
-  const deny: Denied<ParameterizedContext, Next, undefined, unknown> = (ctx, _n, _, _s, failure) => {
+  const deny: kit.Denied<ParameterizedContext, Next, undefined, unknown> = (ctx, _n, _, _s, failure) => {
     if (forward || ctx.headerSent) throw failure
     sendProblem(ctx, failure, options)
   }
@@ -67,8 +59,8 @@ export function createGuard(options: KoaGuardOptions = {}): KoaGuard {
     const composed = compose(...guards)
     // A synchronous composition continues synchronously: the allowed path hands Koa the
     // promise of `next()` and makes none of its own.
-    return markGuards(function apiwardGuard(ctx: ParameterizedContext, next: Next): unknown {
-      return runGuard(composed, contextOf(ctx, options), ctx, next, undefined, allow, deny)
+    return kit.markGuards(function apiwardGuard(ctx: ParameterizedContext, next: Next): unknown {
+      return kit.runGuard(composed, contextOf(ctx, options), ctx, next, undefined, allow, deny)
     }, composed)
   }
 }

@@ -1,5 +1,5 @@
 import { FOLDING_ROUTER } from '@apiward/core'
-import type { RequestReader } from '@apiward/core/adapter'
+import type * as kit from '@apiward/core/adapter'
 import type { ParameterizedContext } from 'koa'
 
 /** What @koa/router leaves on the context. */
@@ -16,7 +16,7 @@ interface RouterFields {
  * `sensitive` / `strict` options of the @koa/router that dispatched the request (before any
  * router ran, @koa/router's defaults: case and trailing slash ignored, which folds the most).
  */
-export const koaRequest: RequestReader<ParameterizedContext> = {
+export const koaRequest: kit.RequestReader<ParameterizedContext> = {
   url: (ctx) => ctx.originalUrl,
   ip: (ctx) => ctx.ip || undefined,
   protocol: (ctx) => ctx.protocol,
@@ -27,6 +27,13 @@ export const koaRequest: RequestReader<ParameterizedContext> = {
   route: (ctx) => {
     const route = (ctx as RouterFields)._matchedRoute
     return typeof route === 'string' ? route : undefined
+  },
+  setBody: (ctx, value) => {
+    ;(ctx.request as { body?: unknown }).body = value
+  },
+  // @koa/bodyparser skips a request with `disableBodyParser`, instead of reading a spent stream.
+  bodyRead: (ctx) => {
+    ;(ctx as { disableBodyParser?: boolean }).disableBodyParser = true
   },
   routing: (ctx) => {
     const opts = (ctx as RouterFields).router?.opts

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { RoutingPolicy } from '../path.js'
 import { NodeSecurityRequest } from '../request.js'
+import { type BodyStream, readRawBody } from './body.js'
 
 const EMPTY: Readonly<Record<string, never>> = Object.freeze({})
 
@@ -27,6 +28,16 @@ export interface RequestReader<F> {
   readonly route: (request: F) => string | undefined
   /** How the router that serves the request compares paths. */
   readonly routing: (request: F) => RoutingPolicy
+  /** Hands handlers the body a guard parsed (Express `req.body`, Koa `ctx.request.body`, ...). */
+  readonly setBody: (request: F, value: unknown) => void
+  /** Where the raw body streams from. Default: the Node request (Fastify: its `preParsing` payload). */
+  readonly bodyStream?: (request: F) => BodyStream | undefined
+  /**
+   * Called once the raw body was read, so the framework's own parser does not read the spent
+   * stream again (Express marks `req._body`, Koa sets `ctx.disableBodyParser`, Fastify re-feeds
+   * the bytes).
+   */
+  readonly bodyRead?: (request: F, body: Uint8Array) => void
 }
 
 /** The `SecurityRequest` of a framework's request, read through the adapter's {@link RequestReader}. */
@@ -34,6 +45,7 @@ export class FrameworkRequest<F> extends NodeSecurityRequest {
   /** The framework's own request object. */
   readonly framework: F
   readonly #reader: RequestReader<F>
+  #body: Promise<Uint8Array> | undefined
 
   constructor(raw: IncomingMessage, framework: F, reader: RequestReader<F>) {
     super(raw)
@@ -76,5 +88,21 @@ export class FrameworkRequest<F> extends NodeSecurityRequest {
 
   get routing(): RoutingPolicy {
     return this.#reader.routing(this.framework)
+  }
+
+  readBody(limit: number): Promise<Uint8Array> {
+    if (this.#body === undefined) {
+      const reader = this.#reader
+      const stream = reader.bodyStream?.(this.framework) ?? this.raw
+      this.#body = readRawBody(stream, this.raw.headers['content-length'], limit).then((body) => {
+        reader.bodyRead?.(this.framework, body)
+        return body
+      })
+    }
+    return this.#body
+  }
+
+  setBody(value: unknown): void {
+    this.#reader.setBody(this.framework, value)
   }
 }

@@ -5,6 +5,7 @@
  */
 
 export { NodeSecurityRequest, type TlsInfo } from '../request.js'
+export { type BodyStream, readRawBody } from './body.js'
 export {
   type ClientErrorListener,
   type ClientErrorOptions,
