@@ -1,5 +1,5 @@
 import { apiKey, generateApiKey } from '@apiward/auth'
-import type { Guard } from '@apiward/core'
+import { configureWarnings, type Guard } from '@apiward/core'
 import { ipKeyOf, rateLimit } from '@apiward/ratelimit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { send } from '../conformance/client.js'
@@ -17,13 +17,13 @@ import {
 } from './support.js'
 
 const warnings: Array<{ code?: string }> = []
-const onWarning = (w: Error & { code?: string }) => warnings.push({ code: w.code })
+const onWarning = (code: string) => warnings.push({ code })
 const unhandled = watchUnhandled()
 beforeAll(() => {
-  process.on('warning', onWarning)
+  configureWarnings({ logger: onWarning })
 })
 afterAll(() => {
-  process.off('warning', onWarning)
+  configureWarnings()
   unhandled.stop()
   expect(unhandled.rejections).toEqual([])
 })

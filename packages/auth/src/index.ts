@@ -24,9 +24,11 @@ export type {
   ClientSecretPost,
   PrivateKeyJwt,
 } from './client-auth.js'
+export { AUTH_CODES, type AuthErrorCode } from './codes.js'
 export { type CredentialGuard, isCredentialGuard } from './credential.js'
 export { type AuthorizationServerMetadata, wellKnownUrls } from './discovery.js'
 export type { TokenFailureReason } from './errors.js'
+export { AUTH_EVENTS, type AuthEventMap, type AuthEventType } from './events.js'
 export { type IntrospectionGuard, introspection } from './introspection.js'
 export {
   type CachedIntrospection,

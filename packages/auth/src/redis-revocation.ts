@@ -55,9 +55,7 @@ export function redisRevocationStore(options: RedisRevocationOptions): Revocatio
   const failClosed = options.onStoreFailure === 'fail-closed'
   const { onError } = options
   const onErrorFailed = (err: unknown) => {
-    securityEvents.emit({
-      type: 'auth.error',
-      time: Date.now(),
+    securityEvents.report('auth.error', {
       severity: 'error',
       code: 'auth.revocation_unavailable',
       callback: 'redisRevocationStore.onError',

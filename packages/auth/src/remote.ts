@@ -1,4 +1,5 @@
-import type { SecurityEventBus } from '@apiward/core'
+import type { SecurityEvent, SecurityEventBus } from '@apiward/core'
+import type { AuthEventType } from './events.js'
 
 /**
  * How a document of the authorization server (its metadata, its JWK Set) is fetched and cached.
@@ -205,13 +206,22 @@ export function describeFailure(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err)
 }
 
+/** The events of remote documents (declared in `AuthEventMap`). */
+export type RemoteEventType = Extract<AuthEventType, `${'jwks' | 'discovery'}.${string}`>
+
 /** What a remote document reports when it is refreshed or a refresh fails. */
-export type RemoteReport = (type: string, fields: Record<string, unknown>) => void
+export type RemoteReport = (type: RemoteEventType, fields: Record<string, unknown>) => void
 
 /** The reporter of a guard's background events: `bus.report`, `warn` for failures. */
 export function backgroundReport(bus: SecurityEventBus): RemoteReport {
+  // The fields are built by each DocumentSource for its own event types, which AuthEventMap declares.
+  const report = bus.report as (
+    this: SecurityEventBus,
+    type: RemoteEventType,
+    fields: Partial<SecurityEvent>,
+  ) => void
   return (type, fields) =>
-    bus.report(type, { severity: type.endsWith('_failed') ? 'warn' : 'info', ...fields })
+    report.call(bus, type, { severity: type.endsWith('_failed') ? 'warn' : 'info', ...fields })
 }
 
 /** How one remote document is loaded and named in events. */
@@ -219,7 +229,7 @@ export interface DocumentSource<T> {
   /** Fetches and checks the document; throws when it is unusable. Returns the fields of its event. */
   load(settings: RemoteSettings): Promise<{ value: T; fields: Record<string, unknown> }>
   /** Event types, e.g. `jwks.refreshed` and `jwks.refresh_failed`. */
-  readonly events: { readonly refreshed: string; readonly failed: string }
+  readonly events: { readonly refreshed: RemoteEventType; readonly failed: RemoteEventType }
   /** Fields added to a failure event, from the copy still serving (`undefined` when none). */
   failureFields(serving: T | undefined): Record<string, unknown>
 }

@@ -2,7 +2,9 @@ import { type ApiError, type RenderedProblem, toProblem } from '@apiward/errors'
 import {
   type SecurityEvent,
   type SecurityEventBus,
+  type SecurityEventFieldsArg,
   type SecurityEventInput,
+  type SecurityEventType,
   securityEvents,
 } from './events.js'
 import { checkedMember, type HeaderList, mergeListHeader, type SendHeaders } from './headers.js'
@@ -236,9 +238,16 @@ export class SecurityContext {
 
   /**
    * Emits a security event enriched with the request's ID, method, path, IP and principal.
-   * Costs nothing when no one listens.
+   * `type` is a declared event type (`SecurityEventMap`) and `fields` are its fields. Costs
+   * nothing when no one listens.
+   *
+   * @example
+   * ```ts
+   * ctx.emit('auth.failure', { severity: 'warn', code: 'auth.invalid_token', credential: 'jwt', reason })
+   * ```
    */
-  emit(type: string, fields?: Partial<SecurityEvent>): void {
+  emit<K extends SecurityEventType>(type: K, ...fields: SecurityEventFieldsArg<K>): void
+  emit(type: SecurityEventType, fields?: Partial<SecurityEvent>): void {
     const events = this.events
     if (!events.hasListeners) return
     let path: string
@@ -247,7 +256,7 @@ export class SecurityContext {
     } catch {
       path = this.req.rawPath
     }
-    const event: SecurityEventInput = {
+    const event = {
       type,
       time: Date.now(),
       severity: 'info',
@@ -257,7 +266,7 @@ export class SecurityContext {
       ip: this.req.ip,
       principal: this.principal?.id,
       ...fields,
-    }
+    } as SecurityEventInput
     events.emit(event)
   }
 

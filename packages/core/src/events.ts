@@ -1,7 +1,39 @@
 import { warnOnce } from './warn.js'
 
-/** A security-relevant fact: an authentication, a denial, a rate-limit decision, a degraded store... */
-export interface SecurityEvent {
+/**
+ * The extra fields of each security event type, by type. Declaration-merged: core declares its
+ * own events here and every package that emits events declares them by module augmentation, so
+ * `ctx.emit()` and `bus.report()` accept only declared types with their fields, and a listener
+ * narrows on `event.type`:
+ *
+ * @example
+ * ```ts
+ * declare module '@apiward/core' {
+ *   interface SecurityEventMap {
+ *     'tenant.mismatch': { tenant: string }
+ *   }
+ * }
+ * ctx.emit('tenant.mismatch', { severity: 'warn', tenant })
+ * ```
+ */
+export interface SecurityEventMap {
+  /** A 5xx answer: an unexpected error (the client saw a generic 500) or an `ApiError` such as a store outage's 503. */
+  'server.error': {
+    /** The original error (the `cause` of a rendered `ApiError`), for the log only. */
+    error: unknown
+  }
+  /** An `onFinish` listener threw; the other listeners still ran. */
+  'server.listener_error': {
+    /** The thrown error's message. */
+    detail: string
+  }
+}
+
+/** A declared security event type: a key of {@link SecurityEventMap}. */
+export type SecurityEventType = keyof SecurityEventMap
+
+/** The fields every security event has, whatever its type. */
+export interface SecurityEventBase {
   /** Dotted event type, e.g. `auth.success`, `auth.failure`, `ratelimit.exceeded`. */
   type: string
   /** Milliseconds since the epoch. */
@@ -21,12 +53,53 @@ export interface SecurityEvent {
   principal?: string
   /** The stable code of the decision, e.g. `auth.token_expired`: internal, never sent to clients. */
   code?: string
+}
+
+/** The event of one type: the common fields, `type` narrowed to `K`, and that type's fields. */
+export type SecurityEventOf<K extends SecurityEventType> = Omit<SecurityEventBase, 'type'> & {
+  type: K
+} & SecurityEventMap[K]
+
+/**
+ * Every declared event as a discriminated union on `type`: what listeners receive. Checking
+ * `event.type` narrows to that event's fields.
+ *
+ * @example
+ * ```ts
+ * securityEvents.on((event) => {
+ *   if (event.type === 'ratelimit.exceeded') metrics.retryAfter(event.retryAfter)
+ * })
+ * ```
+ */
+export type AnySecurityEvent = { [K in SecurityEventType]: SecurityEventOf<K> }[SecurityEventType]
+
+/**
+ * A security-relevant fact, typed loosely (any type, any further field): the shape to store or
+ * forward events in without caring which they are. Every {@link AnySecurityEvent} is one.
+ */
+export interface SecurityEvent extends SecurityEventBase {
   /** Further fields of the event. Never secrets: guards put hashes or ids here, not tokens. */
   [field: string]: unknown
 }
 
+/** What an emitter gives for an event of type `K`: its own fields and any common one but `type` and `seq`. */
+export type SecurityEventFields<K extends SecurityEventType> = Partial<
+  Omit<SecurityEventBase, 'type' | 'seq'>
+> &
+  SecurityEventMap[K]
+
+/**
+ * The `fields` argument of `emit(type, fields)` / `report(type, fields)`: optional when the
+ * event has no required field of its own, required otherwise.
+ */
+export type SecurityEventFieldsArg<K extends SecurityEventType> =
+  // `{}` extends a type exactly when none of its fields is required.
+  {} extends SecurityEventMap[K] ? [fields?: SecurityEventFields<K>] : [fields: SecurityEventFields<K>]
+
 /** An event as emitters hand it to the bus, which numbers it (`seq`). */
-export type SecurityEventInput = Omit<SecurityEvent, 'seq'> & { seq?: number }
+export type SecurityEventInput = {
+  [K in SecurityEventType]: Omit<SecurityEventOf<K>, 'seq'> & { seq?: number }
+}[SecurityEventType]
 
 const kSeq = Symbol.for('apiward.eventSeq')
 const counter = globalThis as { [kSeq]?: number }
@@ -39,7 +112,7 @@ function nextSeq(): number {
 }
 
 /** A subscriber to security events. It must not throw; a throwing listener is isolated. */
-export type SecurityEventListener = (event: SecurityEvent) => void
+export type SecurityEventListener = (event: AnySecurityEvent) => void
 
 /**
  * A synchronous fan-out of security events. Feature packages emit, the audit log (or any
@@ -70,12 +143,13 @@ export class SecurityEventBus {
    *
    * @example
    * ```ts
-   * securityEvents.report('auth.jwks_refreshed', { keys: 3, uri: jwksUri })
+   * securityEvents.report('jwks.refreshed', { keys: 3, durationMs: 120 })
    * ```
    */
-  report(type: string, fields?: Partial<Omit<SecurityEvent, 'type' | 'seq'>>): void {
+  report<K extends SecurityEventType>(type: K, ...fields: SecurityEventFieldsArg<K>): void
+  report(type: SecurityEventType, fields?: Partial<SecurityEvent>): void {
     if (this.#listeners.length === 0) return
-    this.emit({ severity: 'info', ...fields, type, time: fields?.time ?? Date.now() })
+    this.emit({ severity: 'info', ...fields, type, time: fields?.time ?? Date.now() } as SecurityEventInput)
   }
 
   /** Whether anyone listens; emitters skip building events when nobody does. */
@@ -88,7 +162,7 @@ export class SecurityEventBus {
    * throws does not stop the others.
    */
   emit(input: SecurityEventInput): void {
-    const event = input as SecurityEvent
+    const event = input as AnySecurityEvent
     event.seq = nextSeq()
     for (const listener of this.#listeners) {
       try {

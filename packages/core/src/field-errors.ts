@@ -49,7 +49,7 @@ const PARTS: Readonly<Record<string, string>> = {
 }
 
 /**
- * The 400 `request.invalid` for input that failed schema validation: `part` names what failed
+ * The 400 `validation.rejected` for input that failed schema validation: `part` names what failed
  * (`body`, `query` or `querystring`, `params`, `headers`) in the detail, and every violation is
  * listed with its JSON pointer (`fieldErrorsOf`). `cause` stays internal.
  */
@@ -60,7 +60,7 @@ export function schemaViolationError(
 ): ApiError {
   const name = typeof part === 'string' ? PARTS[part] : undefined
   return new BadRequest({
-    code: 'request.invalid',
+    code: 'validation.rejected',
     detail: `The request ${name ?? 'input'} failed validation.`,
     errors: violations === undefined ? undefined : fieldErrorsOf(violations),
     cause,

@@ -7,10 +7,17 @@ export {
   SecurityContext,
 } from './context.js'
 export {
+  type AnySecurityEvent,
   type SecurityEvent,
+  type SecurityEventBase,
   SecurityEventBus,
+  type SecurityEventFields,
+  type SecurityEventFieldsArg,
   type SecurityEventInput,
   type SecurityEventListener,
+  type SecurityEventMap,
+  type SecurityEventOf,
+  type SecurityEventType,
   securityEvents,
 } from './events.js'
 export { fieldErrorsOf, type SchemaViolation, schemaViolationError } from './field-errors.js'
@@ -42,4 +49,10 @@ export { compileProjection, type Projection, type ProjectionTree } from './proje
 export { NodeSecurityRequest, type SecurityRequest, type TlsInfo } from './request.js'
 export { newRequestId, REQUEST_ID_HEADER, requestIdFrom } from './request-id.js'
 export { createKey, type Deprecation, kDeprecation, type StateKey } from './state.js'
-export { resetWarnings, warnOnce } from './warn.js'
+export {
+  configureWarnings,
+  resetWarnings,
+  type WarningLogger,
+  type WarningOptions,
+  warnOnce,
+} from './warn.js'

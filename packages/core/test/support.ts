@@ -54,3 +54,11 @@ export function testContext(
   })
   return Object.assign(ctx, { binding })
 }
+
+declare module '@apiward/core' {
+  /** Events the core tests emit: core itself declares only the `server.*` ones. */
+  interface SecurityEventMap {
+    'test.happened': { n?: number }
+    'test.reloaded': { policyVersion: number }
+  }
+}

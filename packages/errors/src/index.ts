@@ -1,4 +1,5 @@
 export { ApiError, type ApiErrorOptions, type ProblemFieldError, statusDefaults } from './api-error.js'
+export { ERROR_CODES, type ErrorCode, isApiError } from './codes.js'
 export {
   BadRequest,
   Conflict,

@@ -222,7 +222,7 @@ describe.each([
     const problem = (await res.json()) as { code: string; detail: string; errors: unknown[] }
     expect(res.status).toBe(400)
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/)
-    expect(problem.code).toBe('request.invalid')
+    expect(problem.code).toBe('validation.rejected')
     expect(problem.detail).toBe('The request body failed validation.')
     expect(problem.errors).toEqual([expect.objectContaining({ pointer: '/title', code: 'required' })])
   })

@@ -1,4 +1,4 @@
-import { resetWarnings } from '@apiward/core'
+import { configureWarnings, resetWarnings } from '@apiward/core'
 import { apiward, guard } from '@apiward/fastify'
 import fastify5 from 'fastify'
 import fastify4 from 'fastify4'
@@ -6,8 +6,16 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 
 afterEach(() => {
   vi.restoreAllMocks()
+  configureWarnings()
   resetWarnings()
 })
+
+/** Routes warnings to a spy: `(code, message, docs)` per warning. */
+function watchWarnings() {
+  const logger = vi.fn()
+  configureWarnings({ logger })
+  return logger
+}
 
 describe.each([
   ['fastify 5', fastify5],
@@ -41,30 +49,28 @@ describe.each([
   })
 
   it('warns once that guards on an app without the plugin go unchecked', async () => {
-    const emitWarning = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    const warned = watchWarnings()
     const app = factory()
     app.get('/a', { ...guard(() => {}) }, async () => 'a')
     app.get('/b', { ...guard(() => {}) }, async () => 'b')
     await app.inject('/a')
     await app.inject('/b')
     await app.inject('/a')
-    const ours = emitWarning.mock.calls.filter(
-      ([, options]) => (options as { code?: string })?.code === 'APIWARD_FASTIFY_NO_PLUGIN',
-    )
+    const ours = warned.mock.calls.filter(([code]) => code === 'APIWARD_FASTIFY_NO_PLUGIN')
     expect(ours).toHaveLength(1)
-    expect(String(ours[0]?.[0])).toMatch(/without the apiward plugin/)
+    expect(String(ours[0]?.[1])).toMatch(/without the apiward plugin/)
     await app.close()
   })
 
   it('does not warn where the plugin is registered, also for routes of child plugins', async () => {
-    const emitWarning = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    const warned = watchWarnings()
     const app = factory()
     await app.register(apiward)
     await app.register(async (scope) => {
       scope.get('/child', { ...guard(() => {}) }, async () => 'child')
     })
     expect((await app.inject('/child')).statusCode).toBe(200)
-    const codes = emitWarning.mock.calls.map(([, options]) => (options as { code?: string })?.code)
+    const codes = warned.mock.calls.map(([code]) => code)
     expect(codes).not.toContain('APIWARD_FASTIFY_NO_PLUGIN')
     await app.close()
   })

@@ -1,5 +1,7 @@
 export { type BruteForceGuard, type BruteForceOptions, bruteForce, type LoginVerdict } from './brute-force.js'
 export type { ClientIpOptions, Ipv6GroupingOptions } from './client-ip.js'
+export { RATELIMIT_CODES, type RateLimitErrorCode } from './codes.js'
+export { RATELIMIT_EVENTS, type RateLimitEventMap, type RateLimitEventType } from './events.js'
 export { ipKeyOf } from './ip.js'
 export { type IpFilterOptions, ipFilter } from './ip-filter.js'
 export type { KeyOptions, RateLimitKey } from './keys.js'
