@@ -219,6 +219,34 @@ export class SecurityContext {
     }
   }
 
+  /**
+   * Reads the raw request body as bytes, at most `limit` of them, streamed: a declared length over
+   * the limit is refused before a byte is read and a body that grows past it at that byte (413
+   * `request.body_too_large`, the connection closed after the answer); a body that stops early
+   * is a 400. Read once: later calls get the same bytes. The guard that reads it must run before
+   * any other body parser (Express `express.json()`, Koa `bodyParser()`; on Fastify the plugin
+   * hands the bytes on to Fastify's own parser, then puts back what `setBody` set). Declare such
+   * a guard with `readsRawBody: true`.
+   */
+  readBody(limit: number): Promise<Uint8Array> {
+    if (!Number.isInteger(limit) || limit < 0) {
+      return Promise.reject(
+        new TypeError(`readBody(limit): limit must be a number of bytes, got ${String(limit)}`),
+      )
+    }
+    const read = this.req.readBody
+    if (typeof read !== 'function')
+      return Promise.reject(new TypeError('readBody(): this request has no body seam'))
+    return read.call(this.req, limit)
+  }
+
+  /** Hands the handler the body a guard parsed: the framework's own body property is set to it. */
+  setBody(value: unknown): void {
+    const set = this.req.setBody
+    if (typeof set !== 'function') throw new TypeError('setBody(): this request has no body seam')
+    set.call(this.req, value)
+  }
+
   /** Per-request state under a typed key (`createKey<T>()`), `undefined` until a guard set it. */
   get<T>(key: StateKey<T>): T | undefined
   /** Per-request state under an untyped key the caller owns. */

@@ -34,6 +34,19 @@ export {
   toGuardList,
 } from './guard.js'
 export { type HeaderList, headerList, mergeListHeader, type SendHeaders } from './headers.js'
+export {
+  CidrSet,
+  clientAddress,
+  ipKey,
+  ipKeyOf,
+  NON_PUBLIC_RANGES,
+  type ParsedIp,
+  parseClientIp,
+  parseIPv4,
+  parseIPv6,
+  parseIp,
+  stripPort,
+} from './ip.js'
 export { mediaTypeMatches, mediaTypeOf } from './media-type.js'
 export {
   absoluteFormHost,

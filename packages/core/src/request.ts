@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
+import { clientAddress } from './ip.js'
 import { mediaTypeMatches, mediaTypeOf } from './media-type.js'
 import { absoluteFormHost, normalizePath, originForm, type RoutingPolicy, routerPath } from './path.js'
 
@@ -64,7 +65,10 @@ export interface SecurityRequest {
    * `application/json`). `false` without a well-formed `Content-Type`.
    */
   is(...types: string[]): boolean
-  /** The client IP as the framework resolved it, so its trust-proxy setting holds. */
+  /**
+   * The client IP as the framework resolved it, so its trust-proxy setting holds, in one
+   * spelling: without a port a proxy appended, an IPv4-mapped IPv6 address as its IPv4.
+   */
   readonly ip: string | undefined
   /** Parsed query, as the framework parsed it. */
   readonly query: Readonly<Record<string, unknown>>
@@ -128,9 +132,15 @@ export abstract class NodeSecurityRequest implements SecurityRequest {
     return protocol === 'https' || protocol?.toLowerCase() === 'https' ? 'https' : 'http'
   }
 
-  /** Resolved once: frameworks walk their trust-proxy rules on every read. */
+  /**
+   * Resolved once (frameworks walk their trust-proxy rules on every read) and in one spelling
+   * (`clientAddress`: no port, IPv4-mapped IPv6 as IPv4).
+   */
   get ip(): string | undefined {
-    if (this.#ip === null) this.#ip = this.frameworkIp
+    if (this.#ip === null) {
+      const ip = this.frameworkIp
+      this.#ip = ip === undefined ? undefined : clientAddress(ip)
+    }
     return this.#ip
   }
 

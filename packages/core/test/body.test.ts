@@ -14,7 +14,10 @@ describe('readRawBody', () => {
 
   it('refuses a declared length over the limit without reading', async () => {
     const stream = new PassThrough()
-    await expect(readRawBody(stream, '11', 10)).rejects.toMatchObject({ status: 413, code: 'request.body_too_large' })
+    await expect(readRawBody(stream, '11', 10)).rejects.toMatchObject({
+      status: 413,
+      code: 'request.body_too_large',
+    })
     expect(stream.listenerCount('data')).toBe(0)
   })
 

@@ -44,10 +44,12 @@ type Routed = { [kRoutes]?: kit.RouteEntry[] }
 export const routes = (app: FastifyInstance): readonly kit.RouteEntry[] => (app as Routed)[kRoutes] ?? []
 
 /** Fastify's own `clientError` listener, which the plugin's problem+json answers replace. */
-const isFastifyDefault = (listener: kit.ClientErrorListener) =>
-  listener.name === 'bound defaultClientErrorHandler'
+const isDefault = (l: kit.ClientErrorListener) => l.name === 'bound defaultClientErrorHandler'
 
 const NAME = '@apiward/fastify'
+const WHERE = 'apiward plugin options.guards'
+// No app-wide hook at all without app-wide guards: every request would pay for it.
+const NO_HOOKS = { onRequest: [], preHandler: [] }
 
 const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
   const { guards, ...adapterOptions } = options
@@ -55,7 +57,7 @@ const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
     throw new TypeError('apiward plugin: options.guards must be an array of guards: [rateLimit({ ... })]')
   }
   kit.checkAdapterOptions(adapterOptions, 'apiward plugin')
-  const appHooks = createGuard(adapterOptions)(toGuardList(guards ?? [], 'apiward plugin options.guards'))
+  const appHooks = guards?.length ? createGuard(adapterOptions)(toGuardList(guards, WHERE)) : NO_HOOKS
   const appWide = kit.guardsIn([...appHooks.onRequest, ...appHooks.preHandler])
   // `request.auth` and the context are not declared with decorateRequest(): Fastify would then
   // initialise both on every request with a generic keyed store, which costs more than adding
@@ -73,7 +75,7 @@ const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
     }
   })
   // In place of Fastify's own JSON answer; a clientErrorHandler of the user's is left alone.
-  kit.handleClientErrors(fastify.server, { ...adapterOptions, insteadOf: isFastifyDefault })
+  kit.handleClientErrors(fastify.server, { ...adapterOptions, insteadOf: isDefault })
   fastify.setErrorHandler(function apiwardErrorHandler(err, request, reply) {
     sendProblem(request, reply, err, adapterOptions)
   })
@@ -82,10 +84,8 @@ const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
     const methods = routedMethods(req.server, req.url)
     sendProblem(req, reply, kit.unmatchedRoute(req.method, methods), adapterOptions)
   })
-  if (guards !== undefined && guards.length > 0) {
-    for (const hook of appHooks.onRequest) fastify.addHook('onRequest', hook)
-    for (const hook of appHooks.preHandler) fastify.addHook('preHandler', hook)
-  }
+  for (const hook of appHooks.onRequest) fastify.addHook('onRequest', hook)
+  for (const hook of appHooks.preHandler) fastify.addHook('preHandler', hook)
 }
 
 /**

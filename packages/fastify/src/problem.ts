@@ -4,6 +4,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { contextOf } from './context.js'
 
 /** Fastify's own error codes, as the kinds of errors the adapter kit knows. */
+type Options = kit.AdapterOptions
+
 const FST_CODES: Readonly<Record<string, string>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'entity.parse.failed',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'body.empty_json',
@@ -34,12 +36,7 @@ export function fastifyError(err: unknown): unknown {
  * and the headers guards set are kept): a problem+json document for any error, or the answer of
  * `answerNow()`. Does nothing once the response has started.
  */
-export function sendProblem(
-  req: FastifyRequest,
-  reply: FastifyReply,
-  err: unknown,
-  opts: kit.AdapterOptions,
-) {
+export function sendProblem(req: FastifyRequest, reply: FastifyReply, err: unknown, opts: Options) {
   if (reply.sent || reply.raw.headersSent) return
   const out = kit.renderOutcome(contextOf(req, reply, opts), fastifyError(err), opts)
   reply.code(out.status).headers(out.headers).send(out.body)

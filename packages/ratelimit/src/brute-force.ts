@@ -1,4 +1,4 @@
-import { defineGuard, type Guard, type RequestOutcome, type SecurityContext } from '@apiward/core'
+import { defineGuard, type Guard, ipKey, type RequestOutcome, type SecurityContext } from '@apiward/core'
 import { BadRequest, TooManyRequests } from '@apiward/errors'
 import {
   type CallbackSite,
@@ -18,7 +18,6 @@ import {
 } from './client-ip.js'
 import { hashKey } from './hash.js'
 import { secondsUntil } from './headers.js'
-import { ipKey } from './ip.js'
 import { memoryStore } from './memory-store.js'
 import {
   checkOptions,

@@ -1,6 +1,5 @@
-import { type SecurityContext, warnOnce } from '@apiward/core'
+import { ipKey, NON_PUBLIC_RANGES, type SecurityContext, warnOnce } from '@apiward/core'
 import { type CallbackSite, callbackFailed, wrongAnswer } from './callbacks.js'
-import { ipKey, NON_PUBLIC_RANGES } from './ip.js'
 
 /** How a guard learns the client IP. */
 export interface ClientIpOptions {

@@ -1,7 +1,6 @@
-import { defineGuard, type Guard } from '@apiward/core'
+import { CidrSet, defineGuard, type Guard, parseClientIp } from '@apiward/core'
 import { Forbidden } from '@apiward/errors'
 import { type ClientIpOptions, ipResolver } from './client-ip.js'
-import { CidrSet, parseClientIp } from './ip.js'
 import { checkOptions, type KnownOptions } from './options.js'
 
 /** Options of {@link ipFilter}. */

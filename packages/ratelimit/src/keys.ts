@@ -1,8 +1,7 @@
-import { type SecurityContext, warnOnce } from '@apiward/core'
+import { parseClientIp, type SecurityContext, warnOnce } from '@apiward/core'
 import { type CallbackSite, callbackFailed, wrongAnswer } from './callbacks.js'
 import { type IpResolver, type Ipv6GroupingOptions, ipBucket, ipv6SubnetOption } from './client-ip.js'
 import { hashKey } from './hash.js'
-import { parseClientIp } from './ip.js'
 
 /**
  * Who or what a limit counts:

@@ -1,9 +1,8 @@
-import { defineGuard, type Guard, type SecurityContext } from '@apiward/core'
+import { CidrSet, defineGuard, type Guard, type SecurityContext } from '@apiward/core'
 import { TooManyRequests } from '@apiward/errors'
 import { type CallbackSite, callbackFailed, wrongAnswer } from './callbacks.js'
 import { type ClientIpOptions, ipResolver } from './client-ip.js'
 import { policyField, secondsUntil, serviceLimitItem, serviceLimitPrefix } from './headers.js'
-import { CidrSet } from './ip.js'
 import { type KeyOptions, keyBuilder } from './keys.js'
 import { memoryStore } from './memory-store.js'
 import {

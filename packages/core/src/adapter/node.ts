@@ -19,8 +19,10 @@ export function hookWriteHead(res: ServerResponse, ctx: SecurityContext): void {
     const own = passed !== undefined && passed !== null && !Array.isArray(passed) ? passed : undefined
     ctx.applySendHeaders({
       getHeader: (name) => (own !== undefined && name in own ? own[name] : this.getHeader(name)),
+      // Into the framework's own headers when it passes them: a header set on the response then
+      // would make Node set each of those one by one.
       setHeader: (name, value) => {
-        if (own !== undefined && name in own) own[name] = value
+        if (own !== undefined) own[name] = value
         else this.setHeader(name, value)
       },
       removeHeader: (name) => {

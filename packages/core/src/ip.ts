@@ -157,6 +157,18 @@ export function stripPort(text: string): string {
   return isPort(text, colon + 1) ? text.slice(0, colon) : text
 }
 
+/**
+ * A client address in one spelling: a port a proxy appended dropped (`203.0.113.7:5678`,
+ * `[2001:db8::1]:443`), an IPv4-mapped IPv6 address as its IPv4 (`::ffff:192.0.2.1` is
+ * `192.0.2.1`, as dual-stack sockets report IPv4 clients). Anything else is kept as it is.
+ */
+export function clientAddress(text: string): string {
+  const bare = stripPort(text)
+  if (bare.charCodeAt(0) !== 58 || !bare.toLowerCase().startsWith('::ffff:')) return bare
+  const tail = bare.slice(7)
+  return parseIPv4(tail) === undefined ? bare : tail
+}
+
 /** Parses a client address as a framework or a proxy may write it: with a port, in brackets. */
 export function parseClientIp(text: string): ParsedIp | undefined {
   return parseIp(stripPort(text))

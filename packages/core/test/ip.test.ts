@@ -1,6 +1,14 @@
-import { ipKeyOf } from '@apiward/ratelimit'
+import {
+  CidrSet,
+  clientAddress,
+  ipKey,
+  ipKeyOf,
+  parseIPv4,
+  parseIPv6,
+  parseIp,
+  stripPort,
+} from '@apiward/core'
 import { describe, expect, it } from 'vitest'
-import { CidrSet, ipKey, parseIPv4, parseIPv6, parseIp, stripPort } from '../src/ip.js'
 
 describe('IP parsing', () => {
   it('reads dotted quads and refuses malformed ones', () => {
@@ -118,5 +126,20 @@ describe('CidrSet', () => {
     expect(() => new CidrSet(['localhost'], 'x')).toThrow(/not an IP address or CIDR range/)
     expect(() => new CidrSet(['10.0.0.0/x'], 'x')).toThrow(TypeError)
     expect(() => new CidrSet([42 as unknown as string], 'x')).toThrow(/CIDR strings/)
+  })
+})
+
+describe('clientAddress', () => {
+  it.each([
+    ['203.0.113.7', '203.0.113.7'],
+    ['203.0.113.7:5678', '203.0.113.7'],
+    ['[2001:db8::1]:443', '2001:db8::1'],
+    ['::ffff:192.0.2.1', '192.0.2.1'],
+    ['::FFFF:192.0.2.1', '192.0.2.1'],
+    ['2001:db8::1', '2001:db8::1'],
+    ['::ffff:abcd', '::ffff:abcd'],
+    ['not-an-ip', 'not-an-ip'],
+  ])('spells %s as %s', (input, expected) => {
+    expect(clientAddress(input)).toBe(expected)
   })
 })
