@@ -33,9 +33,12 @@ function chunked(url: string, size: number): Promise<string> {
     socket.on('error', () => resolve(answer.split('\r\n')[0] ?? ''))
     socket.on('close', () => resolve(answer.split('\r\n')[0] ?? ''))
     socket.on('connect', () => {
-      socket.write('POST /raw HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n')
+      socket.write(
+        'POST /raw HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n',
+      )
       const chunk = 'signed:'.padEnd(32, 'x')
-      for (let sent = 0; sent < size; sent += chunk.length) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`)
+      for (let sent = 0; sent < size; sent += chunk.length)
+        socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`)
       socket.write('0\r\n\r\n')
     })
     setTimeout(() => reject(new Error('no answer')), 5000).unref()
@@ -46,7 +49,9 @@ describe.each(harnesses)('$name adapter: the body seam', (harness) => {
   let server: RunningServer
   beforeAll(async () => {
     server = await harness.start({
-      routes: [{ method: 'POST', path: '/raw', guards: [signed], handler: ({ body }) => ({ body: { seen: body } }) }],
+      routes: [
+        { method: 'POST', path: '/raw', guards: [signed], handler: ({ body }) => ({ body: { seen: body } }) },
+      ],
     })
   })
   afterAll(async () => {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, ServerOptions } from 'node:http'
 import type { AddressInfo, Server } from 'node:net'
-import type { GuardInput, Principal, SecurityEventBus } from '@apiward/core'
+import type { GuardInput, Principal, SecurityEventBus, StateKey } from '@apiward/core'
 import type { RouteEntry } from '@apiward/core/adapter'
 
 /** What a test route's handler sees. */
@@ -10,6 +10,8 @@ export interface HandlerInput {
   params: Record<string, string>
   query: Record<string, unknown>
   headers: IncomingHttpHeaders
+  /** The adapter's `stateOf()` for this request: what guards stored under a typed key. */
+  state: <T>(key: StateKey<T>) => T | undefined
 }
 
 /** What a test route's handler answers; the body is sent as JSON through the framework. */

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http'
-import { createGuard, errorHandler, handleClientErrors, routes } from '@apiward/express'
+import { createGuard, errorHandler, handleClientErrors, routes, stateOf } from '@apiward/express'
 import express5 from 'express'
 import express4 from 'express4'
 import { type AdapterHarness, type AppSpec, DEFAULT_BODY_LIMIT, defaultHandler, listen } from '../harness.js'
@@ -35,6 +35,7 @@ function build(express: typeof express5, spec: AppSpec) {
           params: req.params as Record<string, string>,
           query: req.query as Record<string, unknown>,
           headers: req.headers,
+          state: (key) => stateOf(req, key),
         })
         if (out.headers) res.set(out.headers)
         res.status(out.status ?? 200)

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net'
-import { apiward, createGuard, frameworkErrors, routes } from '@apiward/fastify'
+import { apiward, createGuard, frameworkErrors, routes, stateOf } from '@apiward/fastify'
 import fastify5 from 'fastify'
 import fastify4 from 'fastify4'
 import {
@@ -58,6 +58,7 @@ async function start(factory: typeof fastify5, spec: AppSpec): Promise<RunningSe
           params: request.params as Record<string, string>,
           query: request.query as Record<string, unknown>,
           headers: request.headers,
+          state: (key) => stateOf(request, key),
         })
         if (out.headers) reply.headers(out.headers)
         reply.code(out.status ?? 200)

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http'
-import { createGuard, errorHandler, handleClientErrors, routes } from '@apiward/koa'
+import { createGuard, errorHandler, handleClientErrors, routes, stateOf } from '@apiward/koa'
 import { bodyParser } from '@koa/bodyparser'
 import Router from '@koa/router'
 import Koa3 from 'koa'
@@ -35,6 +35,7 @@ function build(Koa: typeof Koa3, spec: AppSpec) {
             params: ctx.params,
             query: ctx.query,
             headers: ctx.headers,
+            state: (key) => stateOf(ctx, key),
           })
           if (out.headers) ctx.set(out.headers)
           if (out.body === undefined) ctx.body = null
