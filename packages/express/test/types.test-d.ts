@@ -1,5 +1,5 @@
-import type { Principal } from '@apiward/core'
-import { errorHandler, guard } from '@apiward/express'
+import { createKey, type Principal } from '@apiward/core'
+import { errorHandler, guard, stateOf } from '@apiward/express'
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import { describe, expectTypeOf, it } from 'vitest'
 
@@ -23,5 +23,14 @@ describe('@apiward/express types', () => {
   it('refuses things that are not guards', () => {
     // @ts-expect-error a string is not a guard
     guard('jwt')
+  })
+
+  it('types stateOf() by the key', () => {
+    const kNote = createKey<{ id: string }>('note')
+    const app = express()
+    app.get('/n', guard(), (req, res) => {
+      expectTypeOf(stateOf(req, kNote)).toEqualTypeOf<{ id: string } | undefined>()
+      res.end()
+    })
   })
 })

@@ -1,5 +1,12 @@
-import type { Principal } from '@apiward/core'
-import { type ApiwardOptions, apiward, frameworkErrors, type GuardHooks, guard } from '@apiward/fastify'
+import { createKey, type Principal } from '@apiward/core'
+import {
+  type ApiwardOptions,
+  apiward,
+  frameworkErrors,
+  type GuardHooks,
+  guard,
+  stateOf,
+} from '@apiward/fastify'
 import Fastify, { type FastifyPluginAsync, type FastifyRequest } from 'fastify'
 import { describe, expectTypeOf, it } from 'vitest'
 
@@ -49,5 +56,11 @@ describe('@apiward/fastify types', () => {
   it('refuses things that are not guards', () => {
     // @ts-expect-error a string is not a guard
     guard('jwt')
+  })
+
+  it('types stateOf() by the key', () => {
+    const kNote = createKey<{ id: string }>('note')
+    const read = (request: FastifyRequest) => stateOf(request, kNote)
+    expectTypeOf(read).returns.toEqualTypeOf<{ id: string } | undefined>()
   })
 })

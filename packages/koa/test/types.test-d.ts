@@ -1,5 +1,5 @@
-import type { Principal } from '@apiward/core'
-import { createGuard, errorHandler, guard, type KoaGuard } from '@apiward/koa'
+import { createKey, type Principal } from '@apiward/core'
+import { createGuard, errorHandler, guard, type KoaGuard, stateOf } from '@apiward/koa'
 import Router from '@koa/router'
 import Koa, { type Middleware } from 'koa'
 import { describe, expectTypeOf, it } from 'vitest'
@@ -32,5 +32,13 @@ describe('@apiward/koa types', () => {
     guard('jwt')
     // @ts-expect-error forwardErrors is a boolean
     createGuard({ forwardErrors: 'yes' })
+  })
+
+  it('types stateOf() by the key', () => {
+    const kNote = createKey<{ id: string }>('note')
+    const router = new Router()
+    router.get('/n', guard(), (ctx) => {
+      expectTypeOf(stateOf(ctx, kNote)).toEqualTypeOf<{ id: string } | undefined>()
+    })
   })
 })
