@@ -41,12 +41,14 @@ describe('anyOf() options, checked at startup', () => {
   it('refuses an unknown option name with a TypeError that says what to use', () => {
     const options = (value: object) => value as { required?: boolean }
     expect(() => anyOf(tokens(), keys(), options({ optional: true }))).toThrow(TypeError)
-    expect(() => anyOf(tokens(), keys(), options({ optional: true }))).toThrow(/'optional'.*required: false/)
+    expect(() => anyOf(tokens(), keys(), options({ optional: true }))).toThrow(
+      /"optional"; did you mean "required: false"/,
+    )
     expect(() => anyOf(tokens(), options({ requried: false }))).toThrow(
-      /unknown option 'requried'.*Known options: required/,
+      /unknown option "requried"; did you mean "required"\?.*Known options: required/,
     )
     expect(() => anyOf(tokens(), options({ required: false, realm: 'api' }))).toThrow(
-      /unknown option 'realm'/,
+      /unknown option "realm"/,
     )
   })
 

@@ -1,4 +1,11 @@
-import { defineGuard, type SecurityContext, type SecurityRequest } from '@apiward/core'
+import {
+  booleanOption,
+  checkOptions,
+  defineGuard,
+  type KnownOptions,
+  type SecurityContext,
+  type SecurityRequest,
+} from '@apiward/core'
 import { Unauthorized } from '@apiward/errors'
 import { misread, reportCallbackError } from './callback.js'
 import { type CredentialGuard, isCredentialGuard } from './credential.js'
@@ -13,10 +20,10 @@ export interface AnyOfOptions {
   required?: boolean
 }
 
-const OPTION_NAMES: ReadonlySet<string> = new Set(['required'])
+const OPTIONS: KnownOptions<AnyOfOptions> = { required: true }
 const MISTAKES: Readonly<Record<string, string>> = {
-  optional: "'required: false'",
-  credentialsRequired: "'required'",
+  optional: 'required: false',
+  credentialsRequired: 'required',
 }
 
 function nameOf(guard: CredentialGuard): string {
@@ -29,21 +36,6 @@ function brokenMember(guard: CredentialGuard) {
 
 function isOptions(value: unknown): value is AnyOfOptions {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function checkOptions(options: AnyOfOptions): boolean {
-  for (const name of Object.keys(options)) {
-    if (!OPTION_NAMES.has(name)) {
-      const hint = MISTAKES[name] === undefined ? '' : `; use ${MISTAKES[name]}`
-      throw new TypeError(
-        `anyOf(): unknown option '${name}'${hint}. Known options: ${[...OPTION_NAMES].join(', ')}.`,
-      )
-    }
-  }
-  if (options.required !== undefined && typeof options.required !== 'boolean') {
-    throw new TypeError('anyOf(): required must be true or false, e.g. { required: false }')
-  }
-  return options.required !== false
 }
 
 /**
@@ -72,7 +64,8 @@ export function anyOf(...args: Array<CredentialGuard | AnyOfOptions>): Credentia
   const last = args.at(-1)
   const options = isOptions(last) ? last : undefined
   const guards: unknown[] = options === undefined ? args : args.slice(0, -1)
-  const required = options === undefined ? true : checkOptions(options)
+  if (options !== undefined) checkOptions<AnyOfOptions>(options, 'anyOf()', OPTIONS, MISTAKES)
+  const required = booleanOption(options?.required, 'required', 'anyOf()', true)
   if (guards.length === 0) {
     throw new TypeError(
       'anyOf() needs at least one authentication guard, e.g. anyOf(jwt({ ... }), apiKey({ ... }))',

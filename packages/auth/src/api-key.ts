@@ -1,6 +1,9 @@
 import { timingSafeEqual } from 'node:crypto'
 import {
+  booleanOption,
+  checkOptions,
   defineGuard,
+  type KnownOptions,
   type Principal,
   type PrincipalClaims,
   type SecurityContext,
@@ -112,16 +115,27 @@ const WHERE = 'apiKey()'
 const DEFAULT_HEADER = 'X-API-Key'
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const QUERY_NAME = /^[A-Za-z0-9_.-]{1,64}$/
+const OPTIONS: KnownOptions<ApiKeyOptions> = {
+  prefix: true,
+  keys: true,
+  lookup: true,
+  header: true,
+  dangerouslyAllowQueryParameter: true,
+  required: true,
+  realm: true,
+  cache: true,
+}
+const CACHE_OPTIONS: KnownOptions<NonNullable<ApiKeyOptions['cache']>> = { ttl: true, max: true }
 const MISTAKES: Readonly<Record<string, string>> = {
-  headerName: "'header'",
-  keyHeader: "'header'",
-  query: "'dangerouslyAllowQueryParameter'",
-  queryParameter: "'dangerouslyAllowQueryParameter'",
-  allowQuery: "'dangerouslyAllowQueryParameter'",
-  optional: "'required: false'",
-  prefixes: "'prefix' (a string or an array)",
-  validate: "'lookup'",
-  apiKeys: "'keys'",
+  headerName: 'header',
+  keyHeader: 'header',
+  query: 'dangerouslyAllowQueryParameter',
+  queryParameter: 'dangerouslyAllowQueryParameter',
+  allowQuery: 'dangerouslyAllowQueryParameter',
+  optional: 'required: false',
+  prefixes: 'prefix (a string or an array)',
+  validate: 'lookup',
+  apiKeys: 'keys',
 }
 
 function absent(value: unknown): value is null | undefined {
@@ -215,10 +229,8 @@ function integerIn(value: unknown, name: string, min: number, max: number): numb
 function cacheOption(value: unknown, hasLookup: boolean): RecordCache | undefined {
   if (value === undefined) return undefined
   if (!hasLookup) throw new TypeError(`${WHERE}: cache only applies to lookup; static keys need none`)
-  if (typeof value !== 'object' || value === null) {
-    throw new TypeError(`${WHERE}: cache must be { ttl: seconds, max?: entries }, e.g. { ttl: 30 }`)
-  }
-  const { ttl, max } = value as { ttl?: unknown; max?: unknown }
+  checkOptions<{ ttl?: unknown; max?: unknown }>(value, `${WHERE}: cache`, CACHE_OPTIONS, {}, '{ ttl: 30 }')
+  const { ttl, max } = value
   return new RecordCache(
     integerIn(ttl, 'cache.ttl (seconds)', 1, 86_400),
     max === undefined ? 1000 : integerIn(max, 'cache.max', 1, 1_000_000),
@@ -291,13 +303,7 @@ function staticEntries(keys: unknown): ReadonlyMap<string, KeyEntry> {
  * ```
  */
 export function apiKey(options: ApiKeyOptions): CredentialGuard {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${WHERE}: options must be an object, e.g. { prefix: 'ak_live', lookup }`)
-  }
-  for (const name in MISTAKES) {
-    if (Object.hasOwn(options, name))
-      throw new TypeError(`${WHERE}: unknown option '${name}'; use ${MISTAKES[name]}`)
-  }
+  checkOptions<ApiKeyOptions>(options, WHERE, OPTIONS, MISTAKES, "{ prefix: 'ak_live', lookup }")
   const prefixes = prefixOption(options.prefix)
   const hasKeys = options.keys !== undefined
   const lookup = options.lookup
@@ -319,10 +325,7 @@ export function apiKey(options: ApiKeyOptions): CredentialGuard {
       `${WHERE}: dangerouslyAllowQueryParameter must be the name of the query parameter, e.g. 'api_key'`,
     )
   }
-  if (options.required !== undefined && typeof options.required !== 'boolean') {
-    throw new TypeError(`${WHERE}: required must be true or false`)
-  }
-  const required = options.required !== false
+  const required = booleanOption(options.required, 'required', WHERE, true)
   const realm = options.realm
   if (realm !== undefined && (typeof realm !== 'string' || !/^[\x20-\x7e]*$/.test(realm))) {
     throw new TypeError(`${WHERE}: realm must be a string of printable ASCII characters`)

@@ -1,4 +1,4 @@
-import { checkOptionNames, type KnownOptions } from './options.js'
+import { checkOptions, type KnownOptions } from '@apiward/core'
 import { type RedisCommands, redisCommands, redisTimeout, withTimeout } from './redis-client.js'
 import { TokenCache } from './token-cache.js'
 
@@ -39,7 +39,7 @@ interface Held {
 export function memoryIntrospectionCache(
   options: MemoryIntrospectionCacheOptions = {},
 ): IntrospectionCacheStore {
-  checkOptionNames<MemoryIntrospectionCacheOptions>(options, 'memoryIntrospectionCache()', { max: true })
+  checkOptions<MemoryIntrospectionCacheOptions>(options, 'memoryIntrospectionCache()', { max: true })
   const max = options.max ?? 10_000
   if (!Number.isInteger(max) || max < 1) {
     throw new TypeError('memoryIntrospectionCache(): max is a positive integer (default 10000).')
@@ -113,7 +113,7 @@ function entryOf(text: string | null): CachedIntrospection | undefined {
  * ```
  */
 export function redisIntrospectionCache(options: RedisIntrospectionCacheOptions): IntrospectionCacheStore {
-  checkOptionNames<RedisIntrospectionCacheOptions>(options, 'redisIntrospectionCache()', REDIS_OPTIONS)
+  checkOptions<RedisIntrospectionCacheOptions>(options, 'redisIntrospectionCache()', REDIS_OPTIONS)
   const redis: RedisCommands = redisCommands(options.client, 'redisIntrospectionCache()', ['get', 'set'])
   const prefix = options.prefix ?? 'apiward:introspection:'
   if (typeof prefix !== 'string') throw new TypeError('redisIntrospectionCache(): prefix is a string.')

@@ -1,4 +1,11 @@
-import { type SecurityContext, type SecurityEventBus, securityEvents, warnOnce } from '@apiward/core'
+import {
+  checkOptions,
+  type KnownOptions,
+  type SecurityContext,
+  type SecurityEventBus,
+  securityEvents,
+  warnOnce,
+} from '@apiward/core'
 import { ASYMMETRIC_ALGORITHMS, isJwtAlgorithm, type JwtAlgorithm } from './algorithms.js'
 import { type BearerSettings, bearerSettings, type TokenLocation } from './bearer.js'
 import { type ClaimPolicy, clockToleranceOf } from './claims.js'
@@ -15,7 +22,6 @@ import { type IntrospectionCacheStore, memoryIntrospectionCache } from './intros
 import { type EndpointSettings, introspector } from './introspection-endpoint.js'
 import { RemoteJwks } from './jwks-remote.js'
 import type { KeySource } from './key-source.js'
-import { checkOptionNames, type KnownOptions } from './options.js'
 import {
   backgroundReport,
   checkRemoteUrl,
@@ -256,7 +262,7 @@ export interface IntrospectionConfiguration {
 function cacheSettings(option: false | IntrospectionCacheOptions | undefined, where: string) {
   if (option === false) return { store: undefined, ttl: 0, negativeTtl: 0, staleTtl: 0 }
   const cache = option ?? {}
-  checkOptionNames<IntrospectionCacheOptions>(cache, `${where}: cache`, CACHE_OPTIONS)
+  checkOptions<IntrospectionCacheOptions>(cache, `${where}: cache`, CACHE_OPTIONS)
   if (cache.store !== undefined && cache.max !== undefined) {
     throw new TypeError(`${where}: cache.max sizes the default memory store; size your own store instead.`)
   }
@@ -276,7 +282,7 @@ function cacheSettings(option: false | IntrospectionCacheOptions | undefined, wh
 
 export function parseIntrospectionOptions(options: IntrospectionOptions): IntrospectionConfiguration {
   const where = 'introspection()'
-  checkOptionNames<IntrospectionOptions>(
+  checkOptions<IntrospectionOptions>(
     options,
     where,
     INTROSPECTION_OPTIONS,

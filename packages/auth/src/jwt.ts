@@ -1,4 +1,11 @@
-import { type Principal, type SecurityContext, type SecurityEventBus, securityEvents } from '@apiward/core'
+import {
+  checkOptions,
+  type KnownOptions,
+  type Principal,
+  type SecurityContext,
+  type SecurityEventBus,
+  securityEvents,
+} from '@apiward/core'
 import { ApiError, ServiceUnavailable } from '@apiward/errors'
 import { errors, type JWK, type JWTPayload } from 'jose'
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwtAlgorithm, type JwtAlgorithm } from './algorithms.js'
@@ -18,7 +25,6 @@ import {
   secretKeySource,
   type VerificationKey,
 } from './key-source.js'
-import { checkOptionNames, type KnownOptions } from './options.js'
 import { principalFromPayload } from './principal.js'
 import {
   backgroundReport,
@@ -373,7 +379,7 @@ function issuerResolver(
  * ```
  */
 export function jwt(options: JwtOptions): JwtGuard {
-  checkOptionNames<JwtOptions>(options, 'jwt()', OPTIONS, MISTAKES, 'jwt({ jwksUri, issuer, audience })')
+  checkOptions<JwtOptions>(options, 'jwt()', OPTIONS, MISTAKES, 'jwt({ jwksUri, issuer, audience })')
   const report = backgroundReport(options.events ?? securityEvents)
   const http = { allowed: options.dangerouslyAllowHttpJwks === true, option: 'dangerouslyAllowHttpJwks' }
   let remote: RemoteSettings | undefined

@@ -1,4 +1,4 @@
-import type { SecurityEvent, SecurityEventBus } from '@apiward/core'
+import { checkOptions, type KnownOptions, type SecurityEvent, type SecurityEventBus } from '@apiward/core'
 import type { AuthEventType } from './events.js'
 
 /**
@@ -42,13 +42,19 @@ export const DEFAULT_REMOTE = {
   maxBytes: 262_144,
 } as const satisfies RemoteJwksOptions
 
+const REMOTE_OPTIONS: KnownOptions<RemoteJwksOptions> = {
+  timeoutMs: true,
+  cooldownMs: true,
+  maxAgeMs: true,
+  maxBytes: true,
+  headers: true,
+}
+
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
 
 /** The settings of `options` over the defaults, each checked: a `TypeError` names the bad one. */
 export function remoteSettings(options: RemoteJwksOptions | undefined, where: string): RemoteSettings {
-  if (options !== undefined && (options === null || typeof options !== 'object')) {
-    throw new TypeError(`${where} is an object: { timeoutMs, cooldownMs, maxAgeMs, maxBytes, headers }.`)
-  }
+  if (options !== undefined) checkOptions<RemoteJwksOptions>(options, where, REMOTE_OPTIONS)
   const settings = { ...DEFAULT_REMOTE, headers: {}, ...options }
   for (const name of ['timeoutMs', 'cooldownMs', 'maxAgeMs', 'maxBytes'] as const) {
     const value = settings[name]

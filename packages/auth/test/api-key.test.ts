@@ -413,8 +413,16 @@ describe('apiKey() options', () => {
       { prefix: 'ak_live', keys, dangerouslyAllowQueryParameter: true },
       /dangerouslyAllowQueryParameter must be the name/,
     ],
-    ['a query option of another library', { prefix: 'ak_live', keys, query: 'key' }, /use 'dangerouslyAllow/],
-    ['optional instead of required', { prefix: 'ak_live', keys, optional: true }, /use 'required: false'/],
+    [
+      'a query option of another library',
+      { prefix: 'ak_live', keys, query: 'key' },
+      /did you mean "dangerouslyAllow/,
+    ],
+    [
+      'optional instead of required',
+      { prefix: 'ak_live', keys, optional: true },
+      /did you mean "required: false"/,
+    ],
     [
       'a cache for static keys',
       { prefix: 'ak_live', keys, cache: { ttl: 10 } },

@@ -39,6 +39,10 @@ describe('jwt() options', () => {
     [{ secret, issuer: ISS, audience: AUD, clockTolerance: 300 }, /clockTolerance/],
     [{ secret, issuer: ISS, audience: AUD, tokenLocations: ['cookie'] }, /tokenLocations/],
     [{ secret, issuer: ISS, audience: AUD, jwksURI: 'x' }, /unknown option "jwksURI"/],
+    [
+      { jwksUri: 'https://id.example.com/jwks', issuer: ISS, audience: AUD, jwksOptions: { timeout: 500 } },
+      /jwt\(\): jwksOptions: unknown option "timeout"; did you mean "timeoutMs"/,
+    ],
   ])('refuses %j at build time', (options, message) => {
     expect(() => jwt(options as never)).toThrow(TypeError)
     expect(() => jwt(options as never)).toThrow(message)

@@ -48,6 +48,7 @@ export {
   stripPort,
 } from './ip.js'
 export { mediaTypeMatches, mediaTypeOf } from './media-type.js'
+export { booleanOption, checkOptions, functionOption, type KnownOptions } from './options.js'
 export {
   absoluteFormHost,
   EXACT_ROUTER,

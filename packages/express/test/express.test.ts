@@ -160,4 +160,10 @@ describe.each([
     expect(res.headers.get('x-param')).toBe('n-1')
     expect(res.headers.get('x-query')).toBe('5')
   })
+
+  it('refuses an unknown option name at build time, naming the option meant', () => {
+    expect(() => createGuard({ forwardError: true } as never)).toThrow(TypeError)
+    expect(() => createGuard({ forwardError: true } as never)).toThrow(/did you mean "forwardErrors"/)
+    expect(() => errorHandler({ problemTypeBse: '/p/' } as never)).toThrow(/did you mean "problemTypeBase"/)
+  })
 })

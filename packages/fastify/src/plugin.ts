@@ -1,7 +1,7 @@
 import { METHODS } from 'node:http'
 import { type GuardInput, toGuardList } from '@apiward/core'
 import * as kit from '@apiward/core/adapter'
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, RegisterOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { kPlugin } from './context.js'
 import { createGuard } from './guard.js'
@@ -47,6 +47,8 @@ export const routes = (app: FastifyInstance): readonly kit.RouteEntry[] => (app 
 const isDefault = (l: kit.ClientErrorListener) => l.name === 'bound defaultClientErrorHandler'
 
 const NAME = '@apiward/fastify'
+// Fastify hands its own register options (`prefix`, ...) to the plugin along with ours.
+const PLUGIN_OPTIONS = { guards: true, prefix: true, logLevel: true, logSerializers: true } as const
 const WHERE = 'apiward plugin options.guards'
 // No app-wide hook at all without app-wide guards: every request would pay for it.
 const NO_HOOKS = { onRequest: [], preHandler: [] }
@@ -56,7 +58,7 @@ const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
   if (guards !== undefined && !Array.isArray(guards)) {
     throw new TypeError('apiward plugin: options.guards must be an array of guards: [rateLimit({ ... })]')
   }
-  kit.checkAdapterOptions(adapterOptions, 'apiward plugin')
+  kit.checkAdapterOptions<ApiwardOptions & RegisterOptions>(options, 'apiward plugin', PLUGIN_OPTIONS)
   const appHooks = guards?.length ? createGuard(adapterOptions)(toGuardList(guards, WHERE)) : NO_HOOKS
   const appWide = kit.guardsIn([...appHooks.onRequest, ...appHooks.preHandler])
   // `request.auth` and the context are not declared with decorateRequest(): Fastify would then
@@ -75,7 +77,8 @@ const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
     }
   })
   // In place of Fastify's own JSON answer; a clientErrorHandler of the user's is left alone.
-  kit.handleClientErrors(fastify.server, { ...adapterOptions, insteadOf: isDefault })
+  const { problemTypeBase, requestIdHeader } = options
+  kit.handleClientErrors(fastify.server, { problemTypeBase, requestIdHeader, insteadOf: isDefault })
   fastify.setErrorHandler(function apiwardErrorHandler(err, request, reply) {
     sendProblem(request, reply, err, adapterOptions)
   })

@@ -362,4 +362,18 @@ describe.each([
     )
     expect(() => guard('jwt' as never)).toThrow(TypeError)
   })
+
+  it('refuses an unknown option name at startup, naming the option meant', async () => {
+    expect(() => createGuard({ forwardError: true } as never)).toThrow(TypeError)
+    expect(() => createGuard({ forwardError: true } as never)).toThrow(/did you mean "forwardErrors"/)
+    expect(() => frameworkErrors({ onUnexpectedErorr: () => {} } as never)).toThrow(
+      /did you mean "onUnexpectedError"/,
+    )
+    const app = factory()
+    apps.push(app)
+    await expect(app.register(apiward, { guard: [] } as never)).rejects.toThrow(/did you mean "guards"/)
+    const prefixed = factory()
+    apps.push(prefixed)
+    await prefixed.register(apiward, { prefix: '/api', guards: [] })
+  })
 })

@@ -443,4 +443,10 @@ describe.each([
   it('refuses a non-guard at build time with a TypeError', () => {
     expect(() => guard('jwt' as never)).toThrow(TypeError)
   })
+
+  it('refuses an unknown option name at build time, naming the option meant', () => {
+    expect(() => createGuard({ forwardError: true } as never)).toThrow(TypeError)
+    expect(() => createGuard({ forwardError: true } as never)).toThrow(/did you mean "forwardErrors"/)
+    expect(() => errorHandler({ problemTypeBse: '/p/' } as never)).toThrow(/did you mean "problemTypeBase"/)
+  })
 })

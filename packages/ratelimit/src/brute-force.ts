@@ -1,4 +1,13 @@
-import { defineGuard, type Guard, ipKey, type RequestOutcome, type SecurityContext } from '@apiward/core'
+import {
+  checkOptions,
+  defineGuard,
+  functionOption,
+  type Guard,
+  ipKey,
+  type KnownOptions,
+  type RequestOutcome,
+  type SecurityContext,
+} from '@apiward/core'
 import { BadRequest, TooManyRequests } from '@apiward/errors'
 import {
   type CallbackSite,
@@ -19,14 +28,7 @@ import {
 import { hashKey } from './hash.js'
 import { secondsUntil } from './headers.js'
 import { memoryStore } from './memory-store.js'
-import {
-  checkOptions,
-  functionOption,
-  integerOption,
-  type KnownOptions,
-  MAX_DURATION,
-  nameOption,
-} from './options.js'
+import { integerOption, MAX_DURATION, nameOption } from './options.js'
 import { GuardedCounters, type StoreOptions, storeOptions } from './outage.js'
 import type { Counter, CounterState } from './store.js'
 import { normalizeUsername } from './username.js'
@@ -96,10 +98,10 @@ export interface BruteForceGuard extends Guard {
 }
 
 const MISTAKES = {
-  freeRetries: "'maxConsecutiveFailures'",
-  maxRetries: "'maxConsecutiveFailures'",
-  points: "'maxConsecutiveFailures' and 'maxFailuresPerUsername'",
-  duration: "'failureWindow' (seconds)",
+  freeRetries: 'maxConsecutiveFailures',
+  maxRetries: 'maxConsecutiveFailures',
+  points: 'maxConsecutiveFailures and maxFailuresPerUsername',
+  duration: 'failureWindow (seconds)',
 }
 
 const BRUTE_FORCE_OPTIONS = {
@@ -116,7 +118,7 @@ const BRUTE_FORCE_OPTIONS = {
   dangerouslyTrustForwardedFor: true,
   store: true,
   onStoreFailure: true,
-} satisfies Record<keyof BruteForceOptions, true>
+} satisfies KnownOptions<BruteForceOptions>
 
 const USERNAME: CallbackSite = { guard: 'bruteForce', callback: 'username' }
 const VERDICT: CallbackSite = { guard: 'bruteForce', callback: 'verdict' }
@@ -180,7 +182,7 @@ function defaultVerdict(outcome: RequestOutcome): LoginVerdict {
  */
 export function bruteForce(options: BruteForceOptions = {}): BruteForceGuard {
   const where = 'bruteForce()'
-  checkOptions(options, where, MISTAKES, BRUTE_FORCE_OPTIONS as KnownOptions)
+  checkOptions<BruteForceOptions>(options, where, BRUTE_FORCE_OPTIONS, MISTAKES)
   const name = nameOption(options.name, 'name', where, 'login')
   const maxPair = integerOption(options.maxConsecutiveFailures, 'maxConsecutiveFailures', where, {
     min: 1,

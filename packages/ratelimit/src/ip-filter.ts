@@ -1,7 +1,13 @@
-import { CidrSet, defineGuard, type Guard, parseClientIp } from '@apiward/core'
+import {
+  CidrSet,
+  checkOptions,
+  defineGuard,
+  type Guard,
+  type KnownOptions,
+  parseClientIp,
+} from '@apiward/core'
 import { Forbidden } from '@apiward/errors'
 import { type ClientIpOptions, ipResolver } from './client-ip.js'
-import { checkOptions, type KnownOptions } from './options.js'
 
 /** Options of {@link ipFilter}. */
 export interface IpFilterOptions extends ClientIpOptions {
@@ -15,10 +21,10 @@ export interface IpFilterOptions extends ClientIpOptions {
 }
 
 const MISTAKES = {
-  allowlist: "'allow'",
-  denylist: "'deny'",
-  whitelist: "'allow'",
-  blacklist: "'deny'",
+  allowlist: 'allow',
+  denylist: 'deny',
+  whitelist: 'allow',
+  blacklist: 'deny',
 }
 
 const IP_FILTER_OPTIONS = {
@@ -26,7 +32,7 @@ const IP_FILTER_OPTIONS = {
   deny: true,
   ipFrom: true,
   dangerouslyTrustForwardedFor: true,
-} satisfies Record<keyof IpFilterOptions, true>
+} satisfies KnownOptions<IpFilterOptions>
 
 function ranges(value: unknown, name: string, where: string): CidrSet | undefined {
   if (value === undefined) return undefined
@@ -49,7 +55,7 @@ function ranges(value: unknown, name: string, where: string): CidrSet | undefine
  */
 export function ipFilter(options: IpFilterOptions): Guard {
   const where = 'ipFilter()'
-  checkOptions(options, where, MISTAKES, IP_FILTER_OPTIONS as KnownOptions)
+  checkOptions<IpFilterOptions>(options, where, IP_FILTER_OPTIONS, MISTAKES)
   const allow = ranges(options.allow, 'allow', where)
   const deny = ranges(options.deny, 'deny', where)
   if (allow === undefined && deny === undefined) {

@@ -1,5 +1,5 @@
-import { warnOnce } from '@apiward/core'
-import { checkOptions, integerOption, type KnownOptions } from './options.js'
+import { checkOptions, type KnownOptions, warnOnce } from '@apiward/core'
+import { integerOption } from './options.js'
 import {
   type Counter,
   CounterRegistry,
@@ -203,11 +203,11 @@ export class MemoryCounter implements Counter {
   }
 }
 
-const MEMORY_STORE_OPTIONS = { maxKeys: true } satisfies Record<keyof MemoryStoreOptions, true>
+const MEMORY_STORE_OPTIONS = { maxKeys: true } satisfies KnownOptions<MemoryStoreOptions>
 const MISTAKES = {
-  max: "'maxKeys'",
-  maxSize: "'maxKeys'",
-  capacity: "'maxKeys'",
+  max: 'maxKeys',
+  maxSize: 'maxKeys',
+  capacity: 'maxKeys',
 }
 
 /**
@@ -223,7 +223,7 @@ const MISTAKES = {
  */
 export function memoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
   const where = 'memoryStore()'
-  checkOptions(options, where, MISTAKES, MEMORY_STORE_OPTIONS as KnownOptions)
+  checkOptions<MemoryStoreOptions>(options, where, MEMORY_STORE_OPTIONS, MISTAKES)
   const maxKeys = integerOption(options.maxKeys, 'maxKeys', where, {
     min: 1,
     max: 1e9,

@@ -1,19 +1,20 @@
-import { CidrSet, defineGuard, type Guard, type SecurityContext } from '@apiward/core'
+import {
+  booleanOption,
+  CidrSet,
+  checkOptions,
+  defineGuard,
+  functionOption,
+  type Guard,
+  type KnownOptions,
+  type SecurityContext,
+} from '@apiward/core'
 import { TooManyRequests } from '@apiward/errors'
 import { type CallbackSite, callbackFailed, wrongAnswer } from './callbacks.js'
 import { type ClientIpOptions, ipResolver } from './client-ip.js'
 import { policyField, secondsUntil, serviceLimitItem, serviceLimitPrefix } from './headers.js'
 import { type KeyOptions, keyBuilder } from './keys.js'
 import { memoryStore } from './memory-store.js'
-import {
-  booleanOption,
-  checkOptions,
-  functionOption,
-  integerOption,
-  type KnownOptions,
-  MAX_DURATION,
-  nameOption,
-} from './options.js'
+import { integerOption, MAX_DURATION, nameOption } from './options.js'
 import { GuardedCounters, type StoreOptions, storeOptions } from './outage.js'
 import type { Counter, CounterSpec, CounterState } from './store.js'
 
@@ -91,13 +92,13 @@ export interface RateLimitOptions extends KeyOptions, ClientIpOptions, StoreOpti
 }
 
 const MISTAKES = {
-  max: "'points' (requests per window)",
-  limit: "'points' (requests per window)",
-  windowMs: "'duration' (in seconds, not milliseconds)",
-  timeWindow: "'duration' (in seconds)",
-  keyGenerator: "'key' (e.g. key: (ctx) => string)",
-  allowList: "'allowlist' (CIDR strings)",
-  whitelist: "'allowlist' (CIDR strings)",
+  max: 'points (requests per window)',
+  limit: 'points (requests per window)',
+  windowMs: 'duration (in seconds, not milliseconds)',
+  timeWindow: 'duration (in seconds)',
+  keyGenerator: 'key (e.g. key: (ctx) => string)',
+  allowList: 'allowlist (CIDR strings)',
+  whitelist: 'allowlist (CIDR strings)',
   skipSuccessfulRequests: 'bruteForce() to count failed attempts only',
   skipFailedRequests: 'skip: (ctx) => ... or a cost function; a limiter decides before the handler runs',
   apiKeyHeader:
@@ -122,7 +123,7 @@ const RATE_LIMIT_OPTIONS = {
   dangerouslyTrustForwardedFor: true,
   store: true,
   onStoreFailure: true,
-} satisfies Record<keyof RateLimitOptions, true>
+} satisfies KnownOptions<RateLimitOptions>
 
 const SKIP: CallbackSite = { guard: 'rateLimit', callback: 'skip' }
 const COST: CallbackSite = { guard: 'rateLimit', callback: 'cost' }
@@ -133,6 +134,8 @@ interface Window {
   readonly duration: number
   readonly itemPrefix: string
 }
+
+const WINDOW_OPTIONS = { points: true, duration: true, name: true } satisfies KnownOptions<RateLimitWindow>
 
 function readWindows(options: RateLimitOptions, name: string, where: string): Window[] {
   const single = options.points !== undefined || options.duration !== undefined
@@ -151,7 +154,7 @@ function readWindows(options: RateLimitOptions, name: string, where: string): Wi
   const windows: Window[] = []
   for (const [i, w] of list.entries()) {
     const at = single ? '' : `windows[${i}].`
-    if (typeof w !== 'object' || w === null) throw new TypeError(`${where}: windows[${i}] must be an object`)
+    if (!single) checkOptions<RateLimitWindow>(w, `${where}: windows[${i}]`, WINDOW_OPTIONS)
     const points = integerOption(w.points, `${at}points`, where, { min: 1, max: 1e9 })
     const duration = integerOption(w.duration, `${at}duration`, where, { min: 1, max: MAX_DURATION })
     const fallback = list.length === 1 ? name : `${name}-${duration}s`
@@ -197,7 +200,7 @@ function readWindows(options: RateLimitOptions, name: string, where: string): Wi
  */
 export function rateLimit(options: RateLimitOptions): Guard {
   const where = 'rateLimit()'
-  checkOptions(options, where, MISTAKES, RATE_LIMIT_OPTIONS as KnownOptions)
+  checkOptions<RateLimitOptions>(options, where, RATE_LIMIT_OPTIONS, MISTAKES)
   const name = nameOption(options.name, 'name', where, 'default')
   const windows = readWindows(options, name, where)
   const n = windows.length

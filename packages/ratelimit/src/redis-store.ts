@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
+import { checkOptions, type KnownOptions } from '@apiward/core'
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
 import { MemoryCounter } from './memory-store.js'
-import { checkOptions, type KnownOptions } from './options.js'
 import {
   type Counter,
   CounterRegistry,
@@ -59,12 +59,12 @@ const REDIS_STORE_OPTIONS = {
   timeoutMs: true,
   cooldownMs: true,
   instances: true,
-} satisfies Record<keyof RedisStoreOptions, true>
+} satisfies KnownOptions<RedisStoreOptions>
 const MISTAKES = {
-  redis: "'client'",
-  storeClient: "'client'",
-  keyPrefix: "'prefix'",
-  insuranceLimiter: "'instances' and the guard's onStoreFailure: 'fail-open'",
+  redis: 'client',
+  storeClient: 'client',
+  keyPrefix: 'prefix',
+  insuranceLimiter: "instances and the guard's onStoreFailure: 'fail-open'",
 }
 
 const DEFAULT_PREFIX = 'apiward:'
@@ -293,10 +293,13 @@ class RedisStore implements RateLimitStore {
   #lastError: Error | undefined
 
   constructor(options: RedisStoreOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError('redisStore(options): options must be an object with a client')
-    }
-    checkOptions(options, 'redisStore()', MISTAKES, REDIS_STORE_OPTIONS as KnownOptions)
+    checkOptions<RedisStoreOptions>(
+      options,
+      'redisStore()',
+      REDIS_STORE_OPTIONS,
+      MISTAKES,
+      'redisStore({ client })',
+    )
     this.#kind = clientKind(options.client)
     this.#client = options.client
     if (options.prefix !== undefined && typeof options.prefix !== 'string') {

@@ -46,7 +46,7 @@ describe('bruteForce()', () => {
     expect(() => bruteForce({ freeRetries: 3 } as never)).toThrow(/maxConsecutiveFailures/)
     expect(() => bruteForce({ username: 'username' as never })).toThrow(/username must be a function/)
     expect(() => bruteForce({ maxConsecutiveFailure: 3 } as never)).toThrow(
-      /did you mean 'maxConsecutiveFailures'/,
+      /did you mean "maxConsecutiveFailures"/,
     )
     expect(() => bruteForce({ ipv6Subnet: 128 })).toThrow(/dangerouslyAllowAnyIpv6Subnet/)
     expect(() => bruteForce({ ipv6Subnet: 128, dangerouslyAllowAnyIpv6Subnet: true })).not.toThrow()

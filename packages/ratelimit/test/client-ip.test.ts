@@ -137,7 +137,7 @@ describe('ipFilter()', () => {
     expect(() => ipFilter({})).toThrow(/non-empty allow or deny/)
     expect(() => ipFilter({ allow: [] })).toThrow(TypeError)
     expect(() => ipFilter({ deny: ['10.0.0.300'] })).toThrow(/ipFilter\(\) deny/)
-    expect(() => ipFilter({ whitelist: ['10.0.0.0/8'] } as never)).toThrow(/'allow'/)
+    expect(() => ipFilter({ whitelist: ['10.0.0.0/8'] } as never)).toThrow(/did you mean "allow"/)
   })
 
   it('lets allowed ranges through and refuses others with ipfilter.denied', async () => {

@@ -171,7 +171,7 @@ describe('memoryStore', () => {
   it('refuses a maxKeys that is not a positive integer, and unknown options', () => {
     expect(() => memoryStore({ maxKeys: 0 })).toThrow(/maxKeys must be an integer/)
     expect(() => memoryStore({ maxKeys: 1.5 })).toThrow(TypeError)
-    expect(() => memoryStore({ maxSize: 10 } as never)).toThrow(/'maxKeys'/)
+    expect(() => memoryStore({ maxSize: 10 } as never)).toThrow(/did you mean "maxKeys"/)
   })
 
   it('hands the same counter to limiters with the same name and limits', () => {

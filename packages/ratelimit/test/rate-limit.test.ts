@@ -67,8 +67,14 @@ describe('rateLimit() options', () => {
       { points: 1, duration: 1, countRefused: 'yes' },
       /countRefused must be/,
     ],
-    ['a mistyped option name', { points: 1, duration: 1, countRefuse: true }, /did you mean 'countRefused'/],
-    ['an unknown option name', { points: 1, duration: 1, zzz: 1 }, /unknown option 'zzz'/],
+    ['a mistyped option name', { points: 1, duration: 1, countRefuse: true }, /did you mean "countRefused"/],
+    ['an unknown option name', { points: 1, duration: 1, zzz: 1 }, /unknown option "zzz"/],
+    [
+      'a mistyped name in a window',
+      { windows: [{ points: 1, duration: 5, nme: 'burst' }] },
+      /rateLimit\(\): windows\[0\]: unknown option "nme"; did you mean "name"/,
+    ],
+    ['a window that is not an object', { windows: [5] }, /windows\[0\]: options must be an object/],
     [
       'the API key header of a limiter',
       { points: 1, duration: 1, key: 'apiKey', apiKeyHeader: 'X-Key' },

@@ -178,7 +178,7 @@ describe('redisStore() under failure', () => {
     const client = ioredis()
     expect(() => redisStore({ client, timeoutMs: 0 })).toThrow(/timeoutMs must be an integer/)
     expect(() => redisStore({ client, instances: 1.5 })).toThrow(/instances/)
-    expect(() => redisStore({ client, keyPrefix: 'x:' } as never)).toThrow(/'prefix'/)
+    expect(() => redisStore({ client, keyPrefix: 'x:' } as never)).toThrow(/did you mean "prefix"/)
   })
 
   it('gives up on a Redis that answers after 5 s, opens the circuit, and recovers when it is fast again', async () => {

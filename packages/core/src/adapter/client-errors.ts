@@ -1,7 +1,8 @@
 import type { Duplex } from 'node:stream'
 import { ApiError, BadRequest, PayloadTooLarge, toProblem } from '@apiward/errors'
+import { checkOptions, functionOption, type KnownOptions } from '../options.js'
 import { newRequestId } from '../request-id.js'
-import { type AdapterOptions, checkAdapterOptions } from './kit.js'
+import { type AdapterOptions, checkAdapterValues } from './kit.js'
 
 /** A `clientError` listener as {@link ClientErrorOptions.insteadOf} sees it. */
 export type ClientErrorListener = { readonly name: string }
@@ -22,6 +23,13 @@ export interface ClientErrorOptions extends Pick<AdapterOptions, 'problemTypeBas
    * whatever listens, as on a server of your own.
    */
   insteadOf?: (listener: ClientErrorListener) => boolean
+}
+
+const WHERE = 'handleClientErrors()'
+const CLIENT_ERROR_OPTIONS: KnownOptions<ClientErrorOptions> = {
+  problemTypeBase: true,
+  requestIdHeader: true,
+  insteadOf: true,
 }
 
 const kInstalled = Symbol.for('apiward.clientErrors')
@@ -93,11 +101,15 @@ function onClientError(this: ClientErrorOptions, err: Error, socket: Duplex): vo
  * ```
  */
 export function handleClientErrors(server: ClientErrorSource, options: ClientErrorOptions = {}): void {
-  checkAdapterOptions(options, 'handleClientErrors()')
-  const { insteadOf, problemTypeBase, requestIdHeader } = options
-  if (insteadOf !== undefined && typeof insteadOf !== 'function') {
-    throw new TypeError('handleClientErrors(): insteadOf must be a function (listener) => boolean')
-  }
+  checkOptions<ClientErrorOptions>(options, WHERE, CLIENT_ERROR_OPTIONS)
+  checkAdapterValues(options, WHERE)
+  const { problemTypeBase, requestIdHeader } = options
+  const insteadOf = functionOption<ClientErrorOptions['insteadOf']>(
+    options.insteadOf,
+    'insteadOf',
+    WHERE,
+    '(listener) => boolean',
+  )
   const marked = server as { [kInstalled]?: true }
   if (marked[kInstalled]) return
   if (insteadOf !== undefined) {

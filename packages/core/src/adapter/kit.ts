@@ -21,6 +21,7 @@ import {
   splitByBody,
   toGuardList,
 } from '../guard.js'
+import { booleanOption, checkOptions, functionOption, type KnownOptions } from '../options.js'
 import { REQUEST_ID_HEADER, requestIdFrom } from '../request-id.js'
 import { type BodyFacts, emptyJsonBodyError } from './empty-json-body.js'
 
@@ -58,15 +59,40 @@ export interface AdapterOptions {
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 
+const ADAPTER_OPTIONS: KnownOptions<AdapterOptions> = {
+  events: true,
+  problemTypeBase: true,
+  onUnexpectedError: true,
+  requestIdHeader: true,
+  forwardErrors: true,
+}
+
 /**
- * Checks the options every adapter accepts and throws a `TypeError` that says what to change;
- * adapters call it once, when a guard or an error handler is built.
+ * Checks the options every adapter accepts and throws a `TypeError` that says what to change (an
+ * unknown name with the one meant: `forwardError` -> `forwardErrors`); adapters call it once, when
+ * a guard or an error handler is built. `extra` names the options an adapter adds of its own.
+ *
+ * @example
+ * ```ts
+ * kit.checkAdapterOptions<PluginOptions>(options, 'apiward plugin', { guards: true })
+ * ```
  */
-export function checkAdapterOptions(options: AdapterOptions, where: string): void {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`${where}: options must be an object`)
-  }
-  const { requestIdHeader, onUnexpectedError, problemTypeBase } = options
+export function checkAdapterOptions<T extends AdapterOptions = AdapterOptions>(
+  options: T,
+  where: string,
+  extra?: KnownOptions<Omit<T, keyof AdapterOptions>>,
+): void {
+  checkOptions<AdapterOptions>(
+    options,
+    where,
+    extra === undefined ? ADAPTER_OPTIONS : { ...ADAPTER_OPTIONS, ...extra },
+  )
+  checkAdapterValues(options, where)
+}
+
+/** Checks the values of the adapter options that are set, for a caller that checked the names. */
+export function checkAdapterValues(options: AdapterOptions, where: string): void {
+  const { requestIdHeader, problemTypeBase } = options
   if (
     requestIdHeader !== undefined &&
     requestIdHeader !== false &&
@@ -76,12 +102,8 @@ export function checkAdapterOptions(options: AdapterOptions, where: string): voi
       `${where}: requestIdHeader must be a header name such as 'X-Request-Id', or false to send none; got ${String(requestIdHeader)}`,
     )
   }
-  if (onUnexpectedError !== undefined && typeof onUnexpectedError !== 'function') {
-    throw new TypeError(`${where}: onUnexpectedError must be a function (err, requestId) => void`)
-  }
-  if (options.forwardErrors !== undefined && typeof options.forwardErrors !== 'boolean') {
-    throw new TypeError(`${where}: forwardErrors must be a boolean`)
-  }
+  functionOption(options.onUnexpectedError, 'onUnexpectedError', where, '(err, requestId) => void')
+  booleanOption(options.forwardErrors, 'forwardErrors', where, false)
   if (problemTypeBase !== undefined && typeof problemTypeBase !== 'string') {
     throw new TypeError(
       `${where}: problemTypeBase must be a string such as 'https://api.example.com/problems/'`,
