@@ -124,3 +124,29 @@ describe.each(harnesses)('$name adapter: the core contract', (harness) => {
     expect((await send(`${server.url}/no-state`)).json).toEqual({ tenant: null })
   })
 })
+
+describe.each(harnesses)('$name adapter: answers with forwardErrors', (harness) => {
+  let server: RunningServer
+  beforeAll(async () => {
+    server = await harness.start({
+      forwardErrors: true,
+      routes: [
+        { method: 'GET', path: '/preflight', guards: [setsOwnHeader, preflight] },
+        { method: 'GET', path: '/https', guards: [toHttps] },
+      ],
+    })
+  })
+  afterAll(async () => {
+    await server.close()
+  })
+
+  it('writes an answer handed to the error handling like one written at once', async () => {
+    const answer = await send(`${server.url}/preflight`, { headers: { 'X-Preflight': '1' } })
+    expect(answer.status).toBe(204)
+    expect(answer.headers['access-control-allow-origin']).toBe('https://app.example')
+    expect(answer.headers['x-guard']).toBe('ran')
+    const redirect = await send(`${server.url}/https`, { headers: { Host: 'api.example.com' } })
+    expect(redirect.status).toBe(308)
+    expect(redirect.headers.location).toBe('https://api.example.com/https')
+  })
+})
