@@ -52,6 +52,26 @@ export interface ContextOptions {
 export type BodyTransform = (body: unknown, ctx: SecurityContext, status: number) => unknown
 type FinishListener = (outcome: RequestOutcome, ctx: SecurityContext) => void
 
+/** Emits `request.completed` for a context whose bus wanted it when the context was created. */
+function reportCompleted(outcome: RequestOutcome, ctx: SecurityContext): void {
+  let route: string | undefined
+  try {
+    route = ctx.req.route
+  } catch {
+    route = undefined
+  }
+  const { status, aborted } = outcome
+  ctx.emit('request.completed', {
+    severity: status >= 500 ? 'error' : status >= 400 || aborted ? 'warn' : 'info',
+    code: outcome.error?.code,
+    status,
+    aborted,
+    durationMs: outcome.durationMs,
+    route,
+    credential: ctx.principal?.credential,
+  })
+}
+
 /**
  * Everything guards share about one request: the request view, the principal once
  * authenticated, the request ID, and the hooks that act on the response. Adapters create one
@@ -86,6 +106,7 @@ export class SecurityContext {
     this.events = options.events ?? securityEvents
     this.startedAt = performance.now()
     this.#binding = binding
+    if (this.events.listens('request.completed')) this.onFinish(reportCompleted)
   }
 
   /** Sets a response header; it is sent with the response whether it succeeds or fails. */

@@ -27,6 +27,23 @@ export interface SecurityEventMap {
     /** The thrown error's message. */
     detail: string
   }
+  /**
+   * A request that passed an adapter (its guards or its error handling) was answered, or its
+   * client went away. Built only while a subscriber asked for it (`bus.want('request.completed')`),
+   * so requests cost nothing more when no one does. `code` is the rendered error's code.
+   */
+  'request.completed': {
+    /** The status sent (or about to be sent when the client went away). */
+    status: number
+    /** Milliseconds from the request's context to the end of the response. */
+    durationMs: number
+    /** `true` when the connection closed before the response was fully written. */
+    aborted: boolean
+    /** The route pattern, when the router knew it. */
+    route?: string
+    /** The credential kind of the principal, when one was established. */
+    credential?: string
+  }
 }
 
 /** A declared security event type: a key of {@link SecurityEventMap}. */
@@ -126,6 +143,7 @@ export type SecurityEventListener = (event: AnySecurityEvent) => void
  */
 export class SecurityEventBus {
   #listeners: SecurityEventListener[] = []
+  #wanted = new Map<string, number>()
 
   /** Subscribes and returns the function that unsubscribes. */
   on(listener: SecurityEventListener): () => void {
@@ -150,6 +168,34 @@ export class SecurityEventBus {
   report(type: SecurityEventType, fields?: Partial<SecurityEvent>): void {
     if (this.#listeners.length === 0) return
     this.emit({ severity: 'info', ...fields, type, time: fields?.time ?? Date.now() } as SecurityEventInput)
+  }
+
+  /**
+   * Asks for an event type that emitters build only on demand (`request.completed`, one per
+   * request) and returns the function that withdraws the request. Each call counts; the type is
+   * built while at least one request stands and a listener is subscribed.
+   *
+   * @example
+   * ```ts
+   * const off = securityEvents.on(write)
+   * const unwant = securityEvents.want('request.completed')
+   * ```
+   */
+  want(type: SecurityEventType): () => void {
+    this.#wanted.set(type, (this.#wanted.get(type) ?? 0) + 1)
+    let withdrawn = false
+    return () => {
+      if (withdrawn) return
+      withdrawn = true
+      const left = (this.#wanted.get(type) ?? 1) - 1
+      if (left > 0) this.#wanted.set(type, left)
+      else this.#wanted.delete(type)
+    }
+  }
+
+  /** Whether an on-demand event type is wanted (`want()`) and someone listens. */
+  listens(type: SecurityEventType): boolean {
+    return this.#listeners.length > 0 && this.#wanted.has(type)
   }
 
   /** Whether anyone listens; emitters skip building events when nobody does. */
