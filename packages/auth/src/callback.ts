@@ -75,7 +75,7 @@ function readValidated(
   answer: unknown,
 ): void {
   if (answer === true) return
-  if (answer !== false) reportCallbackError(ctx, failure, misread('validate', answer, 'true or false'))
+  if (answer !== false) reportCallbackError(ctx, failure, misread(failure.callback, answer, 'true or false'))
   throw refused(ctx)
 }
 
