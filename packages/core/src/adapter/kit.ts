@@ -225,6 +225,22 @@ export function guardFailure(err: unknown): unknown {
   return err || new Error(`A guard failed without a reason (it threw or rejected with ${String(err)})`)
 }
 
+/**
+ * Runs the leading guards that only set response headers (`kind: 'headers'`: secure headers,
+ * CORS) on a request refused before its guards ran, so the refusal carries their headers as any
+ * denial does. What they throw (a preflight's answer) is dropped: the refusal stands.
+ */
+function applyHeaderGuards(guard: Guard, ctx: SecurityContext): void {
+  for (const part of guard.parts ?? [guard]) {
+    if (part.kind !== 'headers') return
+    try {
+      part(ctx)
+    } catch {
+      // The request is refused anyway.
+    }
+  }
+}
+
 /** What an adapter does when the guards allowed: `a`, `b`, `c` are its own (request, response, next...). */
 export type Allowed<A, B, C, R> = (a: A, b: B, c: C, ctx: SecurityContext) => R
 /** What an adapter does when a guard denied, answered now or failed; `failure` is never falsy. */
@@ -254,7 +270,10 @@ export function runGuard<A, B, C, R>(
   // After a body parser an empty JSON body reads as `{}`; the guards never see one.
   const raw = (ctx.req as { raw?: BodyFacts }).raw
   const malformed = raw === undefined ? undefined : emptyJsonBodyError(raw)
-  if (malformed !== undefined) return denied(a, b, c, ctx, malformed)
+  if (malformed !== undefined) {
+    applyHeaderGuards(guard, ctx)
+    return denied(a, b, c, ctx, malformed)
+  }
   let result: void | PromiseLike<void>
   try {
     result = guard(ctx)
