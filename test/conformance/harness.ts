@@ -40,6 +40,13 @@ export interface AppSpec {
   routes: RouteSpec[]
   /** Guards for every request, installed app-wide before the routes. */
   appGuards?: GuardInput[]
+  /**
+   * Guards for every request, installed first: Express before `express.json()`, Koa before
+   * `errorHandler()` and the body parser, Fastify as the plugin's first guards (its `onRequest`
+   * hooks run before the body is parsed). Where secure headers and CORS go, so that parser errors
+   * carry their headers too. Default: none.
+   */
+  firstGuards?: GuardInput[]
   /** JSON body limit in bytes. Default 65536. */
   bodyLimit?: number
   /** Events bus handed to the adapter. */

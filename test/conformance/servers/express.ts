@@ -18,6 +18,7 @@ function build(express: typeof express5, spec: AppSpec) {
     requestIdHeader: spec.requestIdHeader,
   }
   const guard = createGuard({ ...options, forwardErrors: spec.forwardErrors })
+  if (spec.firstGuards) app.use(guard(...spec.firstGuards))
   app.use(express.json({ limit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT }))
   if (spec.appGuards) app.use(guard(...spec.appGuards))
   for (const route of spec.routes) {

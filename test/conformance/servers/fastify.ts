@@ -42,7 +42,8 @@ async function start(factory: typeof fastify5, spec: AppSpec): Promise<RunningSe
     http: spec.server,
     requestTimeout: spec.server?.requestTimeout,
   })
-  await app.register(apiward, { ...options, guards: spec.appGuards })
+  const appGuards = [...(spec.firstGuards ?? []), ...(spec.appGuards ?? [])]
+  await app.register(apiward, { ...options, guards: appGuards.length > 0 ? appGuards : undefined })
   const guard = createGuard({ ...options, forwardErrors: spec.forwardErrors })
   for (const route of spec.routes) {
     const handler = route.handler ?? defaultHandler

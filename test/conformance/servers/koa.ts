@@ -14,6 +14,7 @@ function build(Koa: typeof Koa3, spec: AppSpec) {
     requestIdHeader: spec.requestIdHeader,
   }
   const guard = createGuard({ ...options, forwardErrors: spec.forwardErrors })
+  if (spec.firstGuards) app.use(guard(...spec.firstGuards))
   app.use(errorHandler(options))
   app.use(bodyParser({ jsonLimit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT }))
   if (spec.appGuards) app.use(guard(...spec.appGuards))
