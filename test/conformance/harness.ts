@@ -47,6 +47,11 @@ export interface AppSpec {
    * carry their headers too. Default: none.
    */
   firstGuards?: GuardInput[]
+  /**
+   * Whether the framework's own JSON parser is mounted (Express `express.json()`, Koa
+   * `bodyParser()`), for guards that parse the body themselves. Fastify's parsers stay. Default true.
+   */
+  bodyParser?: boolean
   /** JSON body limit in bytes. Default 65536. */
   bodyLimit?: number
   /** Events bus handed to the adapter. */

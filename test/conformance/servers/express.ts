@@ -19,7 +19,7 @@ function build(express: typeof express5, spec: AppSpec) {
   }
   const guard = createGuard({ ...options, forwardErrors: spec.forwardErrors })
   if (spec.firstGuards) app.use(guard(...spec.firstGuards))
-  app.use(express.json({ limit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT }))
+  if (spec.bodyParser !== false) app.use(express.json({ limit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT }))
   if (spec.appGuards) app.use(guard(...spec.appGuards))
   for (const route of spec.routes) {
     const handler = route.handler ?? defaultHandler

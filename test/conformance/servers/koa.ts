@@ -16,7 +16,7 @@ function build(Koa: typeof Koa3, spec: AppSpec) {
   const guard = createGuard({ ...options, forwardErrors: spec.forwardErrors })
   if (spec.firstGuards) app.use(guard(...spec.firstGuards))
   app.use(errorHandler(options))
-  app.use(bodyParser({ jsonLimit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT }))
+  if (spec.bodyParser !== false) app.use(bodyParser({ jsonLimit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT }))
   if (spec.appGuards) app.use(guard(...spec.appGuards))
   const router = new Router(
     spec.routing ? { sensitive: spec.routing.caseSensitive, strict: spec.routing.strictSlash } : {},

@@ -12,6 +12,8 @@ export interface BodyStream {
   readonly readableDidRead?: boolean
 }
 
+const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe(size: number): Uint8Array } }).Buffer
+
 const tooLarge = (limit: number) =>
   new PayloadTooLarge({
     detail: `The request body is over the limit of ${limit} bytes.`,
@@ -59,7 +61,9 @@ export function readRawBody(
     }
     const onEnd = () => {
       done()
-      const body = new Uint8Array(size)
+      // A Buffer where the runtime has one: Fastify 5's parser decodes the bytes replayed to it
+      // with the chunk's own toString(), which a plain Uint8Array answers with its numbers.
+      const body = NodeBuffer === undefined ? new Uint8Array(size) : NodeBuffer.allocUnsafe(size)
       let at = 0
       for (const chunk of chunks) {
         body.set(chunk, at)
