@@ -1,0 +1,148 @@
+import type { SecurityEvent } from '@apiward/core'
+import type { Redactor } from './redact.js'
+
+/**
+ * The field names of a line: apiward's own (`time`, `event`, `outcome`, `principal`, ...) or the
+ * Elastic Common Schema's (`@timestamp`, `event.action`, `user.id`, ...) for a SIEM that reads ECS.
+ */
+export type FieldNames = 'apiward' | 'ecs'
+
+/** `success`, `failure` or `unknown`, as ECS `event.outcome` spells it. */
+export type Outcome = 'success' | 'failure' | 'unknown'
+
+/** The event fields every line maps by name; every other field is written as it is, redacted. */
+const MAPPED = new Set([
+  'type',
+  'time',
+  'seq',
+  'severity',
+  'requestId',
+  'method',
+  'path',
+  'ip',
+  'principal',
+  'code',
+  'status',
+  'durationMs',
+  'aborted',
+  'route',
+  'credential',
+  'policyVersion',
+])
+
+/** Names a line gives its own fields: an event field of the same name is written as `_<name>`. */
+const RESERVED = new Set([
+  'event',
+  'outcome',
+  'level',
+  'reason',
+  'eventSeq',
+  'chain',
+  'n',
+  'prev',
+  'hash',
+  '@timestamp',
+])
+
+const FAILURE = /(?:\.failure|\.denied|\.exceeded|\.rejected|\.blocked|\.error|_failed|\.degraded|\.dropped)$/
+const SUCCESS = /(?:\.success|\.refreshed|\.reloaded|\.granted|\.allowed)$/
+
+/** The outcome of an event: from its status when it has one, else from its type. */
+export function outcomeOf(event: SecurityEvent): Outcome {
+  const status = event.status
+  if (typeof status === 'number') return status < 400 && event.aborted !== true ? 'success' : 'failure'
+  if (FAILURE.test(event.type) || event.severity === 'error') return 'failure'
+  return SUCCESS.test(event.type) ? 'success' : 'unknown'
+}
+
+const str = (value: unknown, redactor: Redactor): string | undefined =>
+  typeof value === 'string' ? redactor.text(value) : undefined
+const num = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) ? value : undefined
+
+/** The fields of an event beyond the mapped ones, redacted; `undefined` when it has none. */
+function extrasOf(event: SecurityEvent, redactor: Redactor): Record<string, unknown> | undefined {
+  let extras: Record<string, unknown> | undefined
+  for (const key in event) {
+    if (MAPPED.has(key)) continue
+    const raw = event[key]
+    if (raw === undefined) continue
+    extras ??= {}
+    const text = redactor.text(key)
+    const name = RESERVED.has(text) ? `_${text}` : text
+    if (redactor.isSecretKey(name)) extras[name] = redactor.censor
+    else {
+      const value = redactor.value(raw)
+      if (value !== undefined) extras[name] = value
+    }
+  }
+  return extras
+}
+
+const round = (ms: number): number => Math.round(ms * 1000) / 1000
+
+/**
+ * The record of one event, before its chain fields: every field redacted, user-controlled text
+ * scrubbed of secrets and cut to the length limit. Fields without a value are left out.
+ */
+export function recordOf(
+  event: SecurityEvent,
+  redactor: Redactor,
+  names: FieldNames,
+): Record<string, unknown> {
+  const time = new Date(typeof event.time === 'number' ? event.time : Date.now()).toISOString()
+  const route = str(event.route, redactor) ?? str(event.path, redactor)
+  const durationMs = num(event.durationMs)
+  const extras = extrasOf(event, redactor)
+  if (names === 'ecs') {
+    const apiward: Record<string, unknown> = { ...extras }
+    if (typeof event.route === 'string' && typeof event.path === 'string')
+      apiward.path = redactor.text(event.path)
+    if (event.credential !== undefined) apiward.credential = str(event.credential, redactor)
+    if (typeof event.aborted === 'boolean') apiward.aborted = event.aborted
+    if (event.policyVersion !== undefined) apiward.policyVersion = redactor.value(event.policyVersion)
+    if (typeof event.seq === 'number') apiward.eventSeq = event.seq
+    return {
+      '@timestamp': time,
+      event: {
+        action: redactor.text(event.type),
+        outcome: outcomeOf(event),
+        reason: str(event.code, redactor),
+        duration: durationMs === undefined ? undefined : Math.round(durationMs * 1e6),
+      },
+      log: { level: str(event.severity, redactor) },
+      trace: event.requestId === undefined ? undefined : { id: str(event.requestId, redactor) },
+      user: event.principal === undefined ? undefined : { id: str(event.principal, redactor) },
+      source: event.ip === undefined ? undefined : { ip: str(event.ip, redactor) },
+      http:
+        event.method === undefined && event.status === undefined
+          ? undefined
+          : {
+              request: event.method === undefined ? undefined : { method: str(event.method, redactor) },
+              response: num(event.status) === undefined ? undefined : { status_code: event.status },
+            },
+      url: route === undefined ? undefined : { path: route },
+      apiward,
+    }
+  }
+  return {
+    time,
+    event: redactor.text(event.type),
+    outcome: outcomeOf(event),
+    level: str(event.severity, redactor),
+    requestId: str(event.requestId, redactor),
+    principal: str(event.principal, redactor),
+    credential: str(event.credential, redactor),
+    ip: str(event.ip, redactor),
+    method: str(event.method, redactor),
+    route,
+    path: typeof event.route === 'string' ? str(event.path, redactor) : undefined,
+    status: num(event.status),
+    reason: str(event.code, redactor),
+    durationMs: durationMs === undefined ? undefined : round(durationMs),
+    aborted: typeof event.aborted === 'boolean' ? event.aborted : undefined,
+    policyVersion: event.policyVersion === undefined ? undefined : redactor.value(event.policyVersion),
+    eventSeq: num(event.seq),
+    ...extras,
+  }
+}
