@@ -56,6 +56,6 @@ export async function fixtures(dir, redisPort) {
   writeFileSync(casbin.model, CASBIN_MODEL)
   writeFileSync(casbin.policy, CASBIN_POLICY)
   const config = join(dir, 'config.json')
-  writeFileSync(config, JSON.stringify({ keys, casbin, redisPort, opaqueToken: tokens.opaque }))
+  writeFileSync(config, JSON.stringify({ keys, casbin, redisPort, tokens }))
   return { config, tokens }
 }

@@ -3,48 +3,46 @@
 // throughput, instruction counts do not depend on what else the machine is doing, so they can
 // resolve the few percent an adapter costs. See README.md.
 //
-//   node test/bench/instructions.mjs [filter...]    (filter `node`: the plain node:http reference)    BENCH_IR_WARMUP=10000 BENCH_IR_REQUESTS=3000
-import { spawn, spawnSync } from 'node:child_process'
+//   node test/bench/instructions.mjs [filter...]    (filter `node`: the plain node:http reference)
+//   BENCH_IR_WARMUP=10000 BENCH_IR_REQUESTS=3000 BENCH_IR_RUNS=3 BENCH_IR_STRICT=1 (exit 1 over a budget)
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { fixtures } from './fixtures.mjs'
-import { FRAMEWORKS, PATH, stackByName } from './stacks.mjs'
+import { availability, cleanup, filterFrom, plan, recordLimitHeaders, startServer } from './harness.mjs'
+import { PATH, STACKS, stackByName } from './stacks.mjs'
 
-const STACK_NAMES = [
-  'bare',
-  'noop',
-  'empty',
-  'empty-noRequestId',
-  'rateLimit-memory',
-  'rateLimit-memory-noHeaders',
-  'jwt-ES256-cache',
-  'introspection-cache',
-  'introspection-limit',
-]
+/**
+ * The stacks counted when no filter is given: every registered stack but Redis (its round trip is
+ * not the server's instructions), the popular stacks and those that check a signature per request
+ * (under valgrind each check takes milliseconds: select them with a filter, e.g. `nocache`).
+ */
+const DEFAULT_STACKS = STACKS.filter(
+  (s) =>
+    !s.redis &&
+    s.name !== 'popular' &&
+    !s.name.includes('nocache') &&
+    !/nocache/.test(s.peerOf ?? '') &&
+    !/nocache/.test(s.limitOf ?? '') &&
+    !/RS256/.test(s.name),
+).map((s) => s.name)
 /** A plain node:http route with 0, 1 and 3 more response headers: what a header costs Node. */
 const REFERENCE = { framework: 'node', stacks: ['bare', 'header-1', 'header-3'] }
 const WARMUP = Number(process.env.BENCH_IR_WARMUP ?? 10000)
 const REQUESTS = Number(process.env.BENCH_IR_REQUESTS ?? 3000)
+const RUNS = Number(process.env.BENCH_IR_RUNS ?? 3)
 const CONCURRENCY = 8
-const FILTER = process.argv
-  .slice(2)
-  .flatMap((f) => f.split(','))
-  .filter(Boolean)
-const SERVE = fileURLToPath(new URL('./servers/serve.mjs', import.meta.url))
+const FILTER = filterFrom(process.argv.slice(2))
+/** Budgets are gated on these; Express is reported only (its counts vary by 5% between runs). */
+const GATED = new Set(['koa', 'fastify'])
 const OUT_DIR = fileURLToPath(new URL('../../.bench/', import.meta.url))
 
 if (spawnSync('sh', ['-c', 'command -v valgrind && command -v callgrind_control']).status !== 0) {
   console.error('valgrind (with callgrind_control) is needed: apt-get install valgrind')
   process.exit(1)
-}
-
-/** Selected by the filter; the bare route runs with any selected stack of its framework. */
-function wanted(framework, name) {
-  const hit = (n) => FILTER.some((f) => `${framework}/${n}`.includes(f))
-  return FILTER.length === 0 || hit(name) || (name === 'bare' && STACK_NAMES.some(hit))
 }
 
 /** Sends `n` requests over the agent's keep-alive connections, `CONCURRENCY` at a time. */
@@ -88,96 +86,154 @@ function counted(folder) {
 }
 
 /** Instructions per request of one server, counted from after its warm-up. */
-async function measure(framework, stack, fixture, dir) {
-  const out = join(dir, `${framework}-${stack.name}`)
+async function measure(framework, stack, fixture, dir, run) {
+  const out = join(dir, `${framework}-${stack.name}-${run}`)
   mkdirSync(out)
-  const child = spawn(
+  const wrap = [
     'valgrind',
-    [
-      '--tool=callgrind',
-      '--instr-atstart=no',
-      `--callgrind-out-file=${join(out, 'callgrind.out.%p')}`,
-      process.execPath,
-      SERVE,
-      framework,
-      stack.name,
-      fixture.config,
-    ],
-    { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...process.env, NODE_ENV: 'production' } },
-  )
+    '--tool=callgrind',
+    '--instr-atstart=no',
+    `--callgrind-out-file=${join(out, 'callgrind.out.%p')}`,
+  ]
+  const server = await startServer(framework, stack.name, fixture.config, {
+    wrap,
+    timeout: 240_000,
+    stdio: 'ignore',
+  })
   try {
-    const port = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('did not start within 240 s')), 240_000)
-      child.once('exit', (code) => reject(new Error(`exited with code ${code}`)))
-      child.once('message', (m) => {
-        clearTimeout(timer)
-        if (m.type === 'ready') resolve(m.port)
-        else reject(new Error(m.message))
-      })
-    })
     const token = stack.token ? fixture.tokens[stack.token] : undefined
     // One set of connections for the warm-up and the count: opening and closing connections
     // runs code the requests do not, and V8 would still be compiling it while counting.
     const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
     try {
-      await load(agent, port, WARMUP, token)
-      control(child.pid, '--instr=on')
-      await load(agent, port, REQUESTS, token)
-      control(child.pid, '--instr=off')
+      await load(agent, server.port, WARMUP, token)
+      control(server.pid, '--instr=on')
+      await load(agent, server.port, REQUESTS, token)
+      control(server.pid, '--instr=off')
     } finally {
       agent.destroy()
     }
   } finally {
     // SIGINT ends the server the ordinary way, so callgrind writes its counts as it exits.
-    const exited = new Promise((r) => child.once('exit', r))
-    child.kill('SIGINT')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-    await exited
-    clearTimeout(timer)
+    await server.stop('SIGINT')
   }
   const total = counted(out)
   if (total === 0) throw new Error(`callgrind counted nothing in ${readdirSync(out).join(', ') || 'no file'}`)
   return total / REQUESTS
 }
 
+function median(values) {
+  const s = [...values].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+
+const k = (ir) => (ir / 1000).toFixed(1)
+
+/** What a stack adds beyond its limit, net of its base's own addition: the number a budget caps. */
+function budgetOf(rows, stack) {
+  const ir = (name) => rows[name]?.ir
+  const added = (name) =>
+    ir(name) === undefined || ir(`limit-${name}`) === undefined ? undefined : ir(name) - ir(`limit-${name}`)
+  const own = added(stack.name)
+  if (own === undefined) return undefined
+  if (!stack.budget.base) return own
+  const base = added(stack.budget.base)
+  return base === undefined ? undefined : own - base
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'apiward-ir-'))
 const results = {}
+const budgets = []
 try {
   const fixture = await fixtures(dir)
-  const plan = FRAMEWORKS.map((framework) => ({
-    framework,
-    stacks: STACK_NAMES.filter((name) => wanted(framework, name)).map((name) => stackByName.get(name)),
-  }))
+  const { configs, skipped } = plan(
+    FILTER,
+    await availability(),
+    FILTER.length === 0 ? DEFAULT_STACKS : undefined,
+  )
+  for (const s of skipped) console.log(`skip ${s.framework}/${s.stack}: ${s.reason}`)
+  const recorded = await recordLimitHeaders(configs, fixture)
+  for (const [key, reason] of recorded.failed) console.log(`FAILED ${key}: ${reason}`)
+  const byFramework = new Map()
+  for (const c of configs) byFramework.set(c.framework, [...(byFramework.get(c.framework) ?? []), c])
   if (FILTER.length === 0 || FILTER.some((f) => f.startsWith('node'))) {
-    plan.push({ framework: REFERENCE.framework, stacks: REFERENCE.stacks.map((name) => ({ name })) })
+    byFramework.set(
+      REFERENCE.framework,
+      REFERENCE.stacks.map((name) => ({ framework: REFERENCE.framework, stack: { name } })),
+    )
   }
-  for (const { framework, stacks } of plan) {
-    const rows = []
-    for (const stack of stacks) {
-      const name = stack.name
-      const ir = await measure(framework, stack, fixture, dir)
-      rows.push({ name, ir })
+  console.log(
+    `${[...byFramework.values()].flat().length} configurations x ${RUNS} runs, ${WARMUP} warm-up and ${REQUESTS} counted requests each`,
+  )
+  for (const [framework, list] of byFramework) {
+    const rows = {}
+    for (const { stack } of list) {
+      if (recorded.failed.has(`${framework}/${stack.name}`)) continue
+      const runs = []
+      for (let run = 1; run <= RUNS; run++) runs.push(await measure(framework, stack, fixture, dir, run))
+      rows[stack.name] = { ir: median(runs), runs }
       console.log(
-        `${framework}/${name}`.padEnd(28),
-        `${Math.round(ir).toLocaleString('en')} instructions/request`,
+        `${framework}/${stack.name}`.padEnd(36),
+        `${Math.round(median(runs)).toLocaleString('en').padStart(9)} instructions/request  (${runs.map(k).join(', ')} k)`,
       )
     }
-    if (rows.length === 0) continue
-    const bare = rows.find((r) => r.name === 'bare')?.ir
-    results[framework] = Object.fromEntries(rows.map((r) => [r.name, { ir: r.ir, ratio: bare / r.ir }]))
-  }
-  console.log('\nratio = bare instructions / stack instructions: the share of a CPU-bound bare route kept')
-  for (const [framework, stacks] of Object.entries(results)) {
-    console.log(`\n${framework}`)
-    for (const [name, s] of Object.entries(stacks)) {
-      console.log(`${name.padEnd(18)} ${Math.round(s.ir).toString().padStart(9)}  ${s.ratio.toFixed(3)}`)
+    const bare = rows.bare?.ir
+    for (const [name, row] of Object.entries(rows)) {
+      row.ratio = bare / row.ir
+      const limit = rows[`limit-${name}`]
+      if (limit) {
+        row.limit = limit.ir
+        row.beyondLimit = row.ir - limit.ir
+      }
+      const stack = stackByName.get(name)
+      if (stack?.budget) {
+        const net = budgetOf(rows, stack)
+        if (net !== undefined) {
+          const entry = {
+            framework,
+            stack: name,
+            label: stack.budget.label,
+            net,
+            budget: stack.budget.instructions,
+            gated: GATED.has(framework),
+          }
+          entry.met = net <= entry.budget
+          row.budget = entry
+          budgets.push(entry)
+        }
+      }
     }
+    results[framework] = rows
+  }
+  console.log('\ninstructions per request in thousands; /bare = bare / stack, /limit = limit / stack')
+  for (const [framework, rows] of Object.entries(results)) {
+    console.log(`\n${framework}`)
+    console.log(
+      `${'stack'.padEnd(30)} ${'instr'.padStart(7)} ${'/bare'.padStart(6)} ${'limit'.padStart(7)} ${'/limit'.padStart(6)} ${'beyond'.padStart(7)}`,
+    )
+    for (const [name, row] of Object.entries(rows)) {
+      if (name.startsWith('limit-')) continue
+      console.log(
+        `${name.padEnd(30)} ${k(row.ir).padStart(7)} ${row.ratio.toFixed(3).padStart(6)} ${(row.limit ? k(row.limit) : '-').padStart(7)} ${(row.limit ? (row.limit / row.ir).toFixed(3) : '-').padStart(6)} ${(row.limit ? k(row.beyondLimit) : '-').padStart(7)}`,
+      )
+    }
+  }
+  if (budgets.length > 0)
+    console.log('\nbudgets: instructions per request apiward adds beyond the limit (net of its base)')
+  for (const b of budgets) {
+    const verdict = b.gated ? (b.met ? 'met' : 'OVER') : 'reported'
+    console.log(
+      `${`${b.framework}/${b.stack}`.padEnd(28)} ${k(b.net).padStart(6)}k of ${k(b.budget)}k  ${verdict}  (${b.label})`,
+    )
   }
   if (!existsSync(OUT_DIR)) mkdirSync(OUT_DIR, { recursive: true })
   writeFileSync(
     join(OUT_DIR, 'instructions.json'),
-    `${JSON.stringify({ date: new Date(), results }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date(), runs: RUNS, results, budgets }, null, 2)}\n`,
   )
+  if (process.env.BENCH_IR_STRICT && budgets.some((b) => b.gated && !b.met)) process.exitCode = 1
 } finally {
   if (!process.env.BENCH_IR_KEEP) rmSync(dir, { recursive: true, force: true })
+  cleanup()
 }

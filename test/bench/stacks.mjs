@@ -1,104 +1,91 @@
 // What is measured: one route, the same answer, through each framework and each stack. Shared by
-// the runner (smoke checks, tables) and the servers (what to build).
+// the runners (smoke checks, tables, budgets) and the servers (what to build).
+//
+// The framework-level rows (bare, noop, popular) are here; every package registers its own stacks
+// in `stacks/<package>.mjs` (an exported `stacks` array, shape below), so a package adds rows
+// without editing a shared file. Each stack with a `limit` gets a `limit-<name>` row: the bare
+// route doing by hand the stack's unavoidable work (see README.md).
+import { readdirSync } from 'node:fs'
 
-export const FRAMEWORKS = ['express', 'koa', 'fastify']
-
-export const PATH = '/hello?limit=10'
-
-/** The body every stack answers with; the smoke check compares it exactly. */
-export const BODY = { message: 'hello', limit: 10, items: [1, 2, 3] }
-
-export const ISSUER = 'https://issuer.bench.test/'
-export const AUDIENCE = 'https://api.bench.test'
-export const SUBJECT = 'alice'
+export { AUDIENCE, BODY, FRAMEWORKS, ISSUER, PATH, SUBJECT } from './constants.mjs'
 
 /**
- * `apiward`: served through the framework's apiward adapter. `token`: which signed token wrk
- * sends (and the smoke check expects 401 without it). `redis`: needs the bench's redis-server.
- * `jwt`: needs `jwt` from @apiward/auth.
- * `introspection`: needs `introspection` from @apiward/auth. `adapterOptions`: given to the adapter's createGuard() and
- * error handling.
+ * A stack:
+ * - `name`, `about`, `package` (the file it comes from).
+ * - `apiward: true` and `guards(config)`: the guards given to the adapter's `guard()`, built once.
+ *   `adapterOptions`: given to the adapter's `createGuard()` and error handling.
+ * - `install`: `{ [framework]: async (app, config, handler) => void }` for stacks that are not
+ *   apiward guards (peers): adds the `/hello` route with the peer's middleware. `frameworks`
+ *   lists where the stack runs (default: every framework, or the keys of `install`).
+ * - `token`: which signed token is sent (the smoke check expects 401 without it). `redis`: needs the
+ *   bench's redis-server. `needs(pkgExports)`: a reason when something it needs is missing.
+ * - `headers`: response headers the smoke check requires (lower case), beyond the bare route's.
+ * - `limit`: `{ work? }`: a `limit-<name>` row is added; `work(config)` returns the per-request
+ *   work the limit does by hand, `(authorization) => principal | undefined` (undefined: 401).
+ * - `budget`: `{ instructions, base?, label }`: what the stack may add beyond its limit, in
+ *   instructions per request; with `base`, net of what the base stack adds beyond its own limit.
+ * - `peerOf`: the apiward stack a peer is compared with.
  */
-export const STACKS = [
-  { name: 'bare', about: 'the framework alone: the ceiling every other stack is a ratio to' },
+const FRAMEWORK_STACKS = [
+  {
+    name: 'bare',
+    package: 'framework',
+    about: 'the framework alone: the ceiling every other stack is a ratio to',
+  },
   {
     name: 'noop',
+    package: 'framework',
     about:
       "one no-op middleware of the framework's own (Fastify: an onRequest hook): the floor of any middleware-based guard",
   },
-  { name: 'empty', apiward: true, about: 'guard() with no guards, plus the adapter error handling' },
-  {
-    name: 'empty-noRequestId',
-    apiward: true,
-    adapterOptions: { requestIdHeader: false },
-    about: 'empty with requestIdHeader: false: the adapter without the X-Request-Id response header',
-  },
-  {
-    name: 'rateLimit-memory',
-    apiward: true,
-    about: 'rateLimit({ points: 1e9, duration: 60 }), memory store',
-  },
-  {
-    name: 'rateLimit-memory-noHeaders',
-    apiward: true,
-    adapterOptions: { requestIdHeader: false },
-    about:
-      'rateLimit-memory with standardHeaders: false and requestIdHeader: false: the limiter without response headers',
-  },
-  {
-    name: 'rateLimit-redis',
-    apiward: true,
-    redis: true,
-    about: "rateLimit() on redisStore (ioredis, local redis-server), onStoreFailure 'fail-closed'",
-  },
-  {
-    name: 'jwt-ES256-cache',
-    apiward: true,
-    jwt: { alg: 'ES256', cache: true },
-    token: 'ES256',
-    about: 'jwt() with a local JWKS, ES256, verified-token cache on (the default)',
-  },
-  {
-    name: 'jwt-ES256-nocache',
-    apiward: true,
-    jwt: { alg: 'ES256', cache: false },
-    token: 'ES256',
-    about: 'jwt() with a local JWKS, ES256, tokenCache: false (a signature check per request)',
-  },
-  {
-    name: 'jwt-RS256-cache',
-    apiward: true,
-    jwt: { alg: 'RS256', cache: true },
-    token: 'RS256',
-    about: 'jwt() with a local JWKS, RS256, verified-token cache on (the default)',
-  },
-  {
-    name: 'jwt-RS256-nocache',
-    apiward: true,
-    jwt: { alg: 'RS256', cache: false },
-    token: 'RS256',
-    about: 'jwt() with a local JWKS, RS256, tokenCache: false (a signature check per request)',
-  },
-  {
-    name: 'introspection-cache',
-    apiward: true,
-    introspection: true,
-    token: 'opaque',
-    about:
-      'introspection() of an opaque token against a loopback introspection endpoint, the memory answer cache warm (wrk sends one token)',
-  },
-  {
-    name: 'introspection-limit',
-    token: 'opaque',
-    about:
-      'the limit of introspection-cache: the bare route reading the bearer token, a SHA-256 of it looked up in a Map by hand, X-Request-Id set, 401 without it',
-  },
   {
     name: 'popular',
+    package: 'framework',
     token: 'RS256',
     about:
       'what a user assembles from popular packages: headers, JWT (RS256 PEM), memory rate limit, ajv on the query, casbin RBAC, request log to /dev/null',
   },
 ]
 
+const dir = new URL('./stacks/', import.meta.url)
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.mjs'))
+  .sort((a, b) => (a === 'core.mjs' ? -1 : b === 'core.mjs' ? 1 : a.localeCompare(b)))
+
+const registered = []
+for (const file of files) {
+  const mod = await import(new URL(file, dir).href)
+  for (const stack of mod.stacks) registered.push({ package: file.replace(/\.mjs$/, ''), ...stack })
+}
+
+/** The limit row of a stack: the bare route doing the stack's unavoidable work by hand. */
+function limitOf(stack) {
+  return {
+    name: `limit-${stack.name}`,
+    package: stack.package,
+    limitOf: stack.name,
+    frameworks: stack.frameworks,
+    token: stack.token,
+    work: stack.limit.work,
+    about: `the limit of ${stack.name}: its framework's no-op middleware setting the response headers ${stack.name} sends, by hand${stack.limit.work ? `, and ${stack.limit.about}` : ''}`,
+  }
+}
+
+export const STACKS = [FRAMEWORK_STACKS[0], FRAMEWORK_STACKS[1]]
+for (const stack of registered) {
+  if (stack.install && stack.frameworks === undefined) stack.frameworks = Object.keys(stack.install)
+  STACKS.push(stack)
+  if (stack.limit) STACKS.push(limitOf(stack))
+}
+STACKS.push(FRAMEWORK_STACKS[2])
+
+for (const stack of STACKS) {
+  if (STACKS.filter((s) => s.name === stack.name).length > 1)
+    throw new Error(`two bench stacks are named ${stack.name}`)
+}
+
 export const stackByName = new Map(STACKS.map((s) => [s.name, s]))
+
+/** Whether a stack runs on a framework. */
+export const runsOn = (stack, framework) =>
+  stack.frameworks === undefined || stack.frameworks.includes(framework)

@@ -1,12 +1,14 @@
-// Express 5: the bare route, the route behind @apiward/express guard(), and the popular stack.
+// Express 5: the bare route, the route behind @apiward/express guard(), the limit servers, the
+// peers and the popular stack.
 import { createRequire } from 'node:module'
 import express from 'express'
-import { AUDIENCE, BODY, ISSUER } from '../stacks.mjs'
+import { AUDIENCE, BODY, ISSUER, stackByName } from '../stacks.mjs'
 import {
   adapterOptions,
   apiwardGuards,
   casbinEnforcer,
-  introspectionLimit,
+  DENIED,
+  limitParts,
   nullLogger,
   queryValidator,
 } from './common.mjs'
@@ -17,29 +19,34 @@ const handler = (_req, res) => {
   res.json(BODY)
 }
 
-export async function build(stack, config) {
+export async function build(name, config) {
   const app = express()
-  if (stack === 'bare') {
+  const stack = stackByName.get(name)
+  if (name === 'bare') {
     app.get('/hello', handler)
-  } else if (stack === 'noop') {
+  } else if (name === 'noop') {
     app.get('/hello', (_req, _res, next) => next(), handler)
-  } else if (stack === 'popular') {
+  } else if (name === 'popular') {
     await popular(app, config)
-  } else if (stack === 'introspection-limit') {
-    const limit = introspectionLimit(config)
-    const authenticate = (req, res, next) => {
-      const principal = limit.principalOf(req.headers.authorization)
-      res.setHeader('x-request-id', limit.requestId())
-      if (principal === undefined) return res.status(401).json({ code: 'auth.invalid_token' })
-      req.auth = principal
+  } else if (stack.limitOf) {
+    const { headers, work } = await limitParts(name, config)
+    const limit = (req, res, next) => {
+      for (let i = 0; i < headers.length; i++) res.setHeader(headers[i][0], headers[i][1])
+      if (work !== undefined) {
+        const principal = work(req.headers.authorization)
+        if (principal === undefined) return res.status(401).json(DENIED)
+        req.auth = principal
+      }
       next()
     }
-    app.get('/hello', authenticate, handler)
+    app.get('/hello', limit, handler)
+  } else if (stack.install) {
+    await stack.install.express(app, config, handler)
   } else {
     const { createGuard, errorHandler } = await import('@apiward/express')
-    const guard = createGuard(adapterOptions(stack))
-    app.get('/hello', guard(...(await apiwardGuards(stack, config))), handler)
-    app.use(errorHandler(adapterOptions(stack)))
+    const guard = createGuard(adapterOptions(name))
+    app.get('/hello', guard(...(await apiwardGuards(name, config))), handler)
+    app.use(errorHandler(adapterOptions(name)))
   }
   return app
 }

@@ -1,12 +1,14 @@
-// Fastify 5: the bare route, the route behind @apiward/fastify guard(), and the popular stack.
+// Fastify 5: the bare route, the route behind @apiward/fastify guard(), the limit servers, the peers
+// and the popular stack.
 import { createRequire } from 'node:module'
 import { fastify } from 'fastify'
-import { AUDIENCE, BODY, ISSUER } from '../stacks.mjs'
+import { AUDIENCE, BODY, ISSUER, stackByName } from '../stacks.mjs'
 import {
   adapterOptions,
   apiwardGuards,
   casbinEnforcer,
-  introspectionLimit,
+  DENIED,
+  limitParts,
   nullLogger,
   QUERY_SCHEMA,
 } from './common.mjs'
@@ -15,29 +17,34 @@ export const version = createRequire(import.meta.url)('fastify/package.json').ve
 
 const handler = async () => BODY
 
-export async function build(stack, config) {
-  if (stack === 'popular') return popular(config)
+export async function build(name, config) {
+  if (name === 'popular') return popular(config)
   const app = fastify()
-  if (stack === 'bare') {
+  const stack = stackByName.get(name)
+  if (name === 'bare') {
     app.get('/hello', handler)
-  } else if (stack === 'noop') {
+  } else if (name === 'noop') {
     app.get('/hello', { onRequest: [(_request, _reply, done) => done()] }, handler)
-  } else if (stack === 'introspection-limit') {
-    const limit = introspectionLimit(config)
+  } else if (stack.limitOf) {
+    const { headers, work } = await limitParts(name, config)
     app.decorateRequest('auth', undefined)
     const onRequest = (request, reply, done) => {
-      const principal = limit.principalOf(request.headers.authorization)
-      reply.header('x-request-id', limit.requestId())
-      if (principal === undefined) return reply.code(401).send({ code: 'auth.invalid_token' })
-      request.auth = principal
+      for (let i = 0; i < headers.length; i++) reply.header(headers[i][0], headers[i][1])
+      if (work !== undefined) {
+        const principal = work(request.headers.authorization)
+        if (principal === undefined) return reply.code(401).send(DENIED)
+        request.auth = principal
+      }
       done()
     }
     app.get('/hello', { onRequest: [onRequest] }, handler)
+  } else if (stack.install) {
+    await stack.install.fastify(app, config, handler)
   } else {
     const { apiward, createGuard } = await import('@apiward/fastify')
-    const guard = createGuard(adapterOptions(stack))
-    await app.register(apiward, adapterOptions(stack))
-    app.get('/hello', { ...guard(...(await apiwardGuards(stack, config))) }, handler)
+    const guard = createGuard(adapterOptions(name))
+    await app.register(apiward, adapterOptions(name))
+    app.get('/hello', { ...guard(...(await apiwardGuards(name, config))) }, handler)
   }
   return app
 }

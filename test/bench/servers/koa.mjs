@@ -1,13 +1,15 @@
-// Koa 3 with @koa/router: the bare route, the route behind @apiward/koa guard(), and the popular stack.
+// Koa 3 with @koa/router: the bare route, the route behind @apiward/koa guard(), the limit servers,
+// the peers and the popular stack.
 import { createRequire } from 'node:module'
 import Router from '@koa/router'
 import Koa from 'koa'
-import { AUDIENCE, BODY, ISSUER } from '../stacks.mjs'
+import { AUDIENCE, BODY, ISSUER, stackByName } from '../stacks.mjs'
 import {
   adapterOptions,
   apiwardGuards,
   casbinEnforcer,
-  introspectionLimit,
+  DENIED,
+  limitParts,
   nullLogger,
   queryValidator,
 } from './common.mjs'
@@ -18,37 +20,40 @@ const handler = (ctx) => {
   ctx.body = BODY
 }
 
-export async function build(stack, config) {
+export async function build(name, config) {
   const app = new Koa()
   const router = new Router()
-  if (stack === 'bare') {
+  const stack = stackByName.get(name)
+  if (name === 'bare') {
     router.get('/hello', handler)
-  } else if (stack === 'noop') {
+  } else if (name === 'noop') {
     router.get('/hello', (_ctx, next) => next(), handler)
-  } else if (stack === 'popular') {
+  } else if (name === 'popular') {
     await popular(app, router, config)
-  } else if (stack === 'introspection-limit') {
-    const limit = introspectionLimit(config)
-    router.get(
-      '/hello',
-      (ctx, next) => {
-        const principal = limit.principalOf(ctx.get('authorization'))
-        ctx.set('x-request-id', limit.requestId())
+  } else if (stack.limitOf) {
+    const { headers, work } = await limitParts(name, config)
+    const limit = (ctx, next) => {
+      const res = ctx.res
+      for (let i = 0; i < headers.length; i++) res.setHeader(headers[i][0], headers[i][1])
+      if (work !== undefined) {
+        const principal = work(ctx.req.headers.authorization)
         if (principal === undefined) {
           ctx.status = 401
-          ctx.body = { code: 'auth.invalid_token' }
+          ctx.body = DENIED
           return
         }
         ctx.state.auth = principal
-        return next()
-      },
-      handler,
-    )
+      }
+      return next()
+    }
+    router.get('/hello', limit, handler)
+  } else if (stack.install) {
+    await stack.install.koa(router, config, handler)
   } else {
     const { createGuard, errorHandler } = await import('@apiward/koa')
-    const guard = createGuard(adapterOptions(stack))
-    app.use(errorHandler(adapterOptions(stack)))
-    router.get('/hello', guard(...(await apiwardGuards(stack, config))), handler)
+    const guard = createGuard(adapterOptions(name))
+    app.use(errorHandler(adapterOptions(name)))
+    router.get('/hello', guard(...(await apiwardGuards(name, config))), handler)
   }
   app.use(router.routes())
   return app.callback()

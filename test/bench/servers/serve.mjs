@@ -6,7 +6,7 @@ import { createServer } from 'node:http'
 const [framework, stack, configPath] = process.argv.slice(2)
 
 try {
-  const config = JSON.parse(readFileSync(configPath, 'utf8'))
+  const config = { ...JSON.parse(readFileSync(configPath, 'utf8')), framework }
   const { build } = await import(`./${framework}.mjs`)
   const app = await build(stack, config)
   let port
