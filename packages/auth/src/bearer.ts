@@ -131,11 +131,15 @@ export interface BearerSettings {
   readonly missingToken: (ctx: SecurityContext) => ApiError
 }
 
-/** Checks the bearer options once, at build time; a `TypeError` names the bad one. */
+/**
+ * Checks the bearer options once, at build time; a `TypeError` names the bad one. `also` adds
+ * another scheme's challenge to every answer (see `BearerChallenges`).
+ */
 export function bearerSettings(
   options: BearerOptions,
   where: string,
   credential: 'jwt' | 'introspection',
+  also?: (error: string | undefined) => string,
 ): BearerSettings {
   const maxTokenLength = options.maxTokenLength ?? 8192
   if (!Number.isInteger(maxTokenLength) || maxTokenLength < 64) {
@@ -155,7 +159,7 @@ export function bearerSettings(
   if (options.realm !== undefined && typeof options.realm !== 'string') {
     throw new TypeError(`${where}: realm is a string, e.g. 'api'.`)
   }
-  const challenges = new BearerChallenges(options.realm ?? 'api')
+  const challenges = new BearerChallenges(options.realm ?? 'api', also)
   return {
     extract: bearerExtractor(locations, challenges),
     challenges,

@@ -16,6 +16,11 @@ export const AUTH_CODES = [
   'auth.invalid_request',
   'auth.unavailable',
   'auth.revocation_unavailable',
+  'auth.missing_certificate',
+  'auth.invalid_certificate',
+  'auth.invalid_dpop_proof',
+  'auth.use_dpop_nonce',
+  'auth.dpop_replay_unavailable',
 ] as const
 
 /** A code `@apiward/auth` answers with: one of {@link AUTH_CODES}. */

@@ -38,10 +38,16 @@ export class BearerChallenges {
   readonly #invalidToken: string
   readonly #invalidRequest: string
 
-  constructor(realm: string) {
-    this.challenge = `Bearer realm="${quoted(realm)}"`
-    this.#invalidToken = `${this.challenge}, error="invalid_token"`
-    this.#invalidRequest = `${this.challenge}, error="invalid_request"`
+  /**
+   * `also` adds another scheme's challenge after the `Bearer` one (DPoP's `DPoP algs="..."`),
+   * given the same `error`, so a client of either scheme reads why it was refused.
+   */
+  constructor(realm: string, also?: (error: string | undefined) => string) {
+    const bearer = `Bearer realm="${quoted(realm)}"`
+    const other = (error: string | undefined) => (also === undefined ? '' : `, ${also(error)}`)
+    this.challenge = bearer + other(undefined)
+    this.#invalidToken = `${bearer}, error="invalid_token"${other('invalid_token')}`
+    this.#invalidRequest = `${bearer}, error="invalid_request"${other('invalid_request')}`
   }
 
   /** 401 `auth.missing_token`: no token was sent. */

@@ -1,8 +1,11 @@
 import type { ApiKeyFailureReason } from './api-key.js'
+import type { CertificateBindingFailureReason } from './binding.js'
+import type { DpopFailureReason } from './dpop-proof.js'
 import type { TokenFailureReason } from './errors.js'
+import type { CertificateFailureReason } from './mtls.js'
 
 /** The kind of credential an authentication event is about. */
-type Credential = 'jwt' | 'api_key' | 'introspection'
+type Credential = 'jwt' | 'api_key' | 'introspection' | 'mtls'
 
 /**
  * The security events of `@apiward/auth`, by type, with their fields. They join core's
@@ -18,8 +21,17 @@ export interface AuthEventMap {
   /** A credential was missing or refused; `code` is the answer's code. */
   'auth.failure': {
     credential?: Credential
-    /** Why a credential was refused (`TokenFailureReason`, `ApiKeyFailureReason`), for the operator only. */
-    reason?: TokenFailureReason | ApiKeyFailureReason
+    /**
+     * Why a credential was refused (`TokenFailureReason`, `ApiKeyFailureReason`,
+     * `CertificateFailureReason`, `DpopFailureReason`, `CertificateBindingFailureReason`), for the
+     * operator only.
+     */
+    reason?:
+      | TokenFailureReason
+      | ApiKeyFailureReason
+      | CertificateFailureReason
+      | DpopFailureReason
+      | CertificateBindingFailureReason
     keyId?: string
     keyPrefix?: string
   }

@@ -19,6 +19,11 @@ export {
 } from './api-key-tools.js'
 export type { TokenLocation } from './bearer.js'
 export type {
+  BindingOptions,
+  CertificateBindingFailureReason,
+  CertificateBindingOptions,
+} from './binding.js'
+export type {
   ClientAuthentication,
   ClientSecretBasic,
   ClientSecretPost,
@@ -27,6 +32,16 @@ export type {
 export { AUTH_CODES, type AuthErrorCode } from './codes.js'
 export { type CredentialGuard, isCredentialGuard } from './credential.js'
 export { type AuthorizationServerMetadata, wellKnownUrls } from './discovery.js'
+export { type DpopOptions, type DpopPolicy, dpop } from './dpop.js'
+export type { DpopFailureReason } from './dpop-proof.js'
+export {
+  type DpopReplayRedisClient,
+  type DpopReplayStore,
+  type MemoryDpopReplayOptions,
+  memoryDpopReplayStore,
+  type RedisDpopReplayOptions,
+  redisDpopReplayStore,
+} from './dpop-replay.js'
 export type { TokenFailureReason } from './errors.js'
 export { AUTH_EVENTS, type AuthEventMap, type AuthEventType } from './events.js'
 export { type IntrospectionGuard, introspection } from './introspection.js'
@@ -43,6 +58,16 @@ export type { IntrospectionErrorReason } from './introspection-endpoint.js'
 export type { IntrospectionCacheOptions, IntrospectionOptions } from './introspection-options.js'
 export { type JwtGuard, type JwtKeyOptions, type JwtOptions, jwt } from './jwt.js'
 export type { PublicKeyInput } from './key-source.js'
+export {
+  type CertificateFailureReason,
+  type CertificatePrincipal,
+  type CertificatePrincipalSource,
+  kClientCertificate,
+  type MtlsGuard,
+  type MtlsOptions,
+  mtls,
+} from './mtls.js'
+export { type ClientCertificate, certificateThumbprint } from './mtls-certificate.js'
 export {
   type RedisRevocationOptions,
   type RevocationRedisClient,

@@ -8,6 +8,7 @@ import {
 } from '@apiward/core'
 import { ASYMMETRIC_ALGORITHMS, isJwtAlgorithm, type JwtAlgorithm } from './algorithms.js'
 import { type BearerSettings, bearerSettings, type TokenLocation } from './bearer.js'
+import { type BindingOptions, type TokenBinding, tokenBinding } from './binding.js'
 import { type ClaimPolicy, clockToleranceOf } from './claims.js'
 import { type ClientAuthentication, clientAuthentication } from './client-auth.js'
 import {
@@ -57,7 +58,7 @@ export interface IntrospectionCacheOptions {
 }
 
 /** Options of {@link introspection}. */
-export interface IntrospectionOptions {
+export interface IntrospectionOptions extends BindingOptions {
   /**
    * The authorization server's issuer identifier, e.g. `https://id.example.com/`. Required. Its
    * metadata (RFC 8414, then OpenID Connect Discovery) gives `introspection_endpoint` and
@@ -197,6 +198,8 @@ export const INTROSPECTION_OPTIONS: KnownOptions<IntrospectionOptions> = {
   events: true,
   dangerouslyAllowAnyAudience: true,
   dangerouslyAllowHttp: true,
+  dpop: true,
+  certificateBinding: true,
 }
 
 export const CACHE_OPTIONS: KnownOptions<IntrospectionCacheOptions> = {
@@ -239,6 +242,8 @@ export interface IntrospectionConfiguration {
   readonly issuer: string
   readonly audience: ReadonlySet<string> | undefined
   readonly bearer: BearerSettings
+  /** The token's binding to the request (`cnf`: DPoP, a client certificate), checked last. */
+  readonly binding: TokenBinding
   readonly policy: ClaimPolicy
   readonly requiredClaims: readonly string[]
   readonly validate: IntrospectionOptions['validate']
@@ -410,10 +415,12 @@ export function parseIntrospectionOptions(options: IntrospectionOptions): Intros
       `${where}: onEndpointFailure: 'serve-stale' serves cached answers; it needs the cache (drop cache: false).`,
     )
   }
+  const binding = tokenBinding(options, where, 'introspection')
   return {
     issuer,
     audience: audienceList === undefined ? undefined : new Set(audienceList),
-    bearer: bearerSettings(options, where, 'introspection'),
+    bearer: binding.bearer(bearerSettings(options, where, 'introspection', binding.challenge)),
+    binding,
     policy: { clockTolerance, maxTokenLifetime: undefined, rolesClaim },
     requiredClaims,
     validate: options.validate,

@@ -155,12 +155,23 @@ export function introspection(options: IntrospectionOptions): IntrospectionGuard
     if (verdict.nbf - tolerance > seconds) throw refuse(ctx, 'not_yet_valid')
     if (validate !== undefined) {
       const validated = runValidate(ctx, validate, verdict.claims!, VALIDATE, refusedByValidate)
-      if (validated !== undefined) return validated.then(() => grant(ctx, principal))
+      if (validated !== undefined) return validated.then(() => grant(ctx, principal, verdict.claims!))
     }
-    grant(ctx, principal)
+    return grant(ctx, principal, verdict.claims!)
   }
 
-  const grant = (ctx: SecurityContext, principal: Principal): void => {
+  /** Grants once the token's binding (`cnf`: a certificate, a DPoP key) holds, checked last. */
+  const grant = (
+    ctx: SecurityContext,
+    principal: Principal,
+    claims: Readonly<Record<string, unknown>>,
+  ): void | Promise<void> => {
+    const bound = config.binding.check(ctx, claims)
+    if (bound !== undefined) return bound.then(() => succeed(ctx, principal))
+    succeed(ctx, principal)
+  }
+
+  const succeed = (ctx: SecurityContext, principal: Principal): void => {
     ctx.principal = principal
     ctx.emit('auth.success', { credential: 'introspection' })
   }

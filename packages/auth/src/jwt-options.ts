@@ -9,6 +9,7 @@ import {
 import type { JWK, JWTPayload } from 'jose'
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwtAlgorithm, type JwtAlgorithm } from './algorithms.js'
 import { type BearerSettings, bearerSettings, type TokenLocation } from './bearer.js'
+import { type BindingOptions, type TokenBinding, tokenBinding } from './binding.js'
 import { type ClaimPolicy, clockToleranceOf } from './claims.js'
 import { type JwtKeys, jwtKeys } from './jwt-issuers.js'
 import type { PublicKeyInput } from './key-source.js'
@@ -37,7 +38,7 @@ export interface JwtKeyOptions {
 }
 
 /** Options of {@link jwt}. */
-export interface JwtOptions extends JwtKeyOptions {
+export interface JwtOptions extends JwtKeyOptions, BindingOptions {
   /**
    * Accepted `iss` values. Required: a token from another issuer is refused even when its
    * signature verifies (opt out only with `dangerouslyAllowAnyIssuer`).
@@ -191,6 +192,8 @@ export const JWT_OPTIONS: KnownOptions<JwtOptions> = {
   dangerouslyAllowAnyAudience: true,
   dangerouslyAllowNoExpiry: true,
   dangerouslyAllowHttpJwks: true,
+  dpop: true,
+  certificateBinding: true,
 }
 
 /** Names other libraries use, and what they are called here. */
@@ -226,6 +229,8 @@ export interface JwtConfiguration {
   readonly claimPolicy: ClaimPolicy
   readonly rolesClaim: string
   readonly bearer: BearerSettings
+  /** The token's binding to the request (`cnf`: DPoP, a client certificate), checked last. */
+  readonly binding: TokenBinding
   /** Entries of the verified-token cache, `0` when it is off. */
   readonly cacheMax: number
   readonly verifyClaims: PayloadCheck | undefined
@@ -311,7 +316,8 @@ export function parseJwtOptions(options: JwtOptions): JwtConfiguration {
       )
     }
   }
-  const bearer = bearerSettings(options, 'jwt()', 'jwt')
+  const binding = tokenBinding(options, 'jwt()', 'jwt')
+  const bearer = binding.bearer(bearerSettings(options, 'jwt()', 'jwt', binding.challenge))
   const cacheOption = options.tokenCache ?? {}
   const cacheMax = cacheOption === false ? 0 : (cacheOption.max ?? 10_000)
   if (!Number.isInteger(cacheMax) || cacheMax < 0) {
@@ -338,6 +344,7 @@ export function parseJwtOptions(options: JwtOptions): JwtConfiguration {
     claimPolicy: { clockTolerance, maxTokenLifetime, rolesClaim },
     rolesClaim,
     bearer,
+    binding,
     cacheMax,
     verifyClaims: verifyClaimsOption(options),
     verifyClaimsName: options.validate === undefined ? 'verifyClaims' : 'validate',

@@ -49,7 +49,7 @@ export interface JwtGuard extends CredentialGuard {
  */
 export function jwt(options: JwtOptions): JwtGuard {
   const config = parseJwtOptions(options)
-  const { bearer, verifyClaims, isRevoked, revocation, clockTolerance, maxTokenAge } = config
+  const { bearer, binding, verifyClaims, isRevoked, revocation, clockTolerance, maxTokenAge } = config
   const { extract, challenges, required, missingToken } = bearer
   // Where the check's failures are reported: the request gets the usual 401.
   const checkFailure = {
@@ -111,7 +111,7 @@ export function jwt(options: JwtOptions): JwtGuard {
       if (results.some((r) => r.status === 'fulfilled' && r.value)) throw refuse(ctx, 'revoked')
       const failed = results.find((r) => r.status === 'rejected')
       if (failed !== undefined) throw failed.reason
-      grant(ctx, verified)
+      return grant(ctx, verified)
     })
   }
 
@@ -146,7 +146,14 @@ export function jwt(options: JwtOptions): JwtGuard {
     return true
   }
 
-  const grant = (ctx: SecurityContext, verified: Verified): void => {
+  /** Grants once the token's binding (`cnf`: a certificate, a DPoP key) holds, checked last. */
+  const grant = (ctx: SecurityContext, verified: Verified): void | Promise<void> => {
+    const bound = binding.check(ctx, verified.payload)
+    if (bound !== undefined) return bound.then(() => succeed(ctx, verified))
+    succeed(ctx, verified)
+  }
+
+  const succeed = (ctx: SecurityContext, verified: Verified): void => {
     ctx.principal = verified.principal
     ctx.emit('auth.success', { credential: 'jwt' })
   }
