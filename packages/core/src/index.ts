@@ -60,11 +60,12 @@ export {
 } from './path.js'
 export type { CredentialKind, Principal, PrincipalClaims } from './principal.js'
 export { compileProjection, type Projection, type ProjectionTree } from './projection.js'
-export { NodeSecurityRequest, type SecurityRequest, type TlsInfo } from './request.js'
+export { NodeSecurityRequest, type ProxyTrust, type SecurityRequest, type TlsInfo } from './request.js'
 export { newRequestId, REQUEST_ID_HEADER, requestIdFrom } from './request-id.js'
 export { createKey, type Deprecation, kDeprecation, type StateKey } from './state.js'
 export {
   configureWarnings,
+  hasWarned,
   resetWarnings,
   type WarningLogger,
   type WarningOptions,

@@ -15,6 +15,16 @@ export interface TlsInfo {
 }
 
 /**
+ * How far a framework trusts `X-Forwarded-For` (and its kin) when it resolves the client IP:
+ *
+ * - `'none'`: not at all, the IP is the peer's address;
+ * - `'limited'`: a number of hops, or listed proxy addresses;
+ * - `'any'`: every hop (Express `trust proxy: true`, Koa `app.proxy` without `maxIpsCount`,
+ *   Fastify `trustProxy: true`), so the IP is the leftmost entry, which any client writes.
+ */
+export type ProxyTrust = 'none' | 'limited' | 'any'
+
+/**
  * A read-only view of the incoming request that guards work with. Adapters build it cheaply:
  * every field is read from the framework's request when it is first asked for.
  */
@@ -70,6 +80,11 @@ export interface SecurityRequest {
    * spelling: without a port a proxy appended, an IPv4-mapped IPv6 address as its IPv4.
    */
   readonly ip: string | undefined
+  /**
+   * How far the framework trusts forwarding headers when it resolves `ip`, protocol and host:
+   * see {@link ProxyTrust}. `undefined` when the adapter cannot tell.
+   */
+  readonly proxyTrust?: ProxyTrust
   /** Parsed query, as the framework parsed it. */
   readonly query: Readonly<Record<string, unknown>>
   /** Route parameters. */
@@ -200,6 +215,11 @@ export abstract class NodeSecurityRequest implements SecurityRequest {
         socket.authorizationError === undefined ? undefined : String(socket.authorizationError),
       peerCertificate: socket.getPeerCertificate(true),
     }
+  }
+
+  /** The framework's trust in forwarding headers; `undefined` unless the adapter tells. */
+  get proxyTrust(): ProxyTrust | undefined {
+    return undefined
   }
 
   abstract readonly route: string | undefined

@@ -78,3 +78,11 @@ export function warnOnce(code: string, message: string, docs?: string): boolean 
 export function resetWarnings(): void {
   state.warned.clear()
 }
+
+/**
+ * Whether `code` was warned already (since the start or the last `resetWarnings()`), so a check
+ * that costs something per request can stop once its warning was given.
+ */
+export function hasWarned(code: string): boolean {
+  return state.warned.has(code)
+}

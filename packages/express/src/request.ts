@@ -1,7 +1,12 @@
 import * as kit from '@apiward/core/adapter'
-import type { Request } from 'express'
+import type { Application, Request } from 'express'
 
 type TrustFn = (address: string | undefined, hop: number) => boolean
+
+const trustSetting = (app: Application): kit.TrustSetting => [
+  Boolean(app.get('trust proxy')),
+  app.get('trust proxy fn') as TrustFn,
+]
 
 /**
  * What guards read of an Express request: the original URL (Express rewrites `req.url` inside
@@ -13,6 +18,7 @@ type TrustFn = (address: string | undefined, hop: number) => boolean
 export const expressRequest: kit.RequestReader<Request> = {
   url: (req) => req.originalUrl ?? req.url,
   ip: (req) => req.ip,
+  proxyTrust: (req) => kit.proxyTrustOf(req.app, trustSetting),
   protocol: (req) => req.protocol,
   // Express 5's `req.host` rule, also on Express 4 (whose `req.host` drops the port).
   host: (req) =>

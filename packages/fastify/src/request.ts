@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import type { RoutingPolicy } from '@apiward/core'
-import type * as kit from '@apiward/core/adapter'
+import * as kit from '@apiward/core/adapter'
 import type { FastifyRequest, preHandlerHookHandler, preParsingHookHandler } from 'fastify'
 
 const kRaw = Symbol('apiward.fastify.rawBody')
@@ -39,6 +39,20 @@ function routing(request: FastifyRequest): RoutingPolicy {
   }
 }
 
+type Trust = boolean | string | number | readonly string[] | ((address: string, hop: number) => boolean)
+
+/** The `trustProxy` server option: Fastify keeps its options under a symbol of its own. */
+function trustProxyOption(server: object): Trust | undefined {
+  const key = Object.getOwnPropertySymbols(server).find((s) => s.description === 'fastify.options')
+  return key === undefined ? undefined : (server as Record<symbol, { trustProxy?: Trust }>)[key]?.trustProxy
+}
+
+const never = () => false
+function trustSetting(server: object): kit.TrustSetting {
+  const trust = trustProxyOption(server)
+  return [Boolean(trust), typeof trust === 'function' ? trust : trust === true ? undefined : never]
+}
+
 /**
  * What guards read of a Fastify request: IP, protocol and host after `trustProxy` (Fastify 4
  * calls the host `hostname`, port included), params, query, the body (`undefined` in `onRequest`
@@ -47,6 +61,7 @@ function routing(request: FastifyRequest): RoutingPolicy {
  */
 export const fastifyRequest: kit.RequestReader<FastifyRequest> = {
   ip: (request) => request.ip,
+  proxyTrust: (request) => kit.proxyTrustOf(request.server, trustSetting),
   protocol: (request) => request.protocol,
   host: (request) => (request as { host?: string }).host ?? request.hostname,
   query: (request) => request.query as Record<string, unknown> | undefined,

@@ -1,5 +1,6 @@
 import { FOLDING_ROUTER } from '@apiward/core'
-import type * as kit from '@apiward/core/adapter'
+import * as kit from '@apiward/core/adapter'
+import type Koa from 'koa'
 import type { ParameterizedContext } from 'koa'
 
 /** What @koa/router leaves on the context. */
@@ -8,6 +9,10 @@ interface RouterFields {
   _matchedRoute?: unknown
   router?: { opts?: { sensitive?: unknown; strict?: unknown } }
 }
+
+const never = () => false
+// Without maxIpsCount Koa takes the leftmost X-Forwarded-For entry, which the client writes.
+const trustSetting = (app: Koa): kit.TrustSetting => [app.proxy, app.maxIpsCount > 0 ? never : undefined]
 
 /**
  * What guards read of a Koa context: the URL the client sent (`ctx.originalUrl`, also inside a
@@ -19,6 +24,7 @@ interface RouterFields {
 export const koaRequest: kit.RequestReader<ParameterizedContext> = {
   url: (ctx) => ctx.originalUrl,
   ip: (ctx) => ctx.ip || undefined,
+  proxyTrust: (ctx) => kit.proxyTrustOf(ctx.app, trustSetting),
   protocol: (ctx) => ctx.protocol,
   host: (ctx) => ctx.host,
   query: (ctx) => ctx.query,

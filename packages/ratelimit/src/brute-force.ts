@@ -25,13 +25,15 @@ import {
   ipv6SubnetOption,
   UNPARSABLE_IP,
 } from './client-ip.js'
+import { DeploymentChecks } from './deployment.js'
 import { hashKey } from './hash.js'
 import { secondsUntil } from './headers.js'
 import { memoryStore } from './memory-store.js'
-import { integerOption, MAX_DURATION, nameOption } from './options.js'
+import { integerOption, MAX_DURATION, nameOption, warnIfMilliseconds } from './options.js'
 import { GuardedCounters, type StoreOptions, storeOptions } from './outage.js'
 import type { Counter, CounterState } from './store.js'
 import { normalizeUsername } from './username.js'
+import { usernameFromRequest } from './username-source.js'
 
 /** How a login attempt ended, for the brute-force counters. */
 export type LoginVerdict = 'success' | 'failure' | 'ignore'
@@ -60,9 +62,12 @@ export interface BruteForceOptions extends ClientIpOptions, Ipv6GroupingOptions,
   /** How long (seconds) a blocked username or (username, IP) pair is refused. Default 900. */
   blockDuration?: number
   /**
-   * Reads the username of the attempt. Default: `body.username`. The value is normalised (NFKC,
-   * lower case, trimmed) and hashed before it becomes a store key. An attempt without a username
-   * (`undefined`, or an empty string) only counts per IP.
+   * Reads the username of the attempt. Default: wherever the framework has it: the parsed
+   * body's `username`, the user of `Authorization: Basic`, else the body itself when no body
+   * parser read it (JSON or a form of at most 16 KiB, then handed to the handler as the parsed
+   * body); with none anywhere, a warning names the fix once (`APIWARD_BRUTEFORCE_NO_USERNAME`).
+   * The value is normalised (NFKC, lower case, trimmed) and hashed before it becomes a store
+   * key. An attempt without a username (`undefined`, or an empty string) only counts per IP.
    *
    * A username that is not a string (`["victim"]`, `{"0": "victim"}`, a number, `null`) is
    * refused with a 400 `request.invalid_username` before the handler: a handler or a database
@@ -133,26 +138,21 @@ interface Attempt {
 
 const kAttempt = Symbol('apiward.bruteForce.attempt')
 
-function defaultUsername(ctx: SecurityContext): unknown {
-  const body = ctx.req.body
-  return typeof body === 'object' && body !== null ? (body as { username?: unknown }).username : undefined
+/** What the `username` option answered, or the request's username (`usernameFromRequest`). */
+function usernameValue(ctx: SecurityContext, read: ((ctx: SecurityContext) => unknown) | undefined): unknown {
+  if (read === undefined) return usernameFromRequest(ctx)
+  let value: unknown
+  try {
+    value = read(ctx)
+  } catch (err) {
+    throw callbackFailed(ctx, USERNAME, err)
+  }
+  if (isThenable(value)) throw wrongAnswer(ctx, USERNAME, value, 'a string or undefined')
+  return value
 }
 
 /** The username of an attempt, normalised; `undefined` when there is none. */
-function usernameOf(
-  ctx: SecurityContext,
-  read: ((ctx: SecurityContext) => unknown) | undefined,
-): string | undefined {
-  let value: unknown
-  if (read === undefined) value = defaultUsername(ctx)
-  else {
-    try {
-      value = read(ctx)
-    } catch (err) {
-      throw callbackFailed(ctx, USERNAME, err)
-    }
-    if (isThenable(value)) throw wrongAnswer(ctx, USERNAME, value, 'a string or undefined')
-  }
+function toUsername(ctx: SecurityContext, value: unknown): string | undefined {
   if (typeof value === 'string') return normalizeUsername(value)
   if (value === undefined) return undefined
   ctx.emit('bruteforce.denied', { severity: 'warn', code: 'request.invalid_username' })
@@ -172,8 +172,8 @@ function defaultVerdict(outcome: RequestOutcome): LoginVerdict {
  * limit (a 429 problem `ratelimit.too_many_failures` with `Retry-After`), and resets on success.
  * The guard learns the outcome from the response status, so it fits a login route in one line.
  *
- * It reads the username from the parsed body, so it is marked `needsBody` (Fastify runs it in
- * `preHandler`).
+ * It reads the username from the body (the parsed one, or the raw one when no parser ran), so it
+ * is marked `needsBody` (Fastify runs it in `preHandler`).
  *
  * @example
  * ```ts
@@ -212,7 +212,10 @@ export function bruteForce(options: BruteForceOptions = {}): BruteForceGuard {
     where,
   )
   const resolveIp = ipResolver(options, 'bruteForce')
+  warnIfMilliseconds(failureWindow, 'failureWindow', where)
+  warnIfMilliseconds(blockDuration, 'blockDuration', where)
   const { store, policy } = storeOptions(options, where, memoryStore)
+  const checks = new DeploymentChecks(where, store, 'bf', name)
   const counters = new GuardedCounters(
     store,
     [
@@ -311,8 +314,8 @@ export function bruteForce(options: BruteForceOptions = {}): BruteForceGuard {
     else counters.background(ctx, (list) => settle(ctx, list, attempt, verdict))
   }
 
-  const begin = (ctx: SecurityContext): Attempt => {
-    const username = usernameOf(ctx, readUsername)
+  const begin = (ctx: SecurityContext, value: unknown): Attempt => {
+    const username = toUsername(ctx, value)
     const userKey = username === undefined ? undefined : hashKey(username)
     const pairKey = `${userKey ?? '-'}|${ipBucket(resolveIp(ctx), v6)}`
     return { pairKey, userKey, consumed: 0, verdict: undefined }
@@ -341,17 +344,19 @@ export function bruteForce(options: BruteForceOptions = {}): BruteForceGuard {
     return undefined
   }
 
-  const run = counters.sync
-    ? (ctx: SecurityContext): void => {
-        const attempt = begin(ctx)
+  const decideNow = counters.sync
+    ? (ctx: SecurityContext, value: unknown): void => {
+        const attempt = begin(ctx, value)
+        if (!checks.record(ctx, counters.primary[0]!)) return
         const [pair, user] = counters.primary as [Counter, Counter]
         const pairState = pair.take(attempt.pairKey, 1) as CounterState
         const userState =
           attempt.userKey === undefined ? undefined : (user.peek(attempt.userKey) as CounterState)
         check(ctx, attempt, pairState, userState, counters.primary)
       }
-    : (ctx: SecurityContext): Promise<void> => {
-        const attempt = begin(ctx)
+    : (ctx: SecurityContext, value: unknown): Promise<void> | undefined => {
+        const attempt = begin(ctx, value)
+        if (!checks.record(ctx, counters.primary[0]!)) return
         return counters
           .run(ctx, async (list) => {
             const [pair, user] = list as [Counter, Counter]
@@ -363,6 +368,11 @@ export function bruteForce(options: BruteForceOptions = {}): BruteForceGuard {
           })
           .then(() => undefined)
       }
+
+  const run = (ctx: SecurityContext): void | Promise<void> => {
+    const value = usernameValue(ctx, readUsername)
+    return value instanceof Promise ? value.then((found) => decideNow(ctx, found)) : decideNow(ctx, value)
+  }
 
   const guard = defineGuard(run, { guardName: 'bruteForce', needsBody: true, kind: 'rate-limit' })
   const mark = (ctx: SecurityContext, verdict: LoginVerdict) => {

@@ -1,4 +1,4 @@
-import { ipKey, NON_PUBLIC_RANGES, type SecurityContext, warnOnce } from '@apiward/core'
+import { hasWarned, ipKey, type SecurityContext, warnOnce } from '@apiward/core'
 import { type CallbackSite, callbackFailed, wrongAnswer } from './callbacks.js'
 
 /** How a guard learns the client IP. */
@@ -74,8 +74,9 @@ export type IpResolver = (ctx: SecurityContext) => string | undefined
 
 const FORWARDING_HEADERS = ['x-forwarded-for', 'x-real-ip', 'forwarded'] as const
 
-let untrustedProxyWarned = false
-let refusedIpFromWarned = false
+const PERMISSIVE = 'APIWARD_PERMISSIVE_TRUST_PROXY'
+const UNTRUSTED = 'APIWARD_UNTRUSTED_PROXY'
+const FORWARDED = 'APIWARD_FORWARDED_HEADER'
 
 function listsAddress(value: string, ip: string): boolean {
   if (!value.includes(ip)) return false
@@ -95,21 +96,49 @@ function listsAddress(value: string, ip: string): boolean {
   return false
 }
 
-function warnUntrustedProxy(ctx: SecurityContext, ip: string | undefined): void {
-  const forwarded = ctx.req.header('x-forwarded-for')
-  if (forwarded === undefined || ip === undefined) return
-  if (listsAddress(forwarded, ip) || !NON_PUBLIC_RANGES.hasAddress(ip)) return
-  untrustedProxyWarned = true
-  warnOnce(
-    'APIWARD_UNTRUSTED_PROXY',
-    `Requests carry X-Forwarded-For but their client IP (${ip}) is the proxy's own address: no proxy is trusted, so every client behind it shares one rate-limit bucket. Trust your proxy in the framework (Express: app.set('trust proxy', 1); Koa: app.proxy = true with app.maxIpsCount = 1; Fastify: trustProxy: '<your proxy address>', a hop count trusts nothing on Fastify 5).`,
-    'ratelimit.md#the-client-ip',
-  )
+const TRUST_FIX =
+  "Trust only your own proxies in the framework (Express: app.set('trust proxy', 1); Koa: app.proxy = true with app.maxIpsCount = 1; Fastify: trustProxy: '<your proxy address>', a hop count trusts nothing on Fastify 5)."
+
+/**
+ * The deployment checks of the framework's IP, each warned once per process (express-rate-limit's
+ * `ERR_ERL_PERMISSIVE_TRUST_PROXY`, `ERR_ERL_UNEXPECTED_X_FORWARDED_FOR` and
+ * `ERR_ERL_FORWARDED_HEADER` are the model).
+ */
+function checkDeployment(ctx: SecurityContext, ip: string | undefined): void {
+  const req = ctx.req
+  if (req.proxyTrust === 'any') {
+    warnOnce(
+      PERMISSIVE,
+      `The framework trusts every proxy (Express 'trust proxy' true, Koa app.proxy without app.maxIpsCount, Fastify trustProxy: true): the client IP is the leftmost X-Forwarded-For entry, which any client writes, so every client can pick a fresh rate-limit bucket per request. ${TRUST_FIX}`,
+      'ratelimit.md#the-client-ip',
+    )
+  }
+  if (ip === undefined) return
+  if (!hasWarned(UNTRUSTED)) {
+    const forwarded = req.header('x-forwarded-for')
+    if (forwarded !== undefined && !listsAddress(forwarded, ip)) {
+      warnOnce(
+        UNTRUSTED,
+        `Requests carry X-Forwarded-For but their client IP (${ip}) is not among its entries: the framework trusts no proxy, so when they cross one (a load balancer, a CDN), every client behind it shares the proxy's rate-limit bucket. ${TRUST_FIX} Without a proxy, a client sent the header itself and nothing needs to change.`,
+        'ratelimit.md#the-client-ip',
+      )
+    }
+  }
+  if (!hasWarned(FORWARDED)) {
+    const forwarded = req.header('forwarded')
+    if (forwarded !== undefined && !listsAddress(forwarded, ip)) {
+      warnOnce(
+        FORWARDED,
+        `Requests carry the RFC 7239 Forwarded header, which Express, Koa and Fastify do not read: the client IP (${ip}) is the connection's or X-Forwarded-For's. Have your proxy send X-Forwarded-For and trust it in the framework, or read the address your proxy writes with ipFrom.`,
+        'ratelimit.md#the-client-ip',
+      )
+    }
+  }
 }
 
 function fromFramework(ctx: SecurityContext): string | undefined {
   const ip = ctx.req.ip
-  if (!untrustedProxyWarned) warnUntrustedProxy(ctx, ip)
+  if (!(hasWarned(UNTRUSTED) && hasWarned(PERMISSIVE) && hasWarned(FORWARDED))) checkDeployment(ctx, ip)
   return ip
 }
 
@@ -179,14 +208,11 @@ export function ipResolver(options: ClientIpOptions, guard: string): IpResolver 
     for (const name of FORWARDING_HEADERS) {
       const value = ctx.req.header(name)
       if (value !== undefined && listsAddress(value, ip)) {
-        if (!refusedIpFromWarned) {
-          refusedIpFromWarned = true
-          warnOnce(
-            'APIWARD_FORWARDED_IP_REFUSED',
-            `ipFrom returned an address taken from ${name}, which any client can set; the framework's IP is used instead. Trust your proxy in the framework, or set dangerouslyTrustForwardedFor if a proxy always overwrites the header.`,
-            'ratelimit.md#the-client-ip',
-          )
-        }
+        warnOnce(
+          'APIWARD_FORWARDED_IP_REFUSED',
+          `ipFrom returned an address taken from ${name}, which any client can set; the framework's IP is used instead. Trust your proxy in the framework, or set dangerouslyTrustForwardedFor if a proxy always overwrites the header.`,
+          'ratelimit.md#the-client-ip',
+        )
         return ctx.req.ip
       }
     }

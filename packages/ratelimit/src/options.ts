@@ -1,3 +1,5 @@
+import { warnOnce } from '@apiward/core'
+
 /** An optional integer option within bounds, or its default. */
 export function integerOption(
   value: unknown,
@@ -29,3 +31,16 @@ export function nameOption(value: unknown, name: string, where: string, fallback
 
 /** Longest window or block: one year, in seconds. */
 export const MAX_DURATION = 31_536_000
+
+/**
+ * Warns once when a duration in seconds looks like milliseconds: a multiple of 1000 above an
+ * hour (`duration: 60000` is a window of 16.7 hours, not a minute).
+ */
+export function warnIfMilliseconds(seconds: number, name: string, where: string): void {
+  if (seconds <= 3600 || seconds % 1000 !== 0) return
+  warnOnce(
+    'APIWARD_SECONDS_AS_MILLISECONDS',
+    `${where}: ${name} is ${seconds} seconds (${(seconds / 3600).toFixed(1)} hours). Durations are in seconds: for ${seconds / 1000} seconds write ${name}: ${seconds / 1000}.`,
+    'ratelimit.md#windows',
+  )
+}

@@ -2,19 +2,22 @@ import {
   booleanOption,
   CidrSet,
   checkOptions,
+  createKey,
   defineGuard,
   functionOption,
   type Guard,
   type KnownOptions,
+  type RequestOutcome,
   type SecurityContext,
 } from '@apiward/core'
 import { TooManyRequests } from '@apiward/errors'
 import { type CallbackSite, callbackFailed, wrongAnswer } from './callbacks.js'
 import { type ClientIpOptions, ipResolver } from './client-ip.js'
+import { DeploymentChecks, type RequestRecord } from './deployment.js'
 import { policyField, secondsUntil, serviceLimitItem, serviceLimitPrefix } from './headers.js'
 import { type KeyOptions, keyBuilder } from './keys.js'
 import { memoryStore } from './memory-store.js'
-import { integerOption, MAX_DURATION, nameOption } from './options.js'
+import { integerOption, MAX_DURATION, nameOption, warnIfMilliseconds } from './options.js'
 import { GuardedCounters, type StoreOptions, storeOptions } from './outage.js'
 import type { Counter, CounterSpec, CounterState } from './store.js'
 
@@ -33,8 +36,15 @@ export interface RateLimitWindow {
 
 /** Options of {@link rateLimit}. */
 export interface RateLimitOptions extends KeyOptions, ClientIpOptions, StoreOptions {
-  /** Points allowed per `duration`: the one-window form. Use `windows` for several. */
-  points?: number
+  /**
+   * Points allowed per `duration`: the one-window form. Use `windows` for several. A function of
+   * the context gives a limit per request (per plan: `(ctx) => ctx.principal?.claims.plan ===
+   * 'pro' ? 1000 : 100`): it must answer synchronously with an integer from 1 to 1e9, and each
+   * limit it answers counts in counters of its own, so at most 64 distinct limits; anything
+   * else refuses the request (503 `ratelimit.unavailable`, a `ratelimit.error` event), never
+   * lets it through uncounted.
+   */
+  points?: number | ((ctx: SecurityContext) => number)
   /** Window length in whole seconds, with `points`. */
   duration?: number
   /**
@@ -79,9 +89,20 @@ export interface RateLimitOptions extends KeyOptions, ClientIpOptions, StoreOpti
    */
   allowlist?: readonly string[]
   /**
-   * Send the IETF fields `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers)
+   * Count only requests that end without a principal. The limiter still runs before
+   * authentication and counts every request when it arrives, so a flood of bad credentials meets
+   * the limit before any token is verified; a request that ends with a principal (an
+   * authentication guard after this one accepted it) gets its points back when the response is
+   * sent. Pair it with a per-principal limiter after authentication (`key: 'principal'`).
+   * Default `false`: every request counts.
+   */
+  onlyUnauthenticated?: boolean
+  /**
+   * Send the IETF fields `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers,
+   * draft 11 and later: the structured-field lists that express-rate-limit calls `'draft-8'`)
    * on every counted response, e.g. `RateLimit-Policy: "default";q=100;w=60` and
-   * `RateLimit: "default";r=42;t=17`. Default `true`.
+   * `RateLimit: "default";r=42;t=17`. Several limiters on one request each add their members.
+   * Default `true`.
    */
   standardHeaders?: boolean
   /**
@@ -112,6 +133,7 @@ const RATE_LIMIT_OPTIONS = {
   name: true,
   cost: true,
   countRefused: true,
+  onlyUnauthenticated: true,
   skip: true,
   allowlist: true,
   standardHeaders: true,
@@ -127,6 +149,9 @@ const RATE_LIMIT_OPTIONS = {
 
 const SKIP: CallbackSite = { guard: 'rateLimit', callback: 'skip' }
 const COST: CallbackSite = { guard: 'rateLimit', callback: 'cost' }
+const POINTS: CallbackSite = { guard: 'rateLimit', callback: 'points' }
+/** Distinct limits a `points` function may answer: each has counters of its own. */
+const MAX_PLANS = 64
 
 interface Window {
   readonly name: string
@@ -145,8 +170,9 @@ function readWindows(options: RateLimitOptions, name: string, where: string): Wi
   if (!single && options.windows === undefined) {
     throw new TypeError(`${where}: points and duration are required, e.g. { points: 100, duration: 60 }`)
   }
+  const dynamic = typeof options.points === 'function'
   const list: readonly RateLimitWindow[] = single
-    ? [{ points: options.points as number, duration: options.duration as number }]
+    ? [{ points: dynamic ? 1 : (options.points as number), duration: options.duration as number }]
     : options.windows!
   if (!Array.isArray(list) || list.length === 0) {
     throw new TypeError(`${where}: windows must be a non-empty array of { points, duration }`)
@@ -157,6 +183,7 @@ function readWindows(options: RateLimitOptions, name: string, where: string): Wi
     if (!single) checkOptions<RateLimitWindow>(w, `${where}: windows[${i}]`, WINDOW_OPTIONS)
     const points = integerOption(w.points, `${at}points`, where, { min: 1, max: 1e9 })
     const duration = integerOption(w.duration, `${at}duration`, where, { min: 1, max: MAX_DURATION })
+    warnIfMilliseconds(duration, `${at}duration`, where)
     const fallback = list.length === 1 ? name : `${name}-${duration}s`
     const policy = nameOption(w.name, `${at}name`, where, fallback)
     if (windows.some((other) => other.duration === duration)) {
@@ -207,36 +234,86 @@ export function rateLimit(options: RateLimitOptions): Guard {
   const resolveIp = ipResolver(options, 'rateLimit')
   const keyOf = keyBuilder(options, resolveIp, where)
   const skip = functionOption<(ctx: SecurityContext) => boolean>(options.skip, 'skip', where)
-  const standard = booleanOption(options.standardHeaders, 'standardHeaders', where, true)
+  const standard = standardHeadersOption(options.standardHeaders, where)
   const legacy = booleanOption(options.legacyHeaders, 'legacyHeaders', where, false)
   const countRefused = booleanOption(options.countRefused, 'countRefused', where, false)
+  const giveBack = booleanOption(options.onlyUnauthenticated, 'onlyUnauthenticated', where, false)
   if (options.allowlist !== undefined && !Array.isArray(options.allowlist)) {
     throw new TypeError(`${where}: allowlist must be an array of IPs or CIDR ranges`)
   }
+  const pointsOf = typeof options.points === 'function' ? options.points : undefined
   const settings = Object.freeze({
     name,
-    windows: windows.map((w) => ({ points: w.points, duration: w.duration })),
+    windows: windows.map((w) => ({
+      points: pointsOf === undefined ? w.points : 'function',
+      duration: w.duration,
+    })),
     key: typeof options.key === 'function' ? 'function' : (options.key ?? 'ip'),
     countRefused,
+    onlyUnauthenticated: giveBack,
   })
   const allowlist = options.allowlist?.length
     ? new CidrSet(options.allowlist, `${where} allowlist`)
     : undefined
-  const minPoints = Math.min(...windows.map((w) => w.points))
   let fixedCost = 1
   let costOf: ((ctx: SecurityContext) => number) | undefined
   if (typeof options.cost === 'function') costOf = options.cost
   else if (options.cost !== undefined) {
-    fixedCost = integerOption(options.cost, 'cost', where, { min: 0, max: minPoints })
+    const max = pointsOf === undefined ? Math.min(...windows.map((w) => w.points)) : 1e9
+    fixedCost = integerOption(options.cost, 'cost', where, { min: 0, max })
   }
   const { store, policy } = storeOptions(options, where, memoryStore)
-  const specs: CounterSpec[] = windows.map((w) => ({
-    name: `rl:${name}:${w.duration}`,
-    points: w.points,
-    duration: w.duration,
-  }))
-  const counters = new GuardedCounters(store, specs, policy, 'rateLimit')
-  const policyValue = policyField(windows)
+  const checks = new DeploymentChecks(where, store, 'rl', name)
+
+  /** The windows and counters of one limit; a `points` function has one plan per limit it answers. */
+  const planOf = (list: readonly Window[], suffix: string): Plan => {
+    const specs: CounterSpec[] = list.map((w) => ({
+      name: `rl:${name}:${w.duration}${suffix}`,
+      points: w.points,
+      duration: w.duration,
+    }))
+    const counters = new GuardedCounters(store, specs, policy, 'rateLimit')
+    return { windows: list, counters, policyValue: policyField(list), states: new Array(n) }
+  }
+  const fixedPlan = pointsOf === undefined ? planOf(windows, '') : undefined
+  const plans = new Map<number, Plan>()
+
+  const planFor = (ctx: SecurityContext): Plan => {
+    if (fixedPlan !== undefined) return fixedPlan
+    let points: unknown
+    try {
+      points = pointsOf!(ctx)
+    } catch (err) {
+      throw callbackFailed(ctx, POINTS, err)
+    }
+    if (typeof points !== 'number' || !Number.isInteger(points) || points < 1 || points > 1e9) {
+      throw wrongAnswer(ctx, POINTS, points, 'an integer from 1 to 1e9')
+    }
+    const known = plans.get(points)
+    if (known !== undefined) return known
+    if (plans.size >= MAX_PLANS) {
+      throw callbackFailed(
+        ctx,
+        POINTS,
+        new TypeError(
+          `rateLimit() points answered more than ${MAX_PLANS} distinct limits; answer one per plan`,
+        ),
+      )
+    }
+    const window = windows[0]!
+    const plan = planOf(
+      [
+        {
+          ...window,
+          points,
+          itemPrefix: serviceLimitPrefix({ name: window.name, points, duration: window.duration }),
+        },
+      ],
+      `:q${points}`,
+    )
+    plans.set(points, plan)
+    return plan
+  }
 
   /** Whether `skip` leaves the request uncounted; a `skip` that fails refuses it. */
   const skips = (ctx: SecurityContext): boolean => {
@@ -269,8 +346,29 @@ export function rateLimit(options: RateLimitOptions): Guard {
     resetAt: Date.now() + windows[i]!.duration * 1000,
   })
 
-  const decide = (ctx: SecurityContext, states: ArrayLike<CounterState>): void => {
+  /** The standard fields, with the members of the limiters that ran before on this request. */
+  const sendStandard = (ctx: SecurityContext, record: RequestRecord, plan: Plan, field: string): void => {
+    if (record.policy === '') {
+      record.policy = plan.policyValue
+      record.field = field
+    } else {
+      record.policy = `${record.policy}, ${plan.policyValue}`
+      record.field = `${record.field}, ${field}`
+    }
+    // Names in lower case, as HTTP/2 writes them: Node lower-cases every name it is given, and
+    // one that already is costs no new string.
+    ctx.setHeader('ratelimit-policy', record.policy)
+    ctx.setHeader('ratelimit', record.field)
+  }
+
+  const decide = (
+    ctx: SecurityContext,
+    record: RequestRecord,
+    plan: Plan,
+    states: ArrayLike<CounterState>,
+  ): void => {
     const now = Date.now()
+    const list = plan.windows
     let exceeded = false
     let retryAfter = 1
     let field = ''
@@ -278,7 +376,7 @@ export function rateLimit(options: RateLimitOptions): Guard {
     let tightestRemaining = Number.POSITIVE_INFINITY
     for (let i = 0; i < n; i++) {
       const state = states[i]!
-      const window = windows[i]!
+      const window = list[i]!
       const remaining = window.points - state.consumed
       const seconds = secondsUntil(state.resetAt, now)
       if (remaining < 0 || state.refused === true) {
@@ -294,14 +392,9 @@ export function rateLimit(options: RateLimitOptions): Guard {
         tightest = i
       }
     }
-    // Names in lower case, as HTTP/2 writes them: Node lower-cases every name it is given, and
-    // one that already is costs no new string.
-    if (standard) {
-      ctx.setHeader('ratelimit-policy', policyValue)
-      ctx.setHeader('ratelimit', field)
-    }
+    if (standard) sendStandard(ctx, record, plan, field)
     if (legacy) {
-      ctx.setHeader('x-ratelimit-limit', String(windows[tightest]!.points))
+      ctx.setHeader('x-ratelimit-limit', String(list[tightest]!.points))
       ctx.setHeader('x-ratelimit-remaining', String(Math.max(0, tightestRemaining)))
       ctx.setHeader('x-ratelimit-reset', String(secondsUntil(states[tightest]!.resetAt, now)))
     }
@@ -320,42 +413,56 @@ export function rateLimit(options: RateLimitOptions): Guard {
     }
   }
 
-  if (counters.sync) {
-    const primary = counters.primary
-    const states: CounterState[] = new Array(n)
-    /**
-     * Charges every window, synchronously. When one refuses, those before it give back what
-     * they took and none after it takes: nothing runs in between, so no other request sees the
-     * points taken for a moment.
-     */
-    const charge = (key: string, cost: number): void => {
-      if (countRefused) {
-        for (let i = 0; i < n; i++) states[i] = primary[i]!.hit(key, cost) as CounterState
-        return
-      }
-      for (let i = 0; i < n; i++) {
-        const state = primary[i]!.take(key, cost) as CounterState
-        states[i] = state
-        if (state.refused !== true || n === 1) continue
-        for (let j = 0; j < n; j++) {
-          if (j === i) continue
-          if (j < i) primary[j]!.reward(key, cost)
-          states[j] = (primary[j]!.peek(key) as CounterState | undefined) ?? idle(j)
-        }
-        return
-      }
+  /** The points a request that ends with a principal gets back (`onlyUnauthenticated`). */
+  const kTaken = createKey<Taken>('ratelimit.taken')
+  const onFinish = (_outcome: RequestOutcome, ctx: SecurityContext): void => {
+    const taken = ctx.get(kTaken)
+    if (taken === undefined || ctx.principal === undefined) return
+    const { plan, key, cost, states } = taken
+    if (plan.counters.sync) {
+      for (const counter of plan.counters.primary) counter.reward(key, cost)
+      return
     }
-    return defineGuard(
-      (ctx) => {
-        if (skip !== undefined && skips(ctx)) return
-        const ip = allowlist === undefined ? undefined : resolveIp(ctx)
-        if (allowlist?.hasAddress(ip)) return
-        const key = keyOf(ctx, ip)
-        charge(key, costFor(ctx))
-        decide(ctx, states)
-      },
-      { guardName: 'rateLimit', needsBody: false, kind: 'rate-limit', settings },
+    plan.counters.background(ctx, (list) =>
+      Promise.all(list.map((counter, i) => counter.reward(key, cost, states[i]))),
     )
+  }
+  const giveBackLater = (
+    ctx: SecurityContext,
+    plan: Plan,
+    key: string,
+    cost: number,
+    states: readonly CounterState[],
+  ) => {
+    if (cost === 0) return
+    ctx.set(kTaken, { plan, key, cost, states })
+    ctx.onFinish(onFinish)
+  }
+
+  /**
+   * Charges every window, synchronously. When one refuses, those before it give back what
+   * they took and none after it takes: nothing runs in between, so no other request sees the
+   * points taken for a moment.
+   */
+  const chargeNow = (plan: Plan, key: string, cost: number): CounterState[] => {
+    const primary = plan.counters.primary
+    const states = plan.states
+    if (countRefused) {
+      for (let i = 0; i < n; i++) states[i] = primary[i]!.hit(key, cost) as CounterState
+      return states
+    }
+    for (let i = 0; i < n; i++) {
+      const state = primary[i]!.take(key, cost) as CounterState
+      states[i] = state
+      if (state.refused !== true || n === 1) continue
+      for (let j = 0; j < n; j++) {
+        if (j === i) continue
+        if (j < i) primary[j]!.reward(key, cost)
+        states[j] = (primary[j]!.peek(key) as CounterState | undefined) ?? idle(j)
+      }
+      return states
+    }
+    return states
   }
 
   /**
@@ -364,7 +471,11 @@ export function rateLimit(options: RateLimitOptions): Guard {
    * so the request consumes nothing; until they have, a concurrent request of the same key may
    * find less room: refused early, never admitted beyond a limit.
    */
-  const charge = async (list: readonly Counter[], key: string, cost: number): Promise<CounterState[]> => {
+  const chargeRemote = async (
+    list: readonly Counter[],
+    key: string,
+    cost: number,
+  ): Promise<CounterState[]> => {
     if (countRefused) return Promise.all(list.map((counter) => counter.hit(key, cost)))
     const taken = await Promise.all(list.map((counter) => counter.take(key, cost)))
     if (n === 1 || !taken.some((state) => state.refused === true)) return taken
@@ -386,10 +497,54 @@ export function rateLimit(options: RateLimitOptions): Guard {
       if (skip !== undefined && skips(ctx)) return
       const ip = allowlist === undefined ? undefined : resolveIp(ctx)
       if (allowlist?.hasAddress(ip)) return
+      const plan = planFor(ctx)
+      const record = checks.record(ctx, plan.counters.primary[0]!)
+      if (record === undefined) return
       const key = keyOf(ctx, ip)
       const cost = costFor(ctx)
-      return counters.run(ctx, (list) => charge(list, key, cost)).then((states) => decide(ctx, states))
+      if (plan.counters.sync) {
+        const states = chargeNow(plan, key, cost)
+        decide(ctx, record, plan, states)
+        if (giveBack) giveBackLater(ctx, plan, key, cost, NO_STATES)
+        return
+      }
+      return plan.counters
+        .run(ctx, (list) => chargeRemote(list, key, cost))
+        .then((states) => {
+          decide(ctx, record, plan, states)
+          if (giveBack) giveBackLater(ctx, plan, key, cost, states)
+        })
     },
     { guardName: 'rateLimit', needsBody: false, kind: 'rate-limit', settings },
+  )
+}
+
+/** The memory store gives back without the taken state. */
+const NO_STATES: readonly CounterState[] = []
+
+/** One limit of a limiter: its windows, their counters, the policy field. */
+interface Plan {
+  readonly windows: readonly Window[]
+  readonly counters: GuardedCounters
+  readonly policyValue: string
+  /** Scratch space of the synchronous path: nothing runs between filling and reading it. */
+  readonly states: CounterState[]
+}
+
+/** What a request took, to give back when it ends with a principal. */
+interface Taken {
+  readonly plan: Plan
+  readonly key: string
+  readonly cost: number
+  readonly states: readonly CounterState[]
+}
+
+/** `standardHeaders`, refused with the fix when it is another library's draft name. */
+function standardHeadersOption(value: unknown, where: string): boolean {
+  if (value === undefined) return true
+  if (typeof value === 'boolean') return value
+  const named = typeof value === 'string' ? `; for ${JSON.stringify(value)} write standardHeaders: true` : ''
+  throw new TypeError(
+    `${where}: standardHeaders must be true or false. true sends RateLimit-Policy and RateLimit as structured-field lists (draft-ietf-httpapi-ratelimit-headers-11, what express-rate-limit calls 'draft-8'); false sends neither${named}.`,
   )
 }

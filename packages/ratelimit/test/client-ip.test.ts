@@ -15,17 +15,29 @@ afterAll(() => {
 const tick = () => new Promise((r) => setImmediate(r))
 
 describe('client IP', () => {
-  it('warns once when X-Forwarded-For arrives from a proxy that is not trusted', async () => {
+  it('warns once when X-Forwarded-For arrives from a proxy that is not trusted, a public one (a CDN) included', async () => {
     const guard = rateLimit({ points: 100, duration: 60 })
-    guard(context({ ip: '203.0.113.5', headers: { 'x-forwarded-for': '198.51.100.1' } }))
     guard(context({ ip: '127.0.0.1', headers: { 'x-forwarded-for': '198.51.100.1, 127.0.0.1' } }))
-    guard(context({ ip: '10.0.0.2', headers: { 'x-forwarded-for': '198.51.100.1' } }))
+    expect(warnings.filter((w) => w.code === 'APIWARD_UNTRUSTED_PROXY')).toHaveLength(0)
+    guard(context({ ip: '203.0.113.5', headers: { 'x-forwarded-for': '198.51.100.1' } }))
     guard(context({ ip: '10.0.0.3', headers: { 'x-forwarded-for': '198.51.100.2' } }))
     await tick()
     const untrusted = warnings.filter((w) => w.code === 'APIWARD_UNTRUSTED_PROXY')
     expect(untrusted).toHaveLength(1)
-    expect(untrusted[0]!.message).toContain('10.0.0.2')
+    expect(untrusted[0]!.message).toContain('203.0.113.5')
     expect(untrusted[0]!.message).toContain('trust proxy')
+    expect(untrusted[0]!.docs).toBe('ratelimit.md#the-client-ip')
+  })
+
+  it('warns once when the RFC 7239 Forwarded header arrives, which no framework reads', () => {
+    const guard = rateLimit({ points: 100, duration: 60 })
+    guard(context({ ip: '192.0.2.7', headers: { forwarded: 'for=192.0.2.7;proto=https' } }))
+    expect(warnings.filter((w) => w.code === 'APIWARD_FORWARDED_HEADER')).toHaveLength(0)
+    guard(context({ ip: '10.0.0.9', headers: { forwarded: 'for="[2001:db8::1]";proto=https' } }))
+    guard(context({ ip: '10.0.0.9', headers: { forwarded: 'for=198.51.100.9' } }))
+    const forwarded = warnings.filter((w) => w.code === 'APIWARD_FORWARDED_HEADER')
+    expect(forwarded).toHaveLength(1)
+    expect(forwarded[0]!.message).toContain('ipFrom')
   })
 
   it('uses a custom ipFrom that reads a header no client can forge past the edge', () => {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { RoutingPolicy } from '../path.js'
-import { NodeSecurityRequest } from '../request.js'
+import { NodeSecurityRequest, type ProxyTrust } from '../request.js'
 import { type BodyStream, readRawBody } from './body.js'
 
 const EMPTY: Readonly<Record<string, never>> = Object.freeze({})
@@ -16,6 +16,11 @@ export interface RequestReader<F> {
   readonly url?: (request: F) => string
   /** The client IP under the framework's trust-proxy setting. */
   readonly ip: (request: F) => string | undefined
+  /**
+   * How far the framework's trust-proxy setting trusts forwarding headers, so guards can warn
+   * about a setting that lets clients pick their IP. Default: unknown.
+   */
+  readonly proxyTrust?: (request: F) => ProxyTrust
   /** The protocol under the framework's trust-proxy setting. */
   readonly protocol: (request: F) => string | undefined
   /** The host under the framework's trust-proxy setting (`Host`, or a trusted `X-Forwarded-Host`). */
@@ -60,6 +65,10 @@ export class FrameworkRequest<F> extends NodeSecurityRequest {
 
   protected get frameworkIp(): string | undefined {
     return this.#reader.ip(this.framework)
+  }
+
+  override get proxyTrust(): ProxyTrust | undefined {
+    return this.#reader.proxyTrust?.(this.framework)
   }
 
   protected get frameworkProtocol(): string | undefined {

@@ -4,7 +4,7 @@
  * (docs/adapters.md#writing-an-adapter).
  */
 
-export { NodeSecurityRequest, type TlsInfo } from '../request.js'
+export { NodeSecurityRequest, type ProxyTrust, type TlsInfo } from '../request.js'
 export { type BodyStream, readRawBody } from './body.js'
 export {
   type ClientErrorListener,
@@ -34,12 +34,14 @@ export {
   type MountedGuards,
   markGuards,
   optionsAllowHeader,
+  proxyTrustOf,
   type RenderedOutcome,
   type RouteEntry,
   renderOutcome,
   renderProblem,
   routeEntries,
   runGuard,
+  type TrustSetting,
   unansweredStatus,
   unmatchedRoute,
 } from './kit.js'

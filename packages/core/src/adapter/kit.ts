@@ -22,6 +22,7 @@ import {
   toGuardList,
 } from '../guard.js'
 import { booleanOption, checkOptions, functionOption, type KnownOptions } from '../options.js'
+import type { ProxyTrust } from '../request.js'
 import { REQUEST_ID_HEADER, requestIdFrom } from '../request-id.js'
 import { type BodyFacts, emptyJsonBodyError } from './empty-json-body.js'
 
@@ -467,4 +468,36 @@ export function forwardedHost(headers: IncomingHttpHeaders, trusted: boolean): s
   if (!trusted || typeof forwarded !== 'string' || forwarded === '') return headers.host
   const comma = forwarded.indexOf(',')
   return (comma === -1 ? forwarded : forwarded.slice(0, comma)).trim()
+}
+
+const proxyTrusts = new WeakMap<object, ProxyTrust>()
+
+/**
+ * An app's trust-proxy setting as {@link proxyTrustOf} reads it: whether it is on, and the
+ * framework's compiled trust function `(address, hop) => boolean` (`undefined`: every hop).
+ */
+export type TrustSetting = readonly [
+  enabled: boolean,
+  trusts: ((address: string, hop: number) => boolean) | undefined,
+]
+
+/**
+ * How far an app's trust-proxy setting trusts forwarding headers (see `ProxyTrust`), read once per
+ * app with `read` and kept: `'none'` when it is off, `'any'` when the trust function trusts a
+ * public address 64 hops away (only a trust-everything setting does), otherwise `'limited'`.
+ *
+ * @example
+ * ```ts
+ * const read = (app: Application): kit.TrustSetting => [Boolean(app.get('trust proxy')), app.get('trust proxy fn')]
+ * proxyTrust: (req) => kit.proxyTrustOf(req.app, read)
+ * ```
+ */
+export function proxyTrustOf<A extends object>(app: A, read: (app: A) => TrustSetting): ProxyTrust {
+  let trust = proxyTrusts.get(app)
+  if (trust === undefined) {
+    const [enabled, trusts] = read(app)
+    trust = !enabled ? 'none' : trusts === undefined || trusts('198.51.100.77', 64) ? 'any' : 'limited'
+    proxyTrusts.set(app, trust)
+  }
+  return trust
 }
