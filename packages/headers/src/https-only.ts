@@ -63,13 +63,14 @@ function canonicalHttpsOrigin(value: unknown): string {
 /**
  * The path and query of the request as the client sent them, never its host: the path the
  * framework saw from the start (Express rewrites `url` inside mounted routers), the query of the
- * Node request. Anything but visible ASCII is percent-encoded, so the `Location` is always a
- * valid header value.
+ * request target (a fetch-based adapter's `target`, a Node request's `url`). Anything but visible
+ * ASCII is percent-encoded, so the `Location` is always a valid header value.
  */
 function target(req: SecurityRequest): string {
-  const url = (req as { raw?: { url?: unknown } }).raw?.url
-  const q = typeof url === 'string' ? url.indexOf('?') : -1
-  const path = req.rawPath + (q === -1 ? '' : (url as string).slice(q))
+  const view = req as { target?: unknown; raw?: { url?: unknown } }
+  const sent = typeof view.target === 'string' ? view.target : view.raw?.url
+  const q = typeof sent === 'string' ? sent.indexOf('?') : -1
+  const path = req.rawPath + (q === -1 ? '' : (sent as string).slice(q))
   const slashed = path.startsWith('/') ? path : `/${path}`
   return slashed.replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c))
 }
@@ -84,7 +85,7 @@ function target(req: SecurityRequest): string {
  *
  * @example
  * ```ts
- * app.use(guard(httpsOnly({ redirectTo: 'https://api.example.com' }), secureHeaders()))
+ * app.use(guard(secureHeaders(), httpsOnly({ redirectTo: 'https://api.example.com' })))
  * ```
  */
 export function httpsOnly(options: HttpsOnlyOptions = {}): Guard {
