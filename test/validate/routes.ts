@@ -28,7 +28,11 @@ export const listQuery = {
 } as const
 
 export const createNote = validate({ name: 'POST /notes', body: newNote })
-export const updateNote = validate({ name: 'PATCH /notes/:id', params: noteId, body: { ...newNote, required: [] } })
+export const updateNote = validate({
+  name: 'PATCH /notes/:id',
+  params: noteId,
+  body: { ...newNote, required: [] },
+})
 export const listNotes = validate({ name: 'GET /notes', query: listQuery })
 export const versioned = validate({
   headers: { type: 'object', properties: { 'api-version': { type: 'integer', enum: [1, 2] } } },

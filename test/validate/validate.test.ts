@@ -16,7 +16,11 @@ describe.each(harnesses)('$name adapter: validate()', (harness) => {
   })
 
   const post = (path: string, body: string, headers: Record<string, string> = {}, method = 'POST') =>
-    send(`${server.url}${path}`, { method, body, headers: { 'Content-Type': 'application/json', ...headers } })
+    send(`${server.url}${path}`, {
+      method,
+      body,
+      headers: { 'Content-Type': 'application/json', ...headers },
+    })
 
   it('hands the handler the validated body, with declared defaults, as the framework body and the typed state', async () => {
     const answer = await post('/notes', json({ title: 'hello' }))
@@ -34,7 +38,12 @@ describe.each(harnesses)('$name adapter: validate()', (harness) => {
     expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/)
     expect(answer.json.code).toBe('validation.rejected')
     expect(answer.json.errors).toEqual([
-      { in: 'body', pointer: '/isAdmin', message: 'must NOT have additional properties', keyword: 'additionalProperties' },
+      {
+        in: 'body',
+        pointer: '/isAdmin',
+        message: 'must NOT have additional properties',
+        keyword: 'additionalProperties',
+      },
     ])
   })
 
@@ -66,19 +75,32 @@ describe.each(harnesses)('$name adapter: validate()', (harness) => {
     expect((await send(`${server.url}/notes`)).json).toEqual({ query: { limit: 20 } })
     const unknown = await send(`${server.url}/notes?limit=10&admin=1`)
     expect(unknown.status).toBe(400)
-    expect(unknown.json.errors[0]).toMatchObject({ in: 'query', pointer: '/admin', keyword: 'additionalProperties' })
+    expect(unknown.json.errors[0]).toMatchObject({
+      in: 'query',
+      pointer: '/admin',
+      keyword: 'additionalProperties',
+    })
   })
 
   it('refuses a repeated scalar query parameter and accepts a repeated array one', async () => {
     const polluted = await send(`${server.url}/notes?limit=1&limit=2`)
     expect(polluted.status).toBe(400)
     expect(polluted.json.errors[0]).toMatchObject({ in: 'query', pointer: '/limit' })
-    expect((await send(`${server.url}/notes?tag=a&tag=b`)).json).toEqual({ query: { limit: 20, tag: ['a', 'b'] } })
+    expect((await send(`${server.url}/notes?tag=a&tag=b`)).json).toEqual({
+      query: { limit: 20, tag: ['a', 'b'] },
+    })
     expect((await send(`${server.url}/notes?tag=a`)).json).toEqual({ query: { limit: 20, tag: ['a'] } })
   })
 
   it('refuses query values that are not what the schema says', async () => {
-    for (const query of ['limit=abc', 'limit=1.5', 'limit=0', 'limit=1e3', 'limit[$gt]=1', '__proto__[x]=1']) {
+    for (const query of [
+      'limit=abc',
+      'limit=1.5',
+      'limit=0',
+      'limit=1e3',
+      'limit[$gt]=1',
+      '__proto__[x]=1',
+    ]) {
       const answer = await send(`${server.url}/notes?${query}`)
       expect(answer.status, query).toBe(400)
       expect(answer.json.in ?? answer.json.errors[0].in, query).toBe('query')

@@ -185,10 +185,17 @@ export async function readJsonBody(ctx: SecurityContext, settings: JsonBodySetti
     throw rejectedEvent(ctx, 'body', emptyBody())
   }
   const refused = mediaTypeError(ctx, settings.types)
-  if (refused !== undefined) throw rejectedEvent(ctx, 'body', refused)
+  // A chunked request without a type may carry no byte at all (Node's client sends an empty
+  // POST so): it is a request without a body, which only its end can tell.
+  const untyped = refused !== undefined && ctx.req.header('content-type') === undefined
+  if (refused !== undefined && !untyped) throw rejectedEvent(ctx, 'body', refused)
   let bytes: Uint8Array
   try {
     bytes = await ctx.readBody(settings.limit)
+    if (untyped) {
+      if (bytes.length === 0) return
+      throw refused
+    }
   } catch (err) {
     if (!(err instanceof TypeError) || ctx.req.body === undefined) throw rejectedEvent(ctx, 'body', err)
     warnOnce('APIWARD_VALIDATE_PARSER_FIRST', NOT_MOUNTED_FIRST, 'validate.md#jsonbody')
