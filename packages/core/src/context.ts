@@ -55,8 +55,10 @@ type FinishListener = (outcome: RequestOutcome, ctx: SecurityContext) => void
 /** Emits `request.completed` for a context whose bus wanted it when the context was created. */
 function reportCompleted(outcome: RequestOutcome, ctx: SecurityContext): void {
   let route: string | undefined
+  let userAgent: string | undefined
   try {
     route = ctx.req.route
+    userAgent = ctx.req.header('user-agent')
   } catch {
     route = undefined
   }
@@ -69,6 +71,7 @@ function reportCompleted(outcome: RequestOutcome, ctx: SecurityContext): void {
     durationMs: outcome.durationMs,
     route,
     credential: ctx.principal?.credential,
+    userAgent,
   })
 }
 

@@ -43,6 +43,8 @@ export interface SecurityEventMap {
     route?: string
     /** The credential kind of the principal, when one was established. */
     credential?: string
+    /** The request's `User-Agent`, as the client sent it (untrusted text). */
+    userAgent?: string
   }
 }
 
