@@ -212,6 +212,14 @@ export class DiscoveredJwks implements KeySource {
     )
   }
 
+  describe(): { location: string; lastFailure: string | undefined } {
+    const failure = this.#metadata.lastFailure
+    if (failure !== undefined || this.#jwks === undefined) {
+      return { location: `the metadata of issuer ${this.#issuer}`, lastFailure: failure }
+    }
+    return this.#jwks.describe()
+  }
+
   /** Fetches the metadata and the keys unless loaded; rejects with why when either fails. */
   async ready(): Promise<void> {
     await this.#keysOf(await metadataReady(this.#metadata, this.#issuer)).ready()

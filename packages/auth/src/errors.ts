@@ -22,6 +22,7 @@ export type TokenFailureReason =
   | 'rejected_by_validate'
   | 'revoked'
   | 'keys_unavailable'
+  | 'misconfigured'
   | 'inactive'
 
 function quoted(value: string): string {

@@ -54,6 +54,10 @@ export class RemoteJwks implements KeySource {
     return this.#document.lastFailure
   }
 
+  describe(): { location: string; lastFailure: string | undefined } {
+    return { location: this.url.href, lastFailure: this.#document.lastFailure }
+  }
+
   candidates(
     alg: JwtAlgorithm,
     kid: string | undefined,

@@ -14,6 +14,17 @@ export function decodeSegment(segment: string): Record<string, unknown> | undefi
   }
 }
 
+/**
+ * A key that could not be used (its import failed, or the crypto layer refused it for `alg`,
+ * e.g. an RSA modulus under 2048 bits): the configuration is wrong, not the token.
+ */
+export class UnusableKey extends Error {
+  constructor(readonly original: unknown) {
+    super(original instanceof Error ? original.message : String(original))
+    this.name = 'UnusableKey'
+  }
+}
+
 /** Keys tried for one token at most: a JWKS with many keys under one `kid` costs no more. */
 const MAX_CANDIDATES = 4
 
@@ -34,13 +45,14 @@ export async function verifyWithKeys(
     try {
       cryptoKey = await key.forAlgorithm(alg)
     } catch (err) {
-      lastError = err
+      lastError = new UnusableKey(err)
       continue
     }
     try {
       return (await jwtVerify(token, cryptoKey, { ...options, algorithms: [alg] })).payload
     } catch (err) {
-      lastError = err
+      // jose's own errors are about the token; a plain TypeError is the key refused for alg.
+      lastError = err instanceof errors.JOSEError ? err : new UnusableKey(err)
       if (!(err instanceof errors.JWSSignatureVerificationFailed)) break
     }
   }

@@ -58,6 +58,11 @@ export function unavailable(ctx: SecurityContext, callback: string, err: unknown
   })
 }
 
+/** The stand-in for an issuer whose resolver answered unusable key options: no key, and why. */
+function misconfiguredSource(why: string): KeySource {
+  return { algorithms: [], misconfigured: why, candidates: () => [] }
+}
+
 /** Builds the key source of one set of key options; a `TypeError` names what is wrong. */
 type BuildSource = (keys: JwtKeyOptions, where: string, issuer: string | undefined) => KeySource
 
@@ -125,8 +130,9 @@ export function issuerResolver(resolve: (issuer: string) => unknown, buildSource
         throw misread('issuers', answer, 'key options or undefined')
       return buildSource(answer as JwtKeyOptions, `issuers("${iss}")`, iss)
     } catch (err) {
+      // The resolver's own mistake: every token of this issuer is refused as a configuration error.
       reportCallbackError(ctx, { code: 'auth.invalid_token', credential: 'jwt', callback: 'issuers' }, err)
-      return undefined
+      return misconfiguredSource(err instanceof Error ? err.message : String(err))
     }
   }
   return (iss, ctx) => {

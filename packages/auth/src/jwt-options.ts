@@ -1,5 +1,7 @@
 import {
+  booleanOption,
   checkOptions,
+  functionOption,
   type KnownOptions,
   type SecurityContext,
   type SecurityEventBus,
@@ -11,10 +13,13 @@ import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwtAlgorithm, type JwtAlgorit
 import { type BearerSettings, bearerSettings, type TokenLocation } from './bearer.js'
 import { type BindingOptions, type TokenBinding, tokenBinding } from './binding.js'
 import { type ClaimPolicy, clockToleranceOf } from './claims.js'
+import type { TokenFailureReason } from './errors.js'
+import { type JwtLogger, jwtDiagnostics, type RefusalDetail } from './jwt-diagnostics.js'
 import { type JwtKeys, jwtKeys } from './jwt-issuers.js'
 import type { PublicKeyInput } from './key-source.js'
-import { backgroundReport, type RemoteJwksOptions, type RemoteReport } from './remote.js'
+import { backgroundReport, type RemoteJwksOptions, type RemoteReport, remoteSettings } from './remote.js'
 import type { RevocationStore } from './revocation.js'
+import { warnIfMilliseconds } from './seconds.js'
 
 /** Where the keys of one issuer come from: exactly one of these. */
 export interface JwtKeyOptions {
@@ -141,6 +146,15 @@ export interface JwtOptions extends JwtKeyOptions, BindingOptions {
   /** How a remote JWKS, and the issuer's metadata with `discovery`, are fetched and cached. */
   jwksOptions?: RemoteJwksOptions
   /**
+   * Receives the diagnostics of refusals that point at the configuration rather than at the
+   * token (issuer or audience not accepted, keys unavailable, an algorithm the keys do not
+   * allow, an unknown `kid`, a wrong `typ`, unusable keys): each reason once, with the expected
+   * and the received values, never the token. Default: one `console.warn` line per reason and
+   * process, through core's `warnOnce()` (route it with `configureWarnings()`); `false` turns
+   * them off. The client gets the same 401 either way.
+   */
+  logger?: JwtLogger | false
+  /**
    * Where the events of the remote JWKS and of discovery go (`jwks.refreshed`,
    * `jwks.refresh_failed`, `discovery.refreshed`, `discovery.refresh_failed`), which belong to
    * no request: through `report()`. Per-request events (`auth.success`, `auth.failure`) go to the bus of
@@ -187,6 +201,7 @@ export const JWT_OPTIONS: KnownOptions<JwtOptions> = {
   maxTokenLength: true,
   rolesClaim: true,
   jwksOptions: true,
+  logger: true,
   events: true,
   dangerouslyAllowAnyIssuer: true,
   dangerouslyAllowAnyAudience: true,
@@ -198,9 +213,36 @@ export const JWT_OPTIONS: KnownOptions<JwtOptions> = {
 
 /** Names other libraries use, and what they are called here. */
 export const JWT_MISTAKES: Readonly<Record<string, string>> = {
+  // express-oauth2-jwt-bearer
   issuerBaseURL: 'issuer, with discovery: true',
+  tokenSigningAlg: 'algorithms',
+  // jwks-rsa, express-jwt, koa-jwt
   jwksUrl: 'jwksUri',
+  jwksURI: 'jwksUri',
   credentialsRequired: 'required',
+  passthrough: 'required: false',
+  getToken: 'extractToken (it receives the SecurityRequest: req.header(), req.query)',
+  requestProperty: 'none: the principal is req.auth / ctx.state.auth / request.auth',
+  key: 'none: the principal is ctx.state.auth',
+  tokenKey: 'none: the token is never stored on the request',
+  ignoreExpiration: 'dangerouslyAllowNoExpiry (an expired token is never accepted)',
+  maxAge: 'maxTokenAge (in seconds)',
+  clockTimestamp: 'none: the clock is the system clock, with clockTolerance',
+  debug: 'logger',
+  // @fastify/jwt
+  verify: 'the options themselves: issuer, audience, algorithms, maxTokenAge, clockTolerance',
+  allowedIss: 'issuer',
+  allowedAud: 'audience',
+  decode: 'none: only verified tokens are read',
+  formatUser: 'none: the principal is built from sub, scope and rolesClaim',
+  messages: 'none: every refusal is the same RFC 6750 answer',
+  trusted: 'isRevoked',
+  decoratorName: 'none: the principal is request.auth',
+  // others
+  audiences: 'audience',
+  roles: 'rolesClaim',
+  rolesPath: 'rolesClaim',
+  unless: 'none: mount the guard on the routes it protects',
 }
 
 /** A payload check: `verifyClaims`, `isRevoked`. */
@@ -238,15 +280,12 @@ export interface JwtConfiguration {
   readonly verifyClaimsName: 'verifyClaims' | 'validate'
   readonly isRevoked: PayloadCheck | undefined
   readonly revocation: RevocationStore | undefined
+  /** Logs a configuration-like refusal once per reason (the `logger` option). */
+  readonly diagnose: (reason: TokenFailureReason, detail: RefusalDetail | undefined) => void
   /** Where background events (JWKS and discovery refreshes) go. */
   readonly report: RemoteReport
   /** What `describeGuards()` shows. */
   readonly settings: Readonly<Record<string, unknown>>
-}
-
-function list<T>(value: T | readonly T[] | undefined): T[] | undefined {
-  if (value === undefined) return undefined
-  return Array.isArray(value) ? [...(value as T[])] : [value as T]
 }
 
 const SUPPORTED = [...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS]
@@ -267,7 +306,9 @@ function algorithmsOption(value: unknown): JwtAlgorithm[] | undefined {
 
 /** The payload check of `verifyClaims`, or of its deprecated name `validate`. */
 function verifyClaimsOption(options: JwtOptions): PayloadCheck | undefined {
-  if (options.validate === undefined) return options.verifyClaims
+  const shape = '(payload, ctx) => boolean'
+  if (options.validate === undefined)
+    return functionOption(options.verifyClaims, 'verifyClaims', 'jwt()', shape)
   if (options.verifyClaims !== undefined) {
     throw new TypeError('jwt(): validate is the old name of verifyClaims; give only verifyClaims.')
   }
@@ -276,7 +317,96 @@ function verifyClaimsOption(options: JwtOptions): PayloadCheck | undefined {
     'jwt(): the validate option is now called verifyClaims; validate still works but will be removed.',
     'auth.md#callbacks',
   )
-  return options.validate
+  return functionOption(options.validate, 'validate', 'jwt()', shape)
+}
+
+const TOKEN_CACHE_OPTIONS: KnownOptions<{ max?: number }> = { max: true }
+
+/** A list of non-empty strings (`issuer`, `audience`, `requiredClaims`), or `undefined`. */
+function stringList(value: unknown, name: string, example: string): string[] | undefined {
+  if (value === undefined) return undefined
+  const values = Array.isArray(value) ? value : [value]
+  if (values.length === 0 || values.some((v) => typeof v !== 'string' || v === '')) {
+    throw new TypeError(`jwt(): ${name} is a non-empty string or a list of them, e.g. ${example}.`)
+  }
+  return [...values] as string[]
+}
+
+/**
+ * An issuer identifier that is an http(s) URL has no query, no fragment (RFC 8414 section 2)
+ * and no userinfo (deprecated in http(s) URIs, RFC 9110 section 4.2.4): such an `iss` is a
+ * configuration mistake, and with discovery it would build the wrong metadata URL.
+ */
+function checkIssuerUrl(issuer: string, name: string): void {
+  if (!/^https?:\/\//i.test(issuer)) return
+  let url: URL
+  try {
+    url = new URL(issuer)
+  } catch {
+    throw new TypeError(`jwt(): ${name} ${JSON.stringify(issuer)} is not a valid URL.`)
+  }
+  const problem =
+    url.search !== '' || url.hash !== '' || issuer.includes('?') || issuer.includes('#')
+      ? 'a query or fragment'
+      : url.username !== '' || url.password !== ''
+        ? 'userinfo (user:password@)'
+        : undefined
+  if (problem !== undefined) {
+    throw new TypeError(
+      `jwt(): ${name} ${JSON.stringify(issuer)} has ${problem}; an issuer identifier has none (RFC 8414 section 2, RFC 9110 section 4.2.4). Use the exact iss of your tokens, e.g. "https://id.example.com/".`,
+    )
+  }
+}
+
+function positiveSeconds(value: unknown, name: string, detail: string): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(
+      `jwt(): ${name} is a positive number of seconds${detail}, got ${JSON.stringify(value)}.`,
+    )
+  }
+  warnIfMilliseconds(value, 'jwt()', name)
+  return value
+}
+
+function secretMistake(secret: unknown): void {
+  if (typeof secret === 'function') {
+    throw new TypeError(
+      'jwt(): secret is a shared secret (string or bytes); for keys looked up per token use jwksUri (the JWKS URL), or issuers for several issuers.',
+    )
+  }
+  if (secret !== null && typeof secret === 'object' && ('public' in secret || 'private' in secret)) {
+    throw new TypeError(
+      'jwt(): secret is a shared secret; pass a public key as publicKey (never the private key).',
+    )
+  }
+}
+
+function cacheMaxOf(option: unknown): number {
+  if (option === false) return 0
+  if (option === undefined) return 10_000
+  checkOptions<{ max?: number }>(option, 'jwt(): tokenCache', TOKEN_CACHE_OPTIONS, {}, '{ max: 10000 }')
+  const max = option.max ?? 10_000
+  if (!Number.isInteger(max) || max < 1) {
+    throw new TypeError('jwt(): tokenCache.max is a positive integer (or set tokenCache: false).')
+  }
+  return max
+}
+
+function revocationOption(store: unknown): RevocationStore | undefined {
+  if (store === undefined) return undefined
+  const s = store as Partial<RevocationStore> | null
+  if (typeof s?.isRevoked !== 'function' || typeof s.revoke !== 'function') {
+    throw new TypeError(
+      'jwt(): revocation is a RevocationStore with isRevoked(jti) and revoke(jti, expiresAt), e.g. memoryRevocationStore().',
+    )
+  }
+  return store as RevocationStore
+}
+
+function loggerOption(logger: unknown): JwtLogger | false | undefined {
+  if (logger === false) return false
+  return functionOption<JwtLogger>(logger, 'logger', 'jwt()', '(diagnostic) => void, or false')
 }
 
 /**
@@ -285,46 +415,91 @@ function verifyClaimsOption(options: JwtOptions): PayloadCheck | undefined {
  */
 export function parseJwtOptions(options: JwtOptions): JwtConfiguration {
   checkOptions<JwtOptions>(options, 'jwt()', JWT_OPTIONS, JWT_MISTAKES, 'jwt({ jwksUri, issuer, audience })')
-  const report = backgroundReport(options.events ?? securityEvents)
+  const where = 'jwt()'
+  const events = options.events ?? securityEvents
+  if (typeof (events as Partial<SecurityEventBus>)?.report !== 'function') {
+    throw new TypeError('jwt(): events is a SecurityEventBus (default: securityEvents from @apiward/core).')
+  }
+  for (const name of [
+    'dangerouslyAllowAnyIssuer',
+    'dangerouslyAllowAnyAudience',
+    'dangerouslyAllowNoExpiry',
+    'dangerouslyAllowHttpJwks',
+  ] as const) {
+    booleanOption(options[name], name, where, false)
+  }
+  secretMistake(options.secret)
+  // Checked even when no remote key needs them yet: a mistake must not wait for the first fetch.
+  if (options.jwksOptions !== undefined) remoteSettings(options.jwksOptions, 'jwt(): jwksOptions')
+  if (options.issuer !== undefined && options.issuers !== undefined) {
+    throw new TypeError(
+      'jwt(): give issuer (one issuer, or a list sharing these keys) or issuers (keys per issuer), not both: the names of issuers are the accepted issuers.',
+    )
+  }
+  if (
+    options.issuers !== undefined &&
+    typeof options.issuers !== 'function' &&
+    (options.issuers === null || typeof options.issuers !== 'object' || Array.isArray(options.issuers))
+  ) {
+    throw new TypeError(
+      'jwt(): issuers maps each issuer to its keys ({ "https://a.example/": { jwksUri } }) or is a function (iss) => key options.',
+    )
+  }
+  const issuerList = stringList(options.issuer, 'issuer', '"https://id.example.com/"')
+  for (const issuer of issuerList ?? []) checkIssuerUrl(issuer, 'issuer')
+  if (options.issuers !== undefined && typeof options.issuers !== 'function') {
+    for (const name of Object.keys(options.issuers)) checkIssuerUrl(name, `issuers key`)
+  }
+  const report = backgroundReport(events)
   const explicitAlgorithms = algorithmsOption(options.algorithms)
   const keys = jwtKeys(options, explicitAlgorithms, report)
-  const issuers = list(options.issuer) ?? keys.issuerNames
+  const issuers = issuerList ?? keys.issuerNames
   if (issuers === undefined && !keys.dynamic && options.dangerouslyAllowAnyIssuer !== true) {
     throw new TypeError(
       'jwt(): issuer is required (the `iss` your identity provider puts in its tokens, e.g. "https://id.example.com/"). Opt out only with dangerouslyAllowAnyIssuer: true.',
     )
   }
-  const audience = list(options.audience)
+  const audience = stringList(options.audience, 'audience', '"https://api.example.com"')
   if (audience === undefined && options.dangerouslyAllowAnyAudience !== true) {
     throw new TypeError(
       'jwt(): audience is required (the `aud` your API is known by, e.g. "https://api.example.com"); without it tokens minted for other APIs pass. Opt out only with dangerouslyAllowAnyAudience: true.',
     )
   }
   const clockTolerance = clockToleranceOf(options.clockTolerance, 'jwt()')
-  const maxTokenAge = options.maxTokenAge
-  if (maxTokenAge !== undefined && (!Number.isFinite(maxTokenAge) || maxTokenAge <= 0)) {
-    throw new TypeError('jwt(): maxTokenAge is a positive number of seconds.')
+  const maxTokenAge = positiveSeconds(options.maxTokenAge, 'maxTokenAge', ' (the oldest iat accepted)')
+  const maxTokenLifetime = positiveSeconds(
+    options.maxTokenLifetime,
+    'maxTokenLifetime',
+    ' (the longest exp - iat)',
+  )
+  if (maxTokenLifetime !== undefined && options.dangerouslyAllowNoExpiry === true) {
+    throw new TypeError(
+      'jwt(): maxTokenLifetime bounds exp - iat, so it refuses every token without exp; drop it or dangerouslyAllowNoExpiry.',
+    )
   }
-  const maxTokenLifetime = options.maxTokenLifetime
-  if (maxTokenLifetime !== undefined) {
-    if (!Number.isFinite(maxTokenLifetime) || maxTokenLifetime <= 0) {
-      throw new TypeError('jwt(): maxTokenLifetime is a positive number of seconds (the longest exp - iat).')
-    }
-    if (options.dangerouslyAllowNoExpiry === true) {
-      throw new TypeError(
-        'jwt(): maxTokenLifetime bounds exp - iat, so it refuses every token without exp; drop it or dangerouslyAllowNoExpiry.',
-      )
-    }
-  }
-  const binding = tokenBinding(options, 'jwt()', 'jwt')
-  const bearer = binding.bearer(bearerSettings(options, 'jwt()', 'jwt', binding.challenge))
-  const cacheOption = options.tokenCache ?? {}
-  const cacheMax = cacheOption === false ? 0 : (cacheOption.max ?? 10_000)
-  if (!Number.isInteger(cacheMax) || cacheMax < 0) {
-    throw new TypeError('jwt(): tokenCache.max is a positive integer (or set tokenCache: false).')
+  if (options.typ !== undefined && (typeof options.typ !== 'string' || options.typ === '')) {
+    throw new TypeError(
+      `jwt(): typ is the required typ header, a string such as 'at+jwt'; got ${JSON.stringify(options.typ)}.`,
+    )
   }
   const rolesClaim = options.rolesClaim ?? 'roles'
-  const requiredClaims = ['sub', ...(options.requiredClaims ?? [])]
+  if (typeof rolesClaim !== 'string' || rolesClaim === '') {
+    throw new TypeError(
+      `jwt(): rolesClaim is the claim path of the roles, a string such as 'roles' or 'realm_access.roles'; got ${JSON.stringify(rolesClaim)}.`,
+    )
+  }
+  const extraClaims = stringList(options.requiredClaims ?? undefined, 'requiredClaims', "['tenant']") ?? []
+  const isRevoked = functionOption<PayloadCheck>(
+    options.isRevoked,
+    'isRevoked',
+    where,
+    '(payload, ctx) => boolean',
+  )
+  const verifyClaims = verifyClaimsOption(options)
+  const binding = tokenBinding(options, 'jwt()', 'jwt')
+  const bearer = binding.bearer(bearerSettings(options, 'jwt()', 'jwt', binding.challenge))
+  const cacheMax = cacheMaxOf(options.tokenCache)
+  const requiredClaims = ['sub', ...extraClaims]
   if (options.dangerouslyAllowNoExpiry !== true) requiredClaims.push('exp')
   if (maxTokenAge !== undefined || maxTokenLifetime !== undefined) requiredClaims.push('iat')
   // With several issuers, each issuer's keys narrow the list further (see verifyToken).
@@ -346,10 +521,11 @@ export function parseJwtOptions(options: JwtOptions): JwtConfiguration {
     bearer,
     binding,
     cacheMax,
-    verifyClaims: verifyClaimsOption(options),
+    verifyClaims,
     verifyClaimsName: options.validate === undefined ? 'verifyClaims' : 'validate',
-    isRevoked: options.isRevoked,
-    revocation: options.revocation,
+    isRevoked,
+    revocation: revocationOption(options.revocation),
+    diagnose: jwtDiagnostics(loggerOption(options.logger)),
     report,
     settings: Object.freeze({
       issuer: options.issuer ?? (options.issuers === undefined ? undefined : 'several'),

@@ -2,9 +2,10 @@ import type { Principal, SecurityContext } from '@apiward/core'
 import { errors, type JWTPayload } from 'jose'
 import { isJwtAlgorithm } from './algorithms.js'
 import { isThenable } from './callback.js'
-import { claimsFailure } from './claims.js'
+import { claimsFailure, MAX_NUMERIC_DATE } from './claims.js'
 import type { TokenFailureReason } from './errors.js'
-import { decodeSegment, verifyWithKeys } from './jws.js'
+import { decodeSegment, UnusableKey, verifyWithKeys } from './jws.js'
+import type { RefusalDetail } from './jwt-diagnostics.js'
 import type { JwtConfiguration } from './jwt-options.js'
 import type { VerificationKey } from './key-source.js'
 import { principalFromPayload } from './principal.js'
@@ -20,18 +21,36 @@ export interface Verified {
 
 /** Refusal of one token; `reason` goes to the security event, never to the client. */
 export class TokenRefused extends Error {
-  constructor(readonly reason: TokenFailureReason) {
+  constructor(
+    readonly reason: TokenFailureReason,
+    /** Expected and received values, for the diagnostics of configuration-like reasons. */
+    readonly detail?: RefusalDetail,
+  ) {
     super(reason)
   }
 }
 
-function fail(reason: TokenFailureReason): never {
-  throw new TokenRefused(reason)
+function fail(reason: TokenFailureReason, detail?: RefusalDetail): never {
+  throw new TokenRefused(reason, detail)
 }
 
-/** Why verification failed, for the `auth.failure` event. */
+function isNumericDate(value: unknown): boolean {
+  return typeof value === 'number' && value >= 0 && value <= MAX_NUMERIC_DATE
+}
+
+/**
+ * Why verification failed, for the `auth.failure` event. A time claim that is no NumericDate
+ * (`"nbf": -1`, `"exp": 1e400`) is an invalid claim, whichever of jose's checks met it first.
+ */
 export function reasonOf(err: unknown): TokenFailureReason {
   if (err instanceof TokenRefused) return err.reason
+  if (err instanceof UnusableKey) return 'misconfigured'
+  if (err instanceof errors.JWTClaimValidationFailed || err instanceof errors.JWTExpired) {
+    const { claim, payload } = err
+    if ((claim === 'exp' || claim === 'nbf' || claim === 'iat') && payload[claim] !== undefined) {
+      if (!isNumericDate(payload[claim])) return 'invalid_claim'
+    }
+  }
   if (err instanceof errors.JWTExpired) return err.claim === 'iat' ? 'too_old' : 'expired'
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.reason === 'missing') return 'missing_claim'
@@ -46,6 +65,16 @@ export function reasonOf(err: unknown): TokenFailureReason {
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'bad_signature'
   if (err instanceof errors.JOSEAlgNotAllowed) return 'algorithm_not_allowed'
   return 'malformed'
+}
+
+/** What a jose error says the guard expected and the token carried. */
+function detailOf(err: unknown, config: JwtConfiguration, typ: unknown): RefusalDetail | undefined {
+  if (err instanceof UnusableKey) return { cause: err.message }
+  if (!(err instanceof errors.JWTClaimValidationFailed)) return undefined
+  if (err.claim === 'iss') return { expected: config.issuers, received: err.payload.iss }
+  if (err.claim === 'aud') return { expected: config.audience, received: err.payload.aud }
+  if (err.claim === 'typ') return { expected: config.typ, received: typ }
+  return undefined
 }
 
 /**
@@ -67,7 +96,9 @@ export async function verifyToken(
   const header = decodeSegment(token.slice(0, firstDot))
   if (header === undefined) fail('malformed')
   const alg = header.alg
-  if (!isJwtAlgorithm(alg) || !config.allowed.has(alg)) fail('algorithm_not_allowed')
+  if (!isJwtAlgorithm(alg) || !config.allowed.has(alg)) {
+    fail('algorithm_not_allowed', { expected: [...config.allowed], received: alg })
+  }
   // No critical extension is understood here, and b64:false changes what is signed.
   if (header.crit !== undefined || header.b64 !== undefined) fail('unsupported_header')
   const kid = header.kid
@@ -76,23 +107,37 @@ export async function verifyToken(
   let source = config.keys.single
   if (source === undefined) {
     const secondDot = token.indexOf('.', firstDot + 1)
-    const found = config.keys.sourceFor!(decodeSegment(token.slice(firstDot + 1, secondDot))?.iss, ctx)
+    const iss = decodeSegment(token.slice(firstDot + 1, secondDot))?.iss
+    const found = config.keys.sourceFor!(iss, ctx)
     source = isThenable(found) ? await found : found
-    if (source === undefined) fail('issuer_not_allowed')
+    if (source === undefined) fail('issuer_not_allowed', { expected: config.issuers, received: iss })
+    if (source.misconfigured !== undefined)
+      fail('misconfigured', { received: iss, cause: source.misconfigured })
   }
-  if (config.explicitAlgorithms === undefined && !source.algorithms.includes(alg))
-    fail('algorithm_not_allowed')
+  if (config.explicitAlgorithms === undefined && !source.algorithms.includes(alg)) {
+    fail('algorithm_not_allowed', { expected: source.algorithms, received: alg })
+  }
   const found = source.candidates(alg, kid)
   const keys: readonly VerificationKey[] = Array.isArray(found) ? found : await found
-  if (keys.length === 0) fail(source.loaded === false ? 'keys_unavailable' : 'unknown_key')
-  const payload = await verifyWithKeys(token, keys, alg, {
-    issuer: config.issuers as string[] | undefined,
-    audience: config.audience as string[] | undefined,
-    clockTolerance: config.clockTolerance,
-    maxTokenAge: config.maxTokenAge,
-    typ: config.typ,
-    requiredClaims: config.requiredClaims as string[],
-  })
+  if (keys.length === 0) {
+    const where = source.describe?.()
+    if (source.loaded === false)
+      fail('keys_unavailable', { expected: where?.location, cause: where?.lastFailure })
+    fail('unknown_key', { expected: where?.location, received: { alg, kid } })
+  }
+  let payload: JWTPayload
+  try {
+    payload = await verifyWithKeys(token, keys, alg, {
+      issuer: config.issuers as string[] | undefined,
+      audience: config.audience as string[] | undefined,
+      clockTolerance: config.clockTolerance,
+      maxTokenAge: config.maxTokenAge,
+      typ: config.typ,
+      requiredClaims: config.requiredClaims as string[],
+    })
+  } catch (err) {
+    throw new TokenRefused(reasonOf(err), detailOf(err, config, header.typ))
+  }
   const refused = claimsFailure(payload, config.claimPolicy, Date.now() / 1000)
   if (refused !== undefined) fail(refused)
   return {

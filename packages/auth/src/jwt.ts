@@ -4,11 +4,13 @@ import { isB64Token } from './bearer.js'
 import { isThenable, misread, reportCallbackError, runValidate } from './callback.js'
 import type { CredentialGuard } from './credential.js'
 import type { TokenFailureReason } from './errors.js'
+import { isDiagnosed, type RefusalDetail } from './jwt-diagnostics.js'
 import { unavailable } from './jwt-issuers.js'
 import { type JwtOptions, parseJwtOptions } from './jwt-options.js'
-import { reasonOf, type Verified, verifyToken } from './jwt-verify.js'
+import { reasonOf, TokenRefused, type Verified, verifyToken } from './jwt-verify.js'
 import { TokenCache } from './token-cache.js'
 
+export type { JwtDiagnostic, JwtLogger } from './jwt-diagnostics.js'
 export type { JwtKeyOptions, JwtOptions } from './jwt-options.js'
 
 /** A {@link jwt} guard; `ready()` loads remote keys ahead of the first token. */
@@ -59,8 +61,10 @@ export function jwt(options: JwtOptions): JwtGuard {
   } as const
   const cache = config.cacheMax > 0 ? new TokenCache<Verified>(config.cacheMax) : undefined
 
-  const refuse = (ctx: SecurityContext, reason: TokenFailureReason): ApiError => {
+  const { diagnose } = config
+  const refuse = (ctx: SecurityContext, reason: TokenFailureReason, detail?: RefusalDetail): ApiError => {
     ctx.emit('auth.failure', { severity: 'warn', code: 'auth.invalid_token', credential: 'jwt', reason })
+    if (isDiagnosed(reason)) diagnose(reason, detail)
     return challenges.invalidToken()
   }
 
@@ -158,9 +162,13 @@ export function jwt(options: JwtOptions): JwtGuard {
     ctx.emit('auth.success', { credential: 'jwt' })
   }
 
-  const stillValid = (verified: Verified, now: number): boolean =>
-    verified.exp + clockTolerance > now &&
-    (maxTokenAge === undefined || (verified.iat as number) + maxTokenAge + clockTolerance > now)
+  /** Why a cached token no longer passes (`expired`, or `too_old` past `maxTokenAge`), `undefined` while it does. */
+  const lapsed = (verified: Verified, now: number): TokenFailureReason | undefined => {
+    if (verified.exp + clockTolerance <= now) return 'expired'
+    if (maxTokenAge !== undefined && (verified.iat as number) + maxTokenAge + clockTolerance <= now)
+      return 'too_old'
+    return undefined
+  }
 
   const verify = async (ctx: SecurityContext, token: string): Promise<void> => {
     let verified: Verified
@@ -168,7 +176,7 @@ export function jwt(options: JwtOptions): JwtGuard {
       verified = await verifyToken(config, ctx, token)
     } catch (err) {
       if (ApiError.is(err)) throw err
-      throw refuse(ctx, reasonOf(err))
+      throw refuse(ctx, reasonOf(err), err instanceof TokenRefused ? err.detail : undefined)
     }
     cache?.set(token, verified)
     return accept(ctx, verified)
@@ -183,9 +191,10 @@ export function jwt(options: JwtOptions): JwtGuard {
     if (cache !== undefined) {
       const hit = cache.get(token)
       if (hit !== undefined) {
-        if (stillValid(hit, Date.now() / 1000)) return accept(ctx, hit)
+        const reason = lapsed(hit, Date.now() / 1000)
+        if (reason === undefined) return accept(ctx, hit)
         cache.delete(token)
-        throw refuse(ctx, 'expired')
+        throw refuse(ctx, reason)
       }
     }
     if (!isB64Token(token)) throw challenges.invalidRequest('The bearer token is missing or malformed.')
@@ -194,10 +203,12 @@ export function jwt(options: JwtOptions): JwtGuard {
 
   const { sources } = config.keys
   const ready = async (): Promise<void> => {
-    const failed = (await Promise.allSettled(sources.map((source) => source.ready?.()))).find(
-      (r) => r.status === 'rejected',
-    )
-    if (failed !== undefined) throw new Error(`jwt(): ${(failed.reason as Error).message}`)
+    const settled = await Promise.allSettled(sources.map((source) => source.ready?.()))
+    const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []))
+    if (failures.length === 0) return
+    throw new Error(`jwt(): ${failures.map((err) => err.message).join('; ')}`, {
+      cause: failures.length === 1 ? failures[0] : new AggregateError(failures),
+    })
   }
 
   return Object.assign(guard, {

@@ -20,6 +20,10 @@ export interface KeySource {
   readonly algorithms: readonly JwtAlgorithm[]
   /** `false` while a remote source has never loaded its keys: no key is known, none is wrong. */
   readonly loaded?: boolean
+  /** Where the keys come from and why the last fetch failed, for diagnostics (remote sources). */
+  describe?(): { readonly location: string; readonly lastFailure: string | undefined }
+  /** Why the keys of this source cannot be used at all (an issuer resolver's unusable answer). */
+  readonly misconfigured?: string
   /** Loads a remote source's keys now; rejects with why when they cannot be loaded. */
   ready?(): Promise<void>
 }

@@ -1,4 +1,10 @@
-import { checkOptions, type KnownOptions, type SecurityEvent, type SecurityEventBus } from '@apiward/core'
+import {
+  checkOptions,
+  type KnownOptions,
+  type SecurityEvent,
+  type SecurityEventBus,
+  warnOnce,
+} from '@apiward/core'
 import type { AuthEventType } from './events.js'
 
 /**
@@ -19,7 +25,9 @@ export interface RemoteJwksOptions {
   cooldownMs?: number
   /**
    * Milliseconds after which a cached document is refreshed in the background. Default
-   * `600000` (10 minutes). The cached copy keeps serving while a refresh fails.
+   * `600000` (10 minutes). The cached copy keeps serving while a refresh fails. It takes
+   * effect only down to `cooldownMs`, which spaces every fetch: a shorter value warns once at
+   * startup (`APIWARD_AUTH_MAX_AGE_BELOW_COOLDOWN`).
    */
   maxAgeMs?: number
   /**
@@ -61,6 +69,13 @@ export function remoteSettings(options: RemoteJwksOptions | undefined, where: st
     if (!Number.isInteger(value) || value < (name === 'cooldownMs' ? 0 : 1)) {
       throw new TypeError(`${where}.${name} is a positive integer (default ${DEFAULT_REMOTE[name]}).`)
     }
+  }
+  if (settings.maxAgeMs < settings.cooldownMs) {
+    warnOnce(
+      'APIWARD_AUTH_MAX_AGE_BELOW_COOLDOWN',
+      `${where}.maxAgeMs (${settings.maxAgeMs}) is below cooldownMs (${settings.cooldownMs}): a document is fetched at most once per cooldown, so it is refreshed every ${settings.cooldownMs} ms, not every ${settings.maxAgeMs} ms. Raise maxAgeMs to at least cooldownMs, or lower cooldownMs.`,
+      'auth.md#diagnostics',
+    )
   }
   const { headers } = settings
   if (

@@ -236,12 +236,12 @@ describe('jwt() issuer resolver', () => {
     expect(calls).toBe(3)
   })
 
-  it('refuses the issuer, and reports it, when the resolver answers something that is not key options', async () => {
+  it('refuses the issuer as misconfigured, and reports it, when the resolver answers something that is not key options', async () => {
     for (const answer of [5, null, { jwksUri: 'http://keys.example.com/jwks' }, later('secret')]) {
       const guard = jwt({ issuers: () => answer as never, audience: AUD })
       const ctx = withToken(await tenantToken())
       const err = await denial(guard, ctx)
-      expect([err.status, of(ctx, 'auth.failure')[0]?.reason]).toEqual([401, 'issuer_not_allowed'])
+      expect([err.status, of(ctx, 'auth.failure')[0]?.reason]).toEqual([401, 'misconfigured'])
       expect(of(ctx, 'auth.error')).toMatchObject([{ code: 'auth.invalid_token', callback: 'issuers' }])
     }
   })
