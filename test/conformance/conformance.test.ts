@@ -11,7 +11,7 @@ import { eventually, send, sleep } from './client.js'
 import type { AppSpec, RunningServer } from './harness.js'
 import { harnesses } from './servers/index.js'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const GENERATED_ID = /^[A-Za-z0-9_-]{22}$/
 
 const outcomes: RequestOutcome[] = []
 const unexpected: unknown[] = []
@@ -303,7 +303,7 @@ describe.each(harnesses)('$name adapter', (harness) => {
       expect(answer.headers.allow).toBe(allow)
       expect(answer.text).toBe('')
       expect(answer.headers['content-type']).toBeUndefined()
-      expect(answer.headers['x-request-id']).toMatch(UUID)
+      expect(answer.headers['x-request-id']).toMatch(GENERATED_ID)
     }
   })
 
@@ -344,13 +344,13 @@ describe.each(harnesses)('$name adapter', (harness) => {
     expect(good.json.requestId).toBe('req-123.abc_DEF')
     for (const bad of ['has space', 'x'.repeat(129), 'semi;colon', '']) {
       const answer = await send(`${url}/deny`, { headers: { 'X-Request-Id': bad } })
-      expect(answer.headers['x-request-id']).toMatch(UUID)
+      expect(answer.headers['x-request-id']).toMatch(GENERATED_ID)
     }
   })
 
   it('generates a request ID on successful responses', async () => {
     const answer = await send(`${url}/allow`)
-    expect(answer.headers['x-request-id']).toMatch(UUID)
+    expect(answer.headers['x-request-id']).toMatch(GENERATED_ID)
   })
 
   it('gives guards the normalised path', async () => {
@@ -393,7 +393,7 @@ describe.each(harnesses)('$name adapter, requestIdHeader', (harness) => {
       if (answer.status >= 400) expect(answer.json.requestId).toBe('corr-7')
     }
     const fresh = await send(`${renamed.url}/deny`, { headers: { 'X-Correlation-Id': 'bad value' } })
-    expect(fresh.headers['x-correlation-id']).toMatch(UUID)
+    expect(fresh.headers['x-correlation-id']).toMatch(GENERATED_ID)
     expect(fresh.json.requestId).toBe(fresh.headers['x-correlation-id'])
   })
 
@@ -407,7 +407,7 @@ describe.each(harnesses)('$name adapter, requestIdHeader', (harness) => {
       expect(echoed.headers['x-request-id']).toBeUndefined()
       expect(echoed.json.requestId).toBe('req-9')
       const generated = await send(`${silent.url}${path}`)
-      expect(generated.json.requestId).toMatch(UUID)
+      expect(generated.json.requestId).toMatch(GENERATED_ID)
     }
   })
 

@@ -199,11 +199,10 @@ describe.each(harnesses)('$name adapter: error paths', (harness) => {
     })
     afterAll(() => server.close())
 
-    it('are random UUIDs that tell nothing of the requests between two of them', async () => {
+    it('are random IDs that tell nothing of the requests between two of them', async () => {
       const ids: string[] = []
       for (let i = 0; i < 5; i++) ids.push(String((await send(`${server.url}/open`)).headers['x-request-id']))
-      for (const id of ids)
-        expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/)
       for (let i = 1; i < ids.length; i++) expect(ids[i]!.slice(0, 8)).not.toBe(ids[i - 1]!.slice(0, 8))
     })
   })

@@ -145,25 +145,36 @@ describe('SecurityEventBus', () => {
   })
 })
 
+const GENERATED_ID = /^[A-Za-z0-9_-]{22}$/
+
 describe('requestIdFrom', () => {
   it('echoes a well-formed ID', () => {
     expect(requestIdFrom('abc.DEF_1-2')).toBe('abc.DEF_1-2')
   })
 
-  it.each(['', 'a b', 'x'.repeat(129), 'a\r\nb', 'é'])('replaces %j with a fresh UUID', (bad) => {
-    expect(requestIdFrom(bad)).toMatch(/^[0-9a-f-]{36}$/)
+  it.each(['', 'a b', 'x'.repeat(129), 'a\r\nb', 'é'])('replaces %j with a fresh ID', (bad) => {
+    expect(requestIdFrom(bad)).toMatch(GENERATED_ID)
   })
 
-  it('generates distinct UUID-shaped IDs', () => {
-    const ids = new Set(Array.from({ length: 1000 }, () => newRequestId()))
-    expect(ids.size).toBe(1000)
-    for (const id of ids)
-      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  it('generates distinct IDs of 22 base64url characters, across refills of the random pool', () => {
+    const ids = Array.from({ length: 1000 }, () => newRequestId())
+    expect(new Set(ids).size).toBe(1000)
+    for (const id of ids) expect(id).toMatch(GENERATED_ID)
+  })
+
+  it('draws every character of an ID uniformly from the 64 base64url characters', () => {
+    const counts = new Map<string, number>()
+    for (let i = 0; i < 4000; i++) for (const c of newRequestId()) counts.set(c, (counts.get(c) ?? 0) + 1)
+    // 88000 characters, 1375 expected of each: a biased mapping (a modulo of 62, say) would miss
+    // characters or double some.
+    expect(counts.size).toBe(64)
+    for (const n of counts.values()) expect(n).toBeGreaterThan(1100)
+    for (const n of counts.values()) expect(n).toBeLessThan(1650)
   })
 
   it('replaces a missing or repeated header', () => {
-    expect(requestIdFrom(undefined)).toMatch(/^[0-9a-f-]{36}$/)
-    expect(requestIdFrom(['a', 'b'])).toMatch(/^[0-9a-f-]{36}$/)
+    expect(requestIdFrom(undefined)).toMatch(GENERATED_ID)
+    expect(requestIdFrom(['a', 'b'])).toMatch(GENERATED_ID)
   })
 })
 
