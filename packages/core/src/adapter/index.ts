@@ -13,6 +13,17 @@ export {
   handleClientErrors,
 } from './client-errors.js'
 export { type BodyFacts, emptyJsonBodyError } from './empty-json-body.js'
+export {
+  createFetchContext,
+  FetchBinding,
+  type FetchReader,
+  FetchRequest,
+  type FetchServerFacts,
+  finishResponse,
+  outcomeResponse,
+  readWebBody,
+  socketAddress,
+} from './fetch.js'
 export { FrameworkRequest, type RequestReader } from './framework-request.js'
 export { checkHookLists, markHookLists } from './hook-lists.js'
 export {
@@ -54,3 +65,11 @@ export {
   stateIn,
   writeOutcome,
 } from './node.js'
+export {
+  compileTrustProxy,
+  firstListValue,
+  forwardedClientIp,
+  proxyTrustOfFn,
+  type TrustFn,
+  type TrustProxy,
+} from './trust-proxy.js'

@@ -1,0 +1,445 @@
+import type { IncomingMessage } from 'node:http'
+import type { TLSSocket } from 'node:tls'
+import { ApiError, BadRequest, PayloadTooLarge } from '@apiward/errors'
+import type { ResponseBinding, SecurityContext } from '../context.js'
+import { clientAddress } from '../ip.js'
+import { mediaTypeMatches, mediaTypeOf } from '../media-type.js'
+import { absoluteFormHost, normalizePath, originForm, type RoutingPolicy, routerPath } from '../path.js'
+import type { ProxyTrust, SecurityRequest, TlsInfo } from '../request.js'
+import { REQUEST_ID_HEADER } from '../request-id.js'
+import { type AdapterOptions, renderOutcome } from './kit.js'
+import { createContext } from './node.js'
+import { firstListValue, forwardedClientIp, proxyTrustOfFn, type TrustFn } from './trust-proxy.js'
+
+/**
+ * What an adapter over WHATWG `Request`s (Hono, a bare fetch handler) tells the kit about its
+ * framework's request `F`; everything else (path, headers, media type, client address behind
+ * `trustProxy`, the server's socket facts) the kit reads from the `Request` and the server's
+ * bindings.
+ */
+export interface FetchReader<F> {
+  readonly query?: (request: F) => Readonly<Record<string, unknown>> | undefined
+  readonly params?: (request: F) => Readonly<Record<string, string>> | undefined
+  /** The parsed body, `undefined` before anything parsed it. */
+  readonly body?: (request: F) => unknown
+  /** The route pattern (`/notes/:id`) when the router matched one. */
+  readonly route?: (request: F) => string | undefined
+  /** Hands the handler the body a guard parsed. */
+  readonly setBody: (request: F, value: unknown) => void
+  /** Called once the raw body was read, so the handler can still read it. */
+  readonly bodyRead?: (request: F, body: Uint8Array) => void
+}
+
+/** What a fetch view needs of the server besides the `Request`: its bindings and the trust in proxies. */
+export interface FetchServerFacts {
+  /**
+   * The runtime's second argument to the fetch handler: `@hono/node-server`'s `{ incoming }`,
+   * Deno's `ServeHandlerInfo` (`remoteAddr`), Bun's `Server` (`requestIP()`); anything else
+   * gives no socket facts.
+   */
+  readonly env: unknown
+  readonly trust: TrustFn
+  readonly routing: RoutingPolicy
+}
+
+interface NodeEnv {
+  incoming?: Pick<IncomingMessage, 'url' | 'rawHeaders' | 'socket'>
+}
+interface DenoEnv {
+  remoteAddr?: { hostname?: unknown }
+}
+interface BunEnv {
+  requestIP?: (request: Request) => { address?: unknown } | null
+}
+
+/** The Node request behind a Request served by `@hono/node-server`, when there is one. */
+function incomingOf(env: unknown): NodeEnv['incoming'] | undefined {
+  const incoming = typeof env === 'object' && env !== null ? (env as NodeEnv).incoming : undefined
+  return typeof incoming === 'object' && incoming !== null && Array.isArray(incoming.rawHeaders)
+    ? incoming
+    : undefined
+}
+
+/**
+ * The peer address of the connection a Request came on, from the runtime's bindings: Node
+ * (`@hono/node-server`'s `incoming.socket.remoteAddress`), Deno (`info.remoteAddr.hostname`), Bun
+ * (`server.requestIP(request).address`). `undefined` where the runtime gives none.
+ */
+export function socketAddress(env: unknown, request: Request): string | undefined {
+  if (typeof env !== 'object' || env === null) return undefined
+  const incoming = incomingOf(env)
+  if (incoming !== undefined) return incoming.socket?.remoteAddress ?? undefined
+  const deno = (env as DenoEnv).remoteAddr?.hostname
+  if (typeof deno === 'string') return deno
+  const requestIP = (env as BunEnv).requestIP
+  if (typeof requestIP === 'function') {
+    const address = requestIP.call(env, request)?.address
+    return typeof address === 'string' ? address : undefined
+  }
+  return undefined
+}
+
+const EMPTY: Readonly<Record<string, never>> = Object.freeze({})
+
+/** Every parameter of a query string: one value as a string, a repeated one as an array. */
+function queryOf(search: string): Readonly<Record<string, unknown>> {
+  if (search.length <= 1) return EMPTY
+  const out: Record<string, string | string[]> = Object.create(null)
+  for (const [name, value] of new URLSearchParams(search)) {
+    const seen = out[name]
+    if (seen === undefined) out[name] = value
+    else if (Array.isArray(seen)) seen.push(value)
+    else out[name] = [seen, value]
+  }
+  return out
+}
+
+/**
+ * The `SecurityRequest` of a WHATWG `Request` (Hono's `c.req.raw`, a fetch handler's argument).
+ * Where `@hono/node-server` serves it, the request target, every occurrence of a header and the
+ * TLS peer come from the Node request as on the other adapters; on other runtimes the target is
+ * the path and query of the URL the runtime built, and a repeated header is one value joined with
+ * `, ` (WHATWG `Headers`), so `headerValues()` returns one element for it.
+ */
+export class FetchRequest<F> implements SecurityRequest {
+  /** The WHATWG request. */
+  readonly request: Request
+  /** The framework's own request object (Hono's `Context`, or the `Request` itself). */
+  readonly framework: F
+  readonly #reader: FetchReader<F>
+  readonly #facts: FetchServerFacts
+  #url: URL | undefined
+  #target: string | undefined
+  #path: string | undefined
+  #matchPath: string | undefined
+  #ip: string | undefined | null = null
+  #body: Promise<Uint8Array> | undefined
+
+  constructor(request: Request, framework: F, reader: FetchReader<F>, facts: FetchServerFacts) {
+    this.request = request
+    this.framework = framework
+    this.#reader = reader
+    this.#facts = facts
+  }
+
+  get #parsed(): URL {
+    this.#url ??= new URL(this.request.url)
+    return this.#url
+  }
+
+  /** The request target: as the client sent it on Node, the URL's path and query elsewhere. */
+  get target(): string {
+    if (this.#target === undefined) {
+      const raw = incomingOf(this.#facts.env)?.url
+      this.#target = typeof raw === 'string' && raw !== '' ? raw : this.#parsed.pathname + this.#parsed.search
+    }
+    return this.#target
+  }
+
+  get method(): string {
+    return this.request.method.toUpperCase()
+  }
+
+  get rawPath(): string {
+    const url = originForm(this.target)
+    const q = url.indexOf('?')
+    return q === -1 ? url : url.slice(0, q)
+  }
+
+  get path(): string {
+    this.#path ??= normalizePath(this.target)
+    return this.#path
+  }
+
+  get matchPath(): string {
+    this.#matchPath ??= routerPath(this.path, this.rawPath, this.routing)
+    return this.#matchPath
+  }
+
+  get routing(): RoutingPolicy {
+    return this.#facts.routing
+  }
+
+  get route(): string | undefined {
+    return this.#reader.route?.(this.framework)
+  }
+
+  /** Whether the peer (hop 0) is a trusted proxy, whose forwarding headers count. */
+  get #peerTrusted(): boolean {
+    const trust = this.#facts.trust
+    if (trust === undefined) return false
+    const peer = socketAddress(this.#facts.env, this.request)
+    return peer !== undefined && trust(peer, 0)
+  }
+
+  get protocol(): 'http' | 'https' {
+    if (this.#peerTrusted) {
+      const forwarded = firstListValue(this.header('x-forwarded-proto'))
+      if (forwarded !== undefined) return forwarded.toLowerCase() === 'https' ? 'https' : 'http'
+    }
+    const incoming = incomingOf(this.#facts.env)
+    // On Node the connection decides: an absolute-form `https://` target on a plain connection
+    // names a scheme the client merely wrote.
+    if (incoming !== undefined)
+      return (incoming.socket as Partial<TLSSocket>).encrypted === true ? 'https' : 'http'
+    return this.#parsed.protocol === 'https:' ? 'https' : 'http'
+  }
+
+  get secure(): boolean {
+    return this.protocol === 'https'
+  }
+
+  get host(): string | undefined {
+    const host =
+      absoluteFormHost(this.target) ??
+      (this.#peerTrusted ? firstListValue(this.header('x-forwarded-host')) : undefined) ??
+      this.header('host') ??
+      this.#parsed.host
+    return host === undefined || host === '' ? undefined : host.toLowerCase()
+  }
+
+  get ip(): string | undefined {
+    if (this.#ip === null) {
+      const peer = socketAddress(this.#facts.env, this.request)
+      const ip = forwardedClientIp(peer, this.header('x-forwarded-for'), this.#facts.trust)
+      this.#ip = ip === undefined ? undefined : clientAddress(ip)
+    }
+    return this.#ip
+  }
+
+  get proxyTrust(): ProxyTrust {
+    return proxyTrustOfFn(this.#facts.trust)
+  }
+
+  get contentType(): string | undefined {
+    return mediaTypeOf(this.header('content-type'))
+  }
+
+  is(...types: string[]): boolean {
+    return mediaTypeMatches(this.contentType, types)
+  }
+
+  get query(): Readonly<Record<string, unknown>> {
+    return this.#reader.query?.(this.framework) ?? queryOf(this.#parsed.search)
+  }
+
+  get params(): Readonly<Record<string, string>> {
+    return this.#reader.params?.(this.framework) ?? EMPTY
+  }
+
+  get body(): unknown {
+    return this.#reader.body?.(this.framework)
+  }
+
+  /** TLS peer information where the server exposes the socket (`@hono/node-server` over `https`). */
+  get tls(): TlsInfo | undefined {
+    const socket = incomingOf(this.#facts.env)?.socket as Partial<TLSSocket> | undefined
+    if (socket?.encrypted !== true || typeof socket.getPeerCertificate !== 'function') return undefined
+    return {
+      authorized: socket.authorized === true,
+      authorizationError:
+        socket.authorizationError === undefined ? undefined : String(socket.authorizationError),
+      peerCertificate: socket.getPeerCertificate(true),
+    }
+  }
+
+  header(name: string): string | undefined {
+    return this.request.headers.get(name) ?? undefined
+  }
+
+  headerValues(name: string): readonly string[] | undefined {
+    const incoming = incomingOf(this.#facts.env)
+    if (incoming === undefined) {
+      const value = this.request.headers.get(name)
+      return value === null ? undefined : [value]
+    }
+    const raw = incoming.rawHeaders
+    let found: string[] | undefined
+    for (let i = 0; i < raw.length; i += 2) {
+      const header = raw[i]!
+      if (header.length !== name.length || header.toLowerCase() !== name) continue
+      if (found === undefined) found = [raw[i + 1]!]
+      else found.push(raw[i + 1]!)
+    }
+    return found
+  }
+
+  readBody(limit: number): Promise<Uint8Array> {
+    if (this.#body === undefined) {
+      const reader = this.#reader
+      this.#body = readWebBody(this.request, limit).then((body) => {
+        reader.bodyRead?.(this.framework, body)
+        return body
+      })
+    }
+    return this.#body
+  }
+
+  setBody(value: unknown): void {
+    this.#reader.setBody(this.framework, value)
+  }
+}
+
+const tooLarge = (limit: number) =>
+  new PayloadTooLarge({
+    detail: `The request body is over the limit of ${limit} bytes.`,
+    headers: { Connection: 'close' },
+  })
+
+/**
+ * Reads the body of a WHATWG `Request` as bytes, at most `limit` of them: a declared
+ * `Content-Length` over the limit is refused before a byte is read, a body that grows past it at
+ * that chunk (the stream is cancelled). 413 `request.body_too_large` either way; a stream that
+ * fails is a 400 `request.aborted`. A body already read is a `TypeError` naming the fix.
+ */
+export async function readWebBody(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = request.headers.get('content-length')
+  if (declared !== null && Number(declared) > limit) throw tooLarge(limit)
+  if (request.bodyUsed || request.body?.locked === true) {
+    throw new TypeError(
+      'The request body was already read; run the guard that reads the raw body before anything that parses it.',
+    )
+  }
+  const stream = request.body
+  if (stream === null) return new Uint8Array(0)
+  const reader = stream.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      size += value.length
+      if (size > limit) {
+        reader.cancel().catch(() => {})
+        throw tooLarge(limit)
+      }
+      chunks.push(value)
+    }
+  } catch (cause) {
+    if (ApiError.is(cause)) throw cause
+    throw new BadRequest({
+      code: 'request.aborted',
+      detail: 'The request body was not received completely.',
+      cause,
+    })
+  } finally {
+    reader.releaseLock()
+  }
+  const body = new Uint8Array(size)
+  let at = 0
+  for (const chunk of chunks) {
+    body.set(chunk, at)
+    at += chunk.length
+  }
+  return body
+}
+
+/**
+ * The response binding of a fetch handler: headers guards set are collected and applied to the
+ * `Response` the handler returns (`finishResponse`), where a header the handler set itself wins;
+ * the end of the response is the moment it is handed back, or the request's `signal` aborting
+ * (the client went away) before that.
+ */
+export class FetchBinding implements ResponseBinding {
+  readonly headers: Headers = new Headers()
+  readonly #request: Request
+
+  constructor(request: Request) {
+    this.#request = request
+  }
+
+  setHeader(name: string, value: string): void {
+    this.headers.set(name, value)
+  }
+
+  removeHeader(name: string): void {
+    this.headers.delete(name)
+  }
+
+  /** Transformers run in `finishResponse`, which knows when the handler's body is JSON. */
+  interceptSend(): void {}
+
+  /** List headers and removals are applied in `finishResponse`. */
+  hookSendHeaders(): void {}
+
+  watchFinish(ctx: SecurityContext): void {
+    // Read only here: a server's lightweight request (@hono/node-server) makes its signal on first use.
+    const signal = this.#request.signal
+    if (signal.aborted) ctx.finish(0, true)
+    else signal.addEventListener('abort', () => ctx.finish(0, true), { once: true })
+  }
+}
+
+type Holder = object
+
+/**
+ * Creates the `SecurityContext` of a WHATWG request for an adapter and keeps it on `holder` (as
+ * `createContext` does), with the request ID from the header `requestIdHeader` names.
+ */
+export function createFetchContext(
+  holder: Holder,
+  view: FetchRequest<unknown>,
+  binding: FetchBinding,
+  options: AdapterOptions,
+): SecurityContext {
+  const name =
+    typeof options.requestIdHeader === 'string' ? options.requestIdHeader.toLowerCase() : REQUEST_ID_HEADER
+  const value = view.request.headers.get(name)
+  return createContext(holder, view, binding, { [name]: value ?? undefined }, options)
+}
+
+const JSON_TYPES = ['+json'] as const
+
+/** Whether a response body is JSON a transformer may see (never a problem document). */
+function isTransformable(response: Response): boolean {
+  if (response.body === null) return false
+  const type = mediaTypeOf(response.headers.get('content-type') ?? undefined)
+  return type !== 'application/problem+json' && mediaTypeMatches(type, JSON_TYPES)
+}
+
+function applyHeaders(ctx: SecurityContext, binding: FetchBinding, headers: Headers): void {
+  for (const [name, value] of binding.headers) if (!headers.has(name)) headers.set(name, value)
+  ctx.applySendHeaders({
+    getHeader: (name) => headers.get(name) ?? undefined,
+    setHeader: (name, value) => headers.set(name, value),
+    removeHeader: (name) => headers.delete(name),
+  })
+}
+
+/**
+ * Finishes the response of a request a context watched: `onSend` transformers on a JSON body
+ * (parsed back, transformed with the status, serialised again), the headers guards set (the
+ * handler's own win), list headers merged and removals applied, then `onFinish` with the status.
+ * A response whose headers cannot change (one `fetch()` returned) is copied first.
+ */
+export async function finishResponse(
+  ctx: SecurityContext,
+  binding: FetchBinding,
+  response: Response,
+): Promise<Response> {
+  let out = response
+  if (ctx.hasSendTransforms && isTransformable(out)) {
+    const body = ctx.transformBody(await out.json(), out.status)
+    const headers = new Headers(out.headers)
+    headers.delete('content-length')
+    out = new Response(JSON.stringify(body), { status: out.status, statusText: out.statusText, headers })
+  }
+  try {
+    applyHeaders(ctx, binding, out.headers)
+  } catch {
+    out = new Response(out.body, out)
+    applyHeaders(ctx, binding, out.headers)
+  }
+  ctx.finish(out.status, false)
+  return out
+}
+
+/**
+ * The `Response` of what a guard threw (`renderOutcome`: an `answerNow()` answer or a problem
+ * document), before `finishResponse` adds what guards set. No body for `HEAD`.
+ */
+export function outcomeResponse(ctx: SecurityContext, thrown: unknown, options: AdapterOptions): Response {
+  const { status, headers, body } = renderOutcome(ctx, thrown, options)
+  return new Response(ctx.req.method === 'HEAD' ? null : (body ?? null), { status, headers })
+}
