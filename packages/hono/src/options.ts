@@ -1,0 +1,50 @@
+import { EXACT_ROUTER, type RoutingPolicy } from '@apiward/core'
+import * as kit from '@apiward/core/adapter'
+
+/** Options every entry point of this package takes: the adapter options, and what Hono and fetch runtimes do not resolve. */
+export interface HonoOptions extends kit.AdapterOptions {
+  /**
+   * Which proxies in front of the app are trusted with `X-Forwarded-For`, `-Proto` and `-Host`: the
+   * number of hops (`1` for one load balancer), or `(address, hop) => boolean` asked for each
+   * address from the socket's (hop 0) outwards. Hono and fetch runtimes have no trust-proxy
+   * setting, so this is it. Default: none, the client address is the socket's and forwarding
+   * headers are ignored: a client cannot pick its own IP, scheme or host.
+   */
+  trustProxy?: kit.TrustProxy
+  /**
+   * How the router compares paths, so path-derived keys (rate limits by path) fold as it does.
+   * Default: case-sensitive with the trailing slash significant, Hono's default (`strict: true`);
+   * say `{ caseSensitive: true, strictSlash: false }` for `new Hono({ strict: false })`.
+   */
+  routing?: RoutingPolicy
+}
+
+/** Options parsed once, when a guard or a handler is built. */
+export interface Configuration extends kit.AdapterOptions {
+  readonly trust: kit.TrustFn
+  readonly routing: RoutingPolicy
+}
+
+const EXTRA = { trustProxy: true, routing: true } as const
+
+/** Checks the options and compiles them; a mistake is a `TypeError` naming the option and the fix. */
+export function configure(options: HonoOptions, where: string): Configuration {
+  kit.checkAdapterOptions<HonoOptions>(options, where, EXTRA)
+  const { routing } = options
+  if (
+    routing !== undefined &&
+    (typeof routing !== 'object' ||
+      routing === null ||
+      typeof routing.caseSensitive !== 'boolean' ||
+      typeof routing.strictSlash !== 'boolean')
+  ) {
+    throw new TypeError(
+      `${where}: routing must be { caseSensitive: boolean, strictSlash: boolean }, e.g. { caseSensitive: true, strictSlash: false } for new Hono({ strict: false })`,
+    )
+  }
+  return {
+    ...options,
+    trust: kit.compileTrustProxy(options.trustProxy, where),
+    routing: routing ?? EXACT_ROUTER,
+  }
+}
