@@ -90,7 +90,7 @@ export interface RunningServer {
 /** One framework at one major version, able to serve an `AppSpec` over real HTTP. */
 export interface AdapterHarness {
   name: string
-  framework: 'express' | 'koa' | 'fastify'
+  framework: 'express' | 'koa' | 'fastify' | 'hono'
   start(spec: AppSpec): Promise<RunningServer>
 }
 
