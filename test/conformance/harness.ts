@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, ServerOptions } from 'node:http'
 import type { AddressInfo, Server } from 'node:net'
+import type { TlsOptions } from 'node:tls'
 import type { GuardInput, Principal, SecurityEventBus, StateKey } from '@apiward/core'
 import type { RouteEntry } from '@apiward/core/adapter'
 
@@ -78,6 +79,11 @@ export interface AppSpec {
     ServerOptions,
     'maxHeaderSize' | 'headersTimeout' | 'requestTimeout' | 'connectionsCheckingInterval'
   >
+  /**
+   * Serve HTTPS with these TLS options (`key`, `cert`, and for client certificates `ca`,
+   * `requestCert`, `rejectUnauthorized`); the URL is then `https://`. Default: plain HTTP.
+   */
+  tls?: TlsOptions
 }
 
 export interface RunningServer {
@@ -101,13 +107,13 @@ export function defaultHandler(input: HandlerInput): HandlerResult {
 }
 
 /** Listens on an ephemeral loopback port and returns the URL and a closer that drops keep-alives. */
-export function listen(server: Server): Promise<RunningServer> {
+export function listen(server: Server, scheme: 'http' | 'https' = 'http'): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo
       resolve({
-        url: `http://127.0.0.1:${port}`,
+        url: `${scheme}://127.0.0.1:${port}`,
         close: () =>
           new Promise<void>((done) => {
             ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()

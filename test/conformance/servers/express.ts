@@ -1,4 +1,5 @@
 import { createServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { createGuard, errorHandler, handleClientErrors, routes, stateOf } from '@apiward/express'
 import express5 from 'express'
 import express4 from 'express4'
@@ -52,9 +53,14 @@ function build(express: typeof express5, spec: AppSpec) {
 }
 
 function serve(app: ReturnType<typeof build>, spec: AppSpec) {
-  const server = createServer(spec.server ?? {}, app)
+  const server = spec.tls
+    ? createHttpsServer({ ...spec.server, ...spec.tls }, app)
+    : createServer(spec.server ?? {}, app)
   handleClientErrors(server, { requestIdHeader: spec.requestIdHeader })
-  return listen(server).then((running) => ({ ...running, routes: () => routes(app) }))
+  return listen(server, spec.tls ? 'https' : 'http').then((running) => ({
+    ...running,
+    routes: () => routes(app),
+  }))
 }
 
 export const expressHarnesses: AdapterHarness[] = [

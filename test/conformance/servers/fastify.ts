@@ -40,6 +40,7 @@ async function start(factory: typeof fastify5, spec: AppSpec): Promise<RunningSe
     frameworkErrors: frameworkErrors(options),
     ...routerOptions(factory, spec),
     http: spec.server,
+    ...(spec.tls ? { https: spec.tls } : {}),
     requestTimeout: spec.server?.requestTimeout,
   })
   const appGuards = [...(spec.firstGuards ?? []), ...(spec.appGuards ?? [])]
@@ -71,7 +72,11 @@ async function start(factory: typeof fastify5, spec: AppSpec): Promise<RunningSe
   }
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
-  return { url: `http://127.0.0.1:${port}`, close: () => app.close(), routes: () => routes(app) }
+  return {
+    url: `${spec.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    close: () => app.close(),
+    routes: () => routes(app),
+  }
 }
 
 /** Fastify 5 and Fastify 4, served through @apiward/fastify. */

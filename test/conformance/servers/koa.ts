@@ -1,4 +1,5 @@
 import { createServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { createGuard, errorHandler, handleClientErrors, routes, stateOf } from '@apiward/koa'
 import { bodyParser } from '@koa/bodyparser'
 import Router from '@koa/router'
@@ -51,9 +52,14 @@ function build(Koa: typeof Koa3, spec: AppSpec) {
 }
 
 function serve({ app, router }: ReturnType<typeof build>, spec: AppSpec) {
-  const server = createServer(spec.server ?? {}, app.callback())
+  const server = spec.tls
+    ? createHttpsServer({ ...spec.server, ...spec.tls }, app.callback())
+    : createServer(spec.server ?? {}, app.callback())
   handleClientErrors(server, { requestIdHeader: spec.requestIdHeader })
-  return listen(server).then((running) => ({ ...running, routes: () => routes(router, app) }))
+  return listen(server, spec.tls ? 'https' : 'http').then((running) => ({
+    ...running,
+    routes: () => routes(router, app),
+  }))
 }
 
 export const koaHarnesses: AdapterHarness[] = [
