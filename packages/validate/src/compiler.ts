@@ -28,6 +28,14 @@ export interface CompilerSettings {
   readonly regExp: RegExpEngine | undefined
   /** Keywords the schemas may carry beyond JSON Schema (OpenAPI's `example`, `xml`, ...). */
   readonly keywords?: readonly string[]
+  /** Formats beyond ajv-formats' (OpenAPI's `int32`, `int64`, `float`, ...). */
+  readonly formats?: Readonly<Record<string, FormatCheck>>
+}
+
+/** A format of a schema dialect: the type it applies to and its check. */
+export interface FormatCheck {
+  readonly type: 'number' | 'string'
+  readonly validate: ((value: number) => boolean) | ((value: string) => boolean) | RegExp
 }
 
 /** A compiled schema: the value passes, or the violations (ajv's error objects). */
@@ -67,6 +75,9 @@ export class SchemaCompiler {
     ajv = draft07 ? new Ajv(options) : (new Ajv2020(options) as unknown as Ajv)
     addFormats(ajv)
     if (s.keywords !== undefined && s.keywords.length > 0) ajv.addVocabulary([...s.keywords])
+    for (const [name, format] of Object.entries(s.formats ?? {})) {
+      ajv.addFormat(name, { type: format.type, validate: format.validate } as never)
+    }
     this.#instances.set(key, ajv)
     return ajv
   }

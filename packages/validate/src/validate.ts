@@ -228,7 +228,8 @@ export function checkPart(
   throw rejectedEvent(ctx, part.part, rejected(part.part, errors))
 }
 
-const noBody = (ctx: SecurityContext) =>
+/** The 400 for a request without the body its schema requires. */
+export const noBody = (ctx: SecurityContext): unknown =>
   rejectedEvent(
     ctx,
     'body',
