@@ -60,7 +60,7 @@ export {
 } from './path.js'
 export type { CredentialKind, Principal, PrincipalClaims } from './principal.js'
 export { compileProjection, type Projection, type ProjectionTree } from './projection.js'
-export { NodeSecurityRequest, type ProxyTrust, type SecurityRequest, type TlsInfo } from './request.js'
+export type { ProxyTrust, SecurityRequest, TlsInfo } from './request.js'
 export { newRequestId, REQUEST_ID_HEADER, requestIdFrom } from './request-id.js'
 export { createKey, type Deprecation, kDeprecation, type StateKey } from './state.js'
 export {

@@ -4,6 +4,7 @@ import { ApiError, BadRequest, PayloadTooLarge } from '@apiward/errors'
 import type { ResponseBinding, SecurityContext } from '../context.js'
 import { clientAddress } from '../ip.js'
 import { mediaTypeMatches, mediaTypeOf } from '../media-type.js'
+import { tlsInfo } from '../node/tls.js'
 import { absoluteFormHost, normalizePath, originForm, type RoutingPolicy, routerPath } from '../path.js'
 import type { ProxyTrust, SecurityRequest, TlsInfo } from '../request.js'
 import { REQUEST_ID_HEADER } from '../request-id.js'
@@ -233,14 +234,7 @@ export class FetchRequest<F> implements SecurityRequest {
 
   /** TLS peer information where the server exposes the socket (`@hono/node-server` over `https`). */
   get tls(): TlsInfo | undefined {
-    const socket = incomingOf(this.#facts.env)?.socket as Partial<TLSSocket> | undefined
-    if (socket?.encrypted !== true || typeof socket.getPeerCertificate !== 'function') return undefined
-    return {
-      authorized: socket.authorized === true,
-      authorizationError:
-        socket.authorizationError === undefined ? undefined : String(socket.authorizationError),
-      peerCertificate: socket.getPeerCertificate(true),
-    }
+    return tlsInfo(incomingOf(this.#facts.env)?.socket)
   }
 
   header(name: string): string | undefined {

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
+import { NodeSecurityRequest } from '../node/request.js'
 import type { RoutingPolicy } from '../path.js'
-import { NodeSecurityRequest, type ProxyTrust } from '../request.js'
+import type { ProxyTrust } from '../request.js'
 import { type BodyStream, readRawBody } from './body.js'
 
 const EMPTY: Readonly<Record<string, never>> = Object.freeze({})

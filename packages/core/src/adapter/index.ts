@@ -4,7 +4,8 @@
  * (docs/adapters.md#writing-an-adapter).
  */
 
-export { NodeSecurityRequest, type ProxyTrust, type TlsInfo } from '../request.js'
+export { NodeSecurityRequest } from '../node/request.js'
+export type { ProxyTrust, TlsInfo } from '../request.js'
 export { type BodyStream, readRawBody } from './body.js'
 export {
   type ClientErrorListener,
@@ -65,6 +66,7 @@ export {
   stateIn,
   writeOutcome,
 } from './node.js'
+export { refuseEarlierRoutes, warnMisplaced } from './placement.js'
 export {
   compileTrustProxy,
   firstListValue,
