@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { AUTH_CODES } from '@apiward/auth'
 import { ERROR_CODES } from '@apiward/errors'
+import { HEADERS_CODES } from '@apiward/headers'
 import { RATELIMIT_CODES } from '@apiward/ratelimit'
 import { describe, expect, it } from 'vitest'
 
@@ -81,5 +82,9 @@ describe('the code catalogue (docs/errors.md)', () => {
 
   it('points to a table in ratelimit.md that lists exactly RATELIMIT_CODES', () => {
     expect(sorted(linkedCodes('ratelimit.md'))).toEqual(sorted(RATELIMIT_CODES))
+  })
+
+  it('points to a table in headers.md that lists exactly HEADERS_CODES', () => {
+    expect(sorted(linkedCodes('headers.md'))).toEqual(sorted(HEADERS_CODES))
   })
 })
