@@ -28,6 +28,7 @@ const MAPPED = new Set([
   'route',
   'credential',
   'policyVersion',
+  'userAgent',
 ])
 
 /** Names a line gives its own fields: an event field of the same name is written as `_<name>`. */
@@ -122,6 +123,7 @@ export function recordOf(
               response: num(event.status) === undefined ? undefined : { status_code: event.status },
             },
       url: route === undefined ? undefined : { path: route },
+      user_agent: event.userAgent === undefined ? undefined : { original: str(event.userAgent, redactor) },
       apiward,
     }
   }
@@ -142,6 +144,7 @@ export function recordOf(
     durationMs: durationMs === undefined ? undefined : round(durationMs),
     aborted: typeof event.aborted === 'boolean' ? event.aborted : undefined,
     policyVersion: event.policyVersion === undefined ? undefined : redactor.value(event.policyVersion),
+    userAgent: str(event.userAgent, redactor),
     eventSeq: num(event.seq),
     ...extras,
   }
