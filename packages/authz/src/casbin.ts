@@ -17,6 +17,7 @@ import { type EnforcerSource, enforcerSource } from './casbin-source.js'
 import { Challenges, forbidden, realmOption } from './challenge.js'
 import { DecisionMemo } from './decision-memo.js'
 import type { PolicyLoadTrigger } from './events.js'
+import { routedPath } from './routed-path.js'
 
 /** How the principal's roles reach the policy. */
 export type CasbinRoles = 'subjects' | 'attribute' | 'none'
@@ -41,7 +42,7 @@ export interface CasbinOptions {
   /**
    * The object decided on: `'route'` (default) the route pattern where the router knows it
    * (`/notes/:id`, the same for every spelling of the path), else the path as the router
-   * compares it (`req.matchPath`: decoded, dot segments resolved, folded as the router folds);
+   * compares it (`req.matchPath`: decoded, dot segments resolved, folded as the router folds, an encoded `/` kept in its segment);
    * `'path'` always that path; or a function of the request.
    */
   object?: 'route' | 'path' | ((ctx: SecurityContext) => string)
@@ -450,7 +451,7 @@ export function casbin(options: CasbinOptions): CasbinGuard {
       callback = 'object'
       const o = config.object
       object =
-        o === 'route' ? (ctx.req.route ?? ctx.req.matchPath) : o === 'path' ? ctx.req.matchPath : o(ctx)
+        o === 'route' ? (ctx.req.route ?? routedPath(ctx.req)) : o === 'path' ? routedPath(ctx.req) : o(ctx)
       if (typeof object !== 'string') throw new TypeError('object() must return a string')
       if (config.domain !== undefined) {
         callback = 'domain'

@@ -106,6 +106,19 @@ describe('casbin() model styles', () => {
     ).toBe(403)
   })
 
+  it('keeps an encoded slash in its segment, as routers do, so ..%2F climbs nowhere', async () => {
+    const guard = await ready({
+      model: RBAC,
+      policy: 'p, admin, /admin, GET\np, user, /public/*, GET',
+      object: 'path',
+    })
+    const at = (path: string, roles: string[]) => req('x', { path, route: undefined }, roles)
+    expect((await denial(guard, at('/public/..%2Fadmin', ['admin']))).status).toBe(403)
+    expect((await denial(guard, at('/public/..%5cadmin', ['admin']))).status).toBe(403)
+    expect(await outcome(guard, at('/public/..%2Fadmin', ['user']))).toBeUndefined()
+    expect(await outcome(guard, at('/public/a/../../admin', ['admin']))).toBeUndefined()
+  })
+
   it('passes the roles as one request value when the model asks for them', async () => {
     const guard = await ready({ model: ROLES_ATTRIBUTE, policy: 'p, reader, /notes/:id, GET' })
     expect(await outcome(guard, req('x', {}, ['reader']))).toBeUndefined()
