@@ -1,6 +1,6 @@
 // The route every server answers, and the identities its tokens carry.
 
-export const FRAMEWORKS = ['express', 'koa', 'fastify']
+export const FRAMEWORKS = ['express', 'koa', 'fastify', 'hono']
 
 export const PATH = '/hello?limit=10'
 

@@ -52,6 +52,7 @@ export async function availability() {
     express: ['guard', 'errorHandler'],
     koa: ['guard', 'errorHandler'],
     fastify: ['guard', 'apiward'],
+    hono: ['guard', 'errorHandler'],
   }
   for (const fw of FRAMEWORKS) {
     const mod = await import(`@apiward/${fw}`).catch(() => ({}))
@@ -259,8 +260,9 @@ export async function recordLimitHeaders(configs, fixture) {
       configs.some((c) => c.framework === framework && c.stack.limitOf === stack.name)
     if (!needed) continue
     const key = `${framework}/${stack.name}`
-    const server = await startServer(framework, stack.name, fixture.config)
+    let server
     try {
+      server = await startServer(framework, stack.name, fixture.config)
       const headers = await smoke(server.port, stack, fixture.tokens, bare.get(framework))
       if (stack.name === 'bare') bare.set(framework, new Set(headers.map(([name]) => name)))
       else config.limitHeaders[key] = headers
@@ -268,7 +270,7 @@ export async function recordLimitHeaders(configs, fixture) {
       failed.set(key, err.message)
       failed.set(`${framework}/limit-${stack.name}`, `its stack failed: ${err.message}`)
     } finally {
-      await server.stop()
+      await server?.stop()
     }
   }
   writeFileSync(fixture.config, JSON.stringify(config))

@@ -41,6 +41,7 @@ const FRAMEWORK_STACKS = [
   {
     name: 'popular',
     package: 'framework',
+    frameworks: ['express', 'koa', 'fastify'],
     token: 'RS256',
     about:
       'what a user assembles from popular packages: headers, JWT (RS256 PEM), memory rate limit, ajv on the query, casbin RBAC, request log to /dev/null',

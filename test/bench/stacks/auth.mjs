@@ -161,6 +161,21 @@ export const stacks = [
     about: `@fastify/jwt 9 (fast-jwt) with the ES256 public key, issuer and audience checked; ${cache ? 'its verified-token cache on (`verify.cache: true`)' : 'no cache'}`,
   })),
   {
+    name: 'hono-jwt',
+    peerOf: 'jwt-ES256-nocache',
+    token: 'ES256',
+    headers: [],
+    limit: withAlg(signatureCheck, 'ES256'),
+    install: {
+      hono: async (app, config, handler) => {
+        const { jwt } = await import('hono/jwt')
+        app.get('/hello', jwt({ secret: config.keys.ES256.jwk, alg: 'ES256' }), handler)
+      },
+    },
+    about:
+      "Hono's own jwt() middleware with the ES256 public JWK (Web Crypto); it checks no issuer or audience; no cache",
+  },
+  {
     name: 'introspection-cache',
     apiward: true,
     token: 'opaque',

@@ -1,0 +1,45 @@
+// Hono 4 on @hono/node-server: the bare route, the route behind @apiward/hono guard(), the limit
+// servers and the peers.
+import { readFileSync } from 'node:fs'
+import { getRequestListener } from '@hono/node-server'
+import { Hono } from 'hono'
+import { BODY, stackByName } from '../stacks.mjs'
+import { adapterOptions, apiwardGuards, DENIED, limitParts } from './common.mjs'
+
+// hono's exports map does not list its package.json
+export const version = JSON.parse(
+  readFileSync(new URL('../../node_modules/hono/package.json', import.meta.url)),
+).version
+
+const handler = (c) => c.json(BODY)
+
+export async function build(name, config) {
+  const app = new Hono()
+  const stack = stackByName.get(name)
+  if (name === 'bare') {
+    app.get('/hello', handler)
+  } else if (name === 'noop') {
+    app.get('/hello', (_c, next) => next(), handler)
+  } else if (stack.limitOf) {
+    const { headers, work } = await limitParts(name, config)
+    const limit = (c, next) => {
+      for (let i = 0; i < headers.length; i++) c.header(headers[i][0], headers[i][1])
+      if (work !== undefined) {
+        const principal = work(c.req.header('authorization'))
+        if (principal === undefined) return c.json(DENIED, 401)
+        c.set('auth', principal)
+      }
+      return next()
+    }
+    app.get('/hello', limit, handler)
+  } else if (stack.install) {
+    await stack.install.hono(app, config, handler)
+  } else {
+    const { createGuard, errorHandler, notFound } = await import('@apiward/hono')
+    const guard = createGuard(adapterOptions(name))
+    app.get('/hello', guard(...(await apiwardGuards(name, config))), handler)
+    app.onError(errorHandler(adapterOptions(name)))
+    app.notFound(notFound(app, adapterOptions(name)))
+  }
+  return getRequestListener(app.fetch)
+}
