@@ -7,23 +7,12 @@ import { fileURLToPath } from 'node:url'
 import { afterAll } from 'vitest'
 
 const here = dirname(fileURLToPath(import.meta.url))
-/** Bundles go under test/node_modules, so the frameworks they leave external resolve from there. */
+/** Bundles go under test/node_modules, which git ignores. */
 const outDir = join(here, '..', 'node_modules', '.cache', 'apiward-audit-log')
 
-interface ResolveArgs {
-  path: string
-}
-interface PluginBuild {
-  onResolve(
-    options: { filter: RegExp },
-    callback: (args: ResolveArgs) => { path: string; external: boolean } | undefined,
-  ): void
-}
 /** The part of esbuild's API the fixtures use. */
 interface Esbuild {
-  build(
-    options: Record<string, unknown> & { plugins: Array<{ name: string; setup(build: PluginBuild): void }> },
-  ): Promise<unknown>
+  build(options: Record<string, unknown>): Promise<unknown>
 }
 
 /** esbuild, as vitest's own vite has it: no dependency of its own for child-process fixtures. */
@@ -34,8 +23,8 @@ function esbuild(): Esbuild {
 }
 
 /**
- * Bundles a TypeScript entry for a child process: the workspace packages from their sources
- * (`apiward:source`), every other package left to Node. Returns the bundle's path.
+ * Bundles a TypeScript entry for a child process with everything it imports, the workspace
+ * packages from their sources (`apiward:source`). Returns the bundle's path.
  */
 export async function bundle(entry: string): Promise<string> {
   mkdirSync(outDir, { recursive: true })
@@ -50,16 +39,10 @@ export async function bundle(entry: string): Promise<string> {
     target: 'node20',
     conditions: ['apiward:source'],
     logLevel: 'error',
-    plugins: [
-      {
-        name: 'external-packages',
-        setup(build) {
-          build.onResolve({ filter: /^[^./]/ }, (args) =>
-            args.path.startsWith('@apiward/') ? undefined : { path: args.path, external: true },
-          )
-        },
-      },
-    ],
+    // CommonJS dependencies bundled into ESM still call require() for Node's own modules.
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
   })
   return outfile
 }
