@@ -59,6 +59,7 @@ const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
     throw new TypeError('apiward plugin: options.guards must be an array of guards: [rateLimit({ ... })]')
   }
   kit.checkAdapterOptions<ApiwardOptions & RegisterOptions>(options, 'apiward plugin', PLUGIN_OPTIONS)
+  if (!fastify.hasDecorator(kPlugin)) kit.warnEarlierRoutes(fastify.printRoutes({ commonPrefix: false }))
   const appHooks = guards?.length ? createGuard(adapterOptions)(toGuardList(guards, WHERE)) : NO_HOOKS
   const appWide = kit.guardsIn([...appHooks.onRequest, ...appHooks.preHandler])
   // `request.auth` and the context are not declared with decorateRequest(): Fastify would then

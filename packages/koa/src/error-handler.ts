@@ -1,3 +1,4 @@
+import { hasWarned } from '@apiward/core'
 import * as kit from '@apiward/core/adapter'
 import { ApiError, MethodNotAllowed } from '@apiward/errors'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
@@ -87,6 +88,8 @@ export function routes(
   return out
 }
 
+const FIRST = 'APIWARD_KOA_ERROR_HANDLER_NOT_FIRST'
+
 /**
  * The first middleware of an app: renders every error as problem+json. `ApiError`s are sent as
  * they are, body-parser errors as 400 / 413 / 415, anything else as a generic 500 whose body
@@ -107,6 +110,12 @@ export function routes(
 export function errorHandler(options: kit.AdapterOptions = {}): Middleware {
   kit.checkAdapterOptions(options, 'errorHandler()')
   return function apiwardErrorHandler(ctx: ParameterizedContext, next: Next): Promise<void> {
+    if (!hasWarned(FIRST) && ctx.app.middleware.indexOf(apiwardErrorHandler) > 0) {
+      kit.warnMisplaced(
+        FIRST,
+        "errorHandler() is not the first middleware: errors thrown before it get Koa's own text/plain answer, with no request ID. Install app.use(errorHandler()) before every other middleware.",
+      )
+    }
     return handleErrors(ctx, next, options)
   }
 }

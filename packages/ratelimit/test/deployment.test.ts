@@ -1,3 +1,4 @@
+import type { Principal } from '@apiward/core'
 import { configureWarnings, resetWarnings } from '@apiward/core'
 import { bruteForce, memoryStore, rateLimit } from '@apiward/ratelimit'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
@@ -120,7 +121,7 @@ describe('points per request', () => {
 
   it('limits each request by the points its plan allows, and says so in the policy', () => {
     const limiter = rateLimit({ points: plan, duration: 60, key: 'principal' })
-    const statuses = (p: typeof pro, n: number) =>
+    const statuses = (p: Principal, n: number) =>
       Array.from({ length: n }, () => {
         const ctx = context({ principal: p })
         try {

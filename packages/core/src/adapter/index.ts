@@ -27,6 +27,7 @@ export {
 } from './fetch.js'
 export { FrameworkRequest, type RequestReader } from './framework-request.js'
 export { checkHookLists, markHookLists } from './hook-lists.js'
+export { warnEarlierRoutes, warnMisplaced } from './placement.js'
 export {
   type AdapterOptions,
   type Allowed,
