@@ -137,3 +137,28 @@ describe.each(harnesses)('$name: apiVersion()', (harness) => {
     expect(answer.json.detail).toContain('names no API version')
   })
 })
+
+describe.each(harnesses)('$name: apiVersion() from the path on a router that ignores case', (harness) => {
+  let server: RunningServer
+  beforeAll(async () => {
+    server = await harness.start({
+      routing: { caseSensitive: false, strictSlash: false },
+      routes: [
+        {
+          method: 'GET',
+          path: '/v1/items',
+          guards: [apiVersion({ supported: ['1', '2'], from: ['path'] })],
+          handler: ({ state }) => ({ body: { version: state(kApiVersion) ?? null } }),
+        },
+      ],
+    })
+  })
+  afterAll(() => server.close())
+
+  it('reads the version of every spelling that reaches the route', async () => {
+    for (const path of ['/v1/items', '/V1/items', '/v1/ITEMS/']) {
+      const answer = await send(`${server.url}${path}`)
+      expect(answer.json, path).toEqual({ version: '1' })
+    }
+  })
+})

@@ -72,7 +72,8 @@ const WHERE = 'apiVersion()'
 const VERSION = /^[A-Za-z0-9._-]{1,32}$/
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const SOURCES = new Set<VersionSource>(['header', 'path', 'mediaType'])
-const PATH_VERSION = /^\/v([A-Za-z0-9._-]{1,32})(?:\/|$)/
+// `V` too: a router that ignores case serves `/V2/notes` as `/v2/notes`.
+const PATH_VERSION = /^\/[vV]([A-Za-z0-9._-]{1,32})(?:\/|$)/
 const LINK_URL = /^https?:\/\/[\x21-\x7e]+$/
 
 /**
