@@ -371,9 +371,9 @@ type Holder = object
  * Creates the `SecurityContext` of a WHATWG request for an adapter and keeps it on `holder` (as
  * `createContext` does), with the request ID from the header `requestIdHeader` names.
  */
-export function createFetchContext(
+export function createFetchContext<F>(
   holder: Holder,
-  view: FetchRequest<unknown>,
+  view: FetchRequest<F>,
   binding: FetchBinding,
   options: AdapterOptions,
 ): SecurityContext {
