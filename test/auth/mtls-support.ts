@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https'
 import * as x509 from '@peculiar/x509'
 import type { Answer } from '../conformance/client.js'
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto)
+x509.cryptoProvider.set(webcrypto as never)
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
 const DAY = 86_400_000
@@ -43,17 +43,17 @@ function sanExtension(o: IssueOptions): x509.Extension[] {
   return names.length === 0 ? [] : [new x509.SubjectAlternativeNameExtension(names)]
 }
 
-async function pemKey(key: CryptoKey): Promise<string> {
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key as webcrypto.CryptoKey))
+async function pemKey(key: webcrypto.CryptoKey): Promise<string> {
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key))
   return `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`
 }
 
-async function finish(cert: x509.X509Certificate, keys: CryptoKeyPair): Promise<Issued> {
+async function finish(cert: x509.X509Certificate, keys: webcrypto.CryptoKeyPair): Promise<Issued> {
   return { cert: cert.toString('pem'), key: await pemKey(keys.privateKey), der: Buffer.from(cert.rawData) }
 }
 
-function newKeys(): Promise<CryptoKeyPair> {
-  return webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as Promise<CryptoKeyPair>
+function newKeys(): Promise<webcrypto.CryptoKeyPair> {
+  return webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as Promise<webcrypto.CryptoKeyPair>
 }
 
 /** A CA that issues client and server certificates. */

@@ -1,6 +1,6 @@
 import { jwt, kClientCertificate, mtls } from '@apiward/auth'
 import { configureWarnings, resetWarnings, type SecurityEvent, SecurityEventBus } from '@apiward/core'
-import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose'
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { send } from '../conformance/client.js'
 import type { RouteSpec, RunningServer } from '../conformance/harness.js'
