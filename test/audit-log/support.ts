@@ -44,6 +44,7 @@ export async function bundle(entry: string): Promise<string> {
       js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
     },
   })
+  afterAll(() => rmSync(outfile, { force: true }))
   return outfile
 }
 
