@@ -13,6 +13,7 @@ import { ApiError, BadRequest, ServiceUnavailable, Unauthorized } from '@apiward
 import { apiKeyDigest, inspectApiKey, isApiKeyId, isApiKeyPrefix, storedDigest } from './api-key-tools.js'
 import { isThenable } from './callback.js'
 import type { CredentialGuard } from './credential.js'
+import { warnIfMilliseconds } from './seconds.js'
 
 /** Why an API key was refused. Sent to security events, never to the client. */
 export type ApiKeyFailureReason =
@@ -231,6 +232,7 @@ function cacheOption(value: unknown, hasLookup: boolean): RecordCache | undefine
   if (!hasLookup) throw new TypeError(`${WHERE}: cache only applies to lookup; static keys need none`)
   checkOptions<{ ttl?: unknown; max?: unknown }>(value, `${WHERE}: cache`, CACHE_OPTIONS, {}, '{ ttl: 30 }')
   const { ttl, max } = value
+  warnIfMilliseconds(ttl as number | undefined, WHERE, 'cache.ttl')
   return new RecordCache(
     integerIn(ttl, 'cache.ttl (seconds)', 1, 86_400),
     max === undefined ? 1000 : integerIn(max, 'cache.max', 1, 1_000_000),

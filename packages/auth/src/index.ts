@@ -56,7 +56,14 @@ export {
 } from './introspection-cache.js'
 export type { IntrospectionErrorReason } from './introspection-endpoint.js'
 export type { IntrospectionCacheOptions, IntrospectionOptions } from './introspection-options.js'
-export { type JwtGuard, type JwtKeyOptions, type JwtOptions, jwt } from './jwt.js'
+export {
+  type JwtDiagnostic,
+  type JwtGuard,
+  type JwtKeyOptions,
+  type JwtLogger,
+  type JwtOptions,
+  jwt,
+} from './jwt.js'
 export type { PublicKeyInput } from './key-source.js'
 export {
   type CertificateFailureReason,

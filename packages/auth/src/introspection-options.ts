@@ -30,6 +30,7 @@ import {
   type RemoteSettings,
   remoteSettings,
 } from './remote.js'
+import { warnIfMilliseconds } from './seconds.js'
 
 /** How answers of the introspection endpoint are cached. */
 export interface IntrospectionCacheOptions {
@@ -234,6 +235,7 @@ function positive(
   if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
     throw new TypeError(`${where}: ${name} is a positive number of ${unit} (default ${fallback}).`)
   }
+  if (unit === 'seconds') warnIfMilliseconds(n, where, name)
   return n
 }
 

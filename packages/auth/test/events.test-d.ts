@@ -19,7 +19,9 @@ describe('@apiward/auth events', () => {
   it('narrows a listener event to the fields of its type', () => {
     securityEvents.on((event) => {
       if (event.type === 'auth.failure')
-        expectTypeOf(event.credential).toEqualTypeOf<'jwt' | 'api_key' | 'introspection' | undefined>()
+        expectTypeOf(event.credential).toEqualTypeOf<
+          'jwt' | 'api_key' | 'introspection' | 'mtls' | undefined
+        >()
       if (event.type === 'jwks.refreshed') expectTypeOf(event.keys).toEqualTypeOf<number>()
     })
   })
