@@ -45,7 +45,8 @@ export interface AppSpec {
    * Guards for every request, installed first: Express before `express.json()`, Koa before
    * `errorHandler()` and the body parser, Fastify as the plugin's first guards (its `onRequest`
    * hooks run before the body is parsed). Where secure headers and CORS go, so that parser errors
-   * carry their headers too. Default: none.
+   * carry their headers too. On Koa they never forward (above `errorHandler()` nothing would
+   * render what they forward). Default: none.
    */
   firstGuards?: GuardInput[]
   /**

@@ -1,5 +1,6 @@
 import { jwt } from '@apiward/auth'
 import { type AnySecurityEvent, SecurityEventBus } from '@apiward/core'
+import { Unauthorized } from '@apiward/errors'
 import { cors, secureHeaders } from '@apiward/headers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AUDIENCE, ISSUER, type SigningKey, sign, signingKey } from '../auth/jwt-support.js'
@@ -223,5 +224,45 @@ describe.each(harnesses)('$name: cors() of a public API and of the null origin',
     expect(allowed.headers['access-control-allow-origin']).toBe('null')
     const refused = await send(`${open.url}/feed`, { headers: { Origin: 'null' } })
     expect(refused.headers['access-control-allow-origin']).toBeUndefined()
+  })
+})
+
+describe.each(harnesses)('$name: cors() and secureHeaders() with forwardErrors', (harness) => {
+  let server: RunningServer
+  beforeAll(async () => {
+    server = await harness.start({
+      forwardErrors: true,
+      firstGuards: [secureHeaders(), cors({ origins: [APP] })],
+      routes: [
+        {
+          method: 'GET',
+          path: '/notes',
+          guards: [
+            () => {
+              throw new Unauthorized()
+            },
+          ],
+        },
+      ],
+    })
+  })
+  afterAll(() => server.close())
+
+  it('answers a preflight handed to the error handling with its CORS headers', async () => {
+    const answer = await send(`${server.url}/notes`, {
+      method: 'OPTIONS',
+      headers: { Origin: APP, 'Access-Control-Request-Method': 'GET' },
+    })
+    expect(answer.status).toBe(204)
+    expect(answer.headers['access-control-allow-origin']).toBe(APP)
+    expect(answer.headers['x-content-type-options']).toBe('nosniff')
+  })
+
+  it('keeps the CORS and secure headers on a denial the error handling renders', async () => {
+    const answer = await send(`${server.url}/notes`, { headers: { Origin: APP } })
+    expect(answer.status).toBe(401)
+    expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/)
+    expect(answer.headers['access-control-allow-origin']).toBe(APP)
+    expect(answer.headers['cache-control']).toBe('no-store')
   })
 })

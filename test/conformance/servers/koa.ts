@@ -15,7 +15,8 @@ function build(Koa: typeof Koa3, spec: AppSpec) {
     requestIdHeader: spec.requestIdHeader,
   }
   const guard = createGuard({ ...options, forwardErrors: spec.forwardErrors })
-  if (spec.firstGuards) app.use(guard(...spec.firstGuards))
+  // Above errorHandler() a forwarded answer would reach Koa's own error handling: these answer themselves.
+  if (spec.firstGuards) app.use(createGuard(options)(...spec.firstGuards))
   app.use(errorHandler(options))
   if (spec.bodyParser !== false) app.use(bodyParser({ jsonLimit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT }))
   if (spec.appGuards) app.use(guard(...spec.appGuards))
