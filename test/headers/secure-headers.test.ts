@@ -1,6 +1,6 @@
 import type { Guard } from '@apiward/core'
 import { PayloadTooLarge, Unauthorized, UnsupportedMediaType } from '@apiward/errors'
-import { secureHeaderSet, secureHeaders } from '@apiward/headers'
+import { cors, secureHeaderSet, secureHeaders } from '@apiward/headers'
 import { rateLimit } from '@apiward/ratelimit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Answer, send } from '../conformance/client.js'
@@ -178,5 +178,28 @@ describe('secureHeaderSet()', () => {
     const { headers, removed } = secureHeaderSet()
     expect(Object.fromEntries(headers)).toEqual(PRESET)
     expect(removed).toEqual(['x-powered-by'])
+  })
+})
+
+describe.each(harnesses)('$name: the route inventory', (harness) => {
+  let server: RunningServer
+  beforeAll(async () => {
+    server = await harness.start({
+      firstGuards: [secureHeaders(), cors({ origins: ['https://app.example.test'] })],
+      routes: [{ method: 'GET', path: '/ok' }],
+    })
+  })
+  afterAll(() => server.close())
+
+  it('lists the header guards installed first as covering every route', () => {
+    const route = server.routes?.().find((r) => r.method === 'GET' && r.path === '/ok')
+    expect(route?.guards.slice(0, 2)).toMatchObject([
+      { name: 'secureHeaders', kind: 'headers', settings: { removed: ['x-powered-by'] } },
+      {
+        name: 'cors',
+        kind: 'headers',
+        settings: { origins: ['https://app.example.test'], credentials: false },
+      },
+    ])
   })
 })
