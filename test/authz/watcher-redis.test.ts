@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type CasbinGuard, casbin } from '@apiward/authz'
 import { type SecurityEvent, SecurityEventBus } from '@apiward/core'
-import { RedisWatcher } from '@casbin/redis-watcher'
+import { RedisWatcher, type WatcherOptions } from '@casbin/redis-watcher'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, send } from '../conformance/client.js'
 import type { RunningServer } from '../conformance/harness.js'
@@ -51,7 +51,7 @@ describe('casbin() instances reloading through a redis-server watcher', () => {
         host: '127.0.0.1',
         port: redis.port,
         channel: 'apiward-authz',
-      })
+      } as WatcherOptions)
       watchers.push(watcher)
       const guard = casbin({ model: MODEL, policy, watcher, events: bus })
       await guard.ready

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type SecurityEvent, SecurityEventBus } from '@apiward/core'
-import { newEnforcer, newModelFromString, StringAdapter } from 'casbin'
+import { type Model, newEnforcer, newModelFromString, StringAdapter } from 'casbin'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type CasbinOptions, casbin } from '../src/index.js'
 import {
@@ -275,7 +275,7 @@ describe('casbin() sources', () => {
       events: bus,
       enforcer: undefined,
       adapter: {
-        loadPolicy: async (model) => {
+        loadPolicy: async (model: Model) => {
           if (fail) throw new Error('database unreachable')
           await new StringAdapter(RBAC_POLICY).loadPolicy(model)
         },
