@@ -2,7 +2,7 @@ import { type AnySecurityEvent, SecurityEventBus } from '@apiward/core'
 import { jsonBody, response, VALIDATE_EVENTS, type ValidateEventType, validate } from '@apiward/validate'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { send } from '../conformance/client.js'
-import type { RunningServer } from '../conformance/harness.js'
+import type { RouteSpec, RunningServer } from '../conformance/harness.js'
 import { harnesses } from '../conformance/servers/index.js'
 
 const note = {
@@ -46,33 +46,33 @@ describe.each(harnesses)('$name adapter: events, drafts and options', (harness) 
     events.push(event)
   })
   beforeAll(async () => {
-    const routes = [
+    const routes: RouteSpec[] = [
       {
-        method: 'GET' as const,
+        method: 'GET',
         path: '/drift',
         guards: [response(note, { checkDrift: true })],
         handler: () => ({ body: { id: 7, secret: 's' } }),
       },
       {
-        method: 'POST' as const,
+        method: 'POST',
         path: '/strict',
         guards: [strictNote],
         handler: () => ({ body: { ok: true } }),
       },
       {
-        method: 'POST' as const,
+        method: 'POST',
         path: '/strip',
         guards: [stripping],
         handler: ({ body }) => ({ body: { body } }),
       },
       {
-        method: 'POST' as const,
+        method: 'POST',
         path: '/trusting',
         guards: [trusting],
         handler: ({ body }) => ({ body: { body } }),
       },
       {
-        method: 'POST' as const,
+        method: 'POST',
         path: '/parsed',
         guards: [jsonBody()],
         handler: ({ body }) => ({ body: { body } }),
