@@ -63,6 +63,7 @@ export { compileProjection, type Projection, type ProjectionTree } from './proje
 export type { ProxyTrust, SecurityRequest, TlsInfo } from './request.js'
 export { newRequestId, REQUEST_ID_HEADER, requestIdFrom } from './request-id.js'
 export { createKey, type Deprecation, kDeprecation, type StateKey } from './state.js'
+export { type UnlessOptions, unless } from './unless.js'
 export {
   configureWarnings,
   hasWarned,
