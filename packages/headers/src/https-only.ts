@@ -80,7 +80,8 @@ function target(req: SecurityRequest): string {
  * or, with `redirectTo`, a `GET` or `HEAD` is redirected (308) to that canonical origin with its
  * path and query. The protocol is the framework's (`ctx.req.protocol`), so `X-Forwarded-Proto`
  * counts only from a proxy its trust-proxy setting trusts: behind a TLS-terminating proxy,
- * configure that (Express `trust proxy`, Koa `app.proxy`, Fastify `trustProxy`). Pair it with
+ * configure that (Express `trust proxy`, Koa `app.proxy`, Fastify `trustProxy`, the Hono adapter's
+ * `trustProxy`). Pair it with
  * `secureHeaders()`, whose `Strict-Transport-Security` keeps browsers on HTTPS afterwards.
  *
  * @example
