@@ -1,9 +1,16 @@
 import type { SecurityContext, SecurityRequest } from '@apiward/core'
-import type { ApiError } from '@apiward/errors'
+import { ApiError } from '@apiward/errors'
 import { BearerChallenges } from './errors.js'
 
-/** Where a bearer token may be sent (RFC 6750 section 2). */
-export type TokenLocation = 'header' | 'query' | 'body'
+/**
+ * Where a bearer token may be sent: the three places of RFC 6750 section 2, and a cookie
+ * (`jwt()` only, with its `cookie` option), which browsers send on their own and so exposes the
+ * API to cross-site request forgery.
+ */
+export type TokenLocation = 'header' | 'query' | 'body' | 'cookie'
+
+/** A token extractor of your own: the token, or `undefined` when the request carries none. */
+export type TokenExtractor = (req: SecurityRequest) => string | undefined
 
 /** RFC 6750 `b64token`, the only shape a bearer token may have. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
@@ -70,6 +77,75 @@ function bodyOf(req: SecurityRequest): Readonly<Record<string, unknown>> | undef
     : undefined
 }
 
+/** RFC 6265 cookie-name: an HTTP token. */
+const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+/**
+ * The values of the cookie `name` in the request's `Cookie` header(s), in order. A cookie sent
+ * twice (a sibling subdomain can set one for the parent domain: cookie tossing) is not guessed
+ * between: the caller refuses it.
+ */
+function cookieValues(req: SecurityRequest, name: string): string[] {
+  const headers = req.headerValues('cookie')
+  if (headers === undefined) return []
+  const found: string[] = []
+  for (const header of headers) {
+    for (const pair of header.split(';')) {
+      const eq = pair.indexOf('=')
+      if (eq === -1 || pair.slice(0, eq).trim() !== name) continue
+      let value = pair.slice(eq + 1).trim()
+      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
+      found.push(value)
+    }
+  }
+  return found
+}
+
+function fromCookie(req: SecurityRequest, name: string, errors: BearerChallenges): string | undefined {
+  const values = cookieValues(req, name)
+  if (values.length === 0) return undefined
+  if (values.length > 1 || values[0] === '') {
+    throw errors.invalidRequest(`Send exactly one non-empty ${name} cookie.`)
+  }
+  return values[0]
+}
+
+/**
+ * A token extractor of your own, read strictly: a string is the token (checked against the
+ * `b64token` grammar like any other), `undefined` or `null` means none; any other answer or a
+ * throw refuses the request with 400 `invalid_request` (the error kept as its `cause`), and an
+ * `ApiError` it throws is answered as it is.
+ */
+function customExtractor(extractToken: TokenExtractor, errors: BearerChallenges): BearerExtractor {
+  const extract = (req: SecurityRequest): string | undefined => {
+    let token: unknown
+    try {
+      token = extractToken(req)
+    } catch (err) {
+      if (ApiError.is(err)) throw err
+      throw errors.invalidRequest('The bearer token is missing or malformed.', err)
+    }
+    if (token === undefined || token === null) return undefined
+    if (typeof token !== 'string' || token === '') {
+      throw errors.invalidRequest(
+        'The bearer token is missing or malformed.',
+        new TypeError(`extractToken answered ${typeof token}, not a string or undefined`),
+      )
+    }
+    return token
+  }
+  return Object.assign(extract, {
+    present(req: SecurityRequest): boolean {
+      try {
+        return extract(req) !== undefined
+      } catch {
+        // A credential this guard cannot read is still its credential: it answers the 400.
+        return true
+      }
+    },
+  })
+}
+
 /**
  * Builds the token extractor for a set of locations. Exactly one token in exactly one place,
  * else 400 `invalid_request`, as RFC 6750 section 2 requires.
@@ -77,15 +153,18 @@ function bodyOf(req: SecurityRequest): Readonly<Record<string, unknown>> | undef
 export function bearerExtractor(
   locations: readonly TokenLocation[],
   errors: BearerChallenges,
+  cookieName?: string,
 ): BearerExtractor {
   const header = locations.includes('header')
   const query = locations.includes('query')
   const body = locations.includes('body')
+  const cookie = locations.includes('cookie') ? cookieName : undefined
   const extract = (req: SecurityRequest): string | undefined => {
     let found = header ? fromHeader(req, errors) : undefined
     for (const candidate of [
       query ? fromParams(req.query, errors) : undefined,
       body ? fromParams(bodyOf(req), errors) : undefined,
+      cookie === undefined ? undefined : fromCookie(req, cookie, errors),
     ]) {
       if (candidate === undefined) continue
       if (found !== undefined) throw errors.invalidRequest('Send the access token in one place only.')
@@ -93,7 +172,7 @@ export function bearerExtractor(
     }
     return found
   }
-  const onlyHeader = header && !query && !body
+  const onlyHeader = header && !query && !body && cookie === undefined
   const bearer = onlyHeader ? (req: SecurityRequest) => fromHeader(req, errors) : extract
   return Object.assign(bearer, {
     present(req: SecurityRequest): boolean {
@@ -106,7 +185,7 @@ export function bearerExtractor(
         const b = bodyOf(req)
         if (b !== undefined && Object.hasOwn(b, 'access_token')) return true
       }
-      return false
+      return cookie !== undefined && cookieValues(req, cookie).length > 0
     },
   })
 }
@@ -117,6 +196,8 @@ export interface BearerOptions {
   required?: boolean
   realm?: string
   maxTokenLength?: number
+  cookie?: string
+  extractToken?: TokenExtractor
 }
 
 /** {@link BearerOptions}, checked, with the extractor and the challenges they make. */
@@ -145,13 +226,37 @@ export function bearerSettings(
   if (!Number.isInteger(maxTokenLength) || maxTokenLength < 64) {
     throw new TypeError(`${where}: maxTokenLength is an integer number of characters, at least 64.`)
   }
+  const { cookie, extractToken } = options
+  if (extractToken !== undefined) {
+    if (typeof extractToken !== 'function') {
+      throw new TypeError(`${where}: extractToken is a function (req) => string | undefined.`)
+    }
+    if (options.tokenLocations !== undefined || cookie !== undefined) {
+      throw new TypeError(
+        `${where}: extractToken finds the token itself; drop tokenLocations and cookie, or drop extractToken.`,
+      )
+    }
+  }
   const locations = options.tokenLocations ?? ['header']
+  const known = cookie === undefined ? "'header', 'query', 'body'" : "'header', 'query', 'body', 'cookie'"
   if (
     !Array.isArray(locations) ||
     locations.length === 0 ||
-    locations.some((l) => l !== 'header' && l !== 'query' && l !== 'body')
+    locations.some((l) => l !== 'header' && l !== 'query' && l !== 'body' && l !== 'cookie')
   ) {
-    throw new TypeError(`${where}: tokenLocations lists one or more of 'header', 'query', 'body'.`)
+    throw new TypeError(`${where}: tokenLocations lists one or more of ${known}.`)
+  }
+  if (cookie !== undefined && (typeof cookie !== 'string' || !COOKIE_NAME.test(cookie))) {
+    throw new TypeError(
+      `${where}: cookie is the name of the cookie that carries the token, e.g. 'access_token'.`,
+    )
+  }
+  if (locations.includes('cookie') !== (cookie !== undefined)) {
+    throw new TypeError(
+      cookie === undefined
+        ? `${where}: tokenLocations lists 'cookie'; name it with cookie: 'access_token'.`
+        : `${where}: cookie names the token cookie, but tokenLocations does not list 'cookie': tokenLocations: ['cookie'] reads only the cookie, ['header', 'cookie'] either (a token in both is refused).`,
+    )
   }
   if (options.required !== undefined && typeof options.required !== 'boolean') {
     throw new TypeError(`${where}: required is true or false.`)
@@ -161,7 +266,10 @@ export function bearerSettings(
   }
   const challenges = new BearerChallenges(options.realm ?? 'api', also)
   return {
-    extract: bearerExtractor(locations, challenges),
+    extract:
+      extractToken === undefined
+        ? bearerExtractor(locations, challenges, cookie)
+        : customExtractor(extractToken, challenges),
     challenges,
     required: options.required !== false,
     maxTokenLength,

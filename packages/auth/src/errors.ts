@@ -70,11 +70,12 @@ export class BearerChallenges {
   }
 
   /** 400 `auth.invalid_request`: the credentials were sent in a way RFC 6750 forbids. */
-  invalidRequest(detail: string): BadRequest {
+  invalidRequest(detail: string, cause?: unknown): BadRequest {
     return new BadRequest({
       code: 'auth.invalid_request',
       detail,
       headers: { 'WWW-Authenticate': this.#invalidRequest },
+      cause,
     })
   }
 }

@@ -17,7 +17,7 @@ export {
   type ParsedApiKey,
   parseApiKey,
 } from './api-key-tools.js'
-export type { TokenLocation } from './bearer.js'
+export type { TokenExtractor, TokenLocation } from './bearer.js'
 export type {
   BindingOptions,
   CertificateBindingFailureReason,

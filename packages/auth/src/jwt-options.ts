@@ -10,7 +10,7 @@ import {
 } from '@apiward/core'
 import type { JWK, JWTPayload } from 'jose'
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isJwtAlgorithm, type JwtAlgorithm } from './algorithms.js'
-import { type BearerSettings, bearerSettings, type TokenLocation } from './bearer.js'
+import { type BearerSettings, bearerSettings, type TokenExtractor, type TokenLocation } from './bearer.js'
 import { type BindingOptions, type TokenBinding, tokenBinding } from './binding.js'
 import { type ClaimPolicy, clockToleranceOf } from './claims.js'
 import type { TokenFailureReason } from './errors.js'
@@ -126,9 +126,39 @@ export interface JwtOptions extends JwtKeyOptions, BindingOptions {
   /**
    * Where tokens are looked for. Default `['header']` (the `Authorization` header). `'query'`
    * (`?access_token=`) leaks tokens into logs and history; `'body'` (form field
-   * `access_token`) makes the guard wait for the body. A token in two places is a 400.
+   * `access_token`) makes the guard wait for the body; `'cookie'` reads the cookie named by
+   * `cookie` (see there for its CSRF exposure). A token in two places is a 400.
    */
   tokenLocations?: readonly TokenLocation[]
+  /**
+   * The name of the cookie that carries the token, read when `tokenLocations` lists `'cookie'`
+   * (and refused otherwise: a cookie never quietly joins the header). Default: none, cookies are
+   * not read. A browser sends cookies on cross-site requests too, so a cookie-borne token makes
+   * the API open to cross-site request forgery: set the cookie `HttpOnly; Secure;
+   * SameSite=Strict` (or `Lax` and only safe methods), and check `Origin` or a CSRF token on
+   * every state-changing route. A cookie sent twice (cookie tossing) is a 400, and with
+   * `['header', 'cookie']` a token in both places is a 400 too: exactly one token, in one place.
+   *
+   * @example
+   * ```ts
+   * jwt({ jwksUri, issuer, audience, tokenLocations: ['cookie'], cookie: '__Host-access_token' })
+   * ```
+   */
+  cookie?: string
+  /**
+   * Finds the token yourself (a custom header, a signed cookie your framework decoded), instead
+   * of `tokenLocations` and `cookie` (giving either with it is a startup error). It receives the
+   * `SecurityRequest` (`req.header()`, `req.query`; not the body) and answers the token or
+   * `undefined`. The token is still checked against the `b64token` grammar and verified like any
+   * other; a throw or an answer that is not a string is a 400 `invalid_request`, an `ApiError` it
+   * throws is answered as it is. Default: none.
+   *
+   * @example
+   * ```ts
+   * jwt({ jwksUri, issuer, audience, extractToken: (req) => req.header('x-access-token') })
+   * ```
+   */
+  extractToken?: TokenExtractor
   /** `false` lets requests without a token through anonymously; a bad token is still a 401. Default `true`. */
   required?: boolean
   /** The `realm` of `WWW-Authenticate` challenges. Default `api`. */
@@ -195,6 +225,8 @@ export const JWT_OPTIONS: KnownOptions<JwtOptions> = {
   isRevoked: true,
   revocation: true,
   tokenLocations: true,
+  cookie: true,
+  extractToken: true,
   required: true,
   realm: true,
   tokenCache: true,
