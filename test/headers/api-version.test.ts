@@ -1,4 +1,4 @@
-import { defineGuard, kDeprecation } from '@apiward/core'
+import { type AnySecurityEvent, defineGuard, kDeprecation, SecurityEventBus } from '@apiward/core'
 import { apiVersion, cors, deprecated, kApiVersion } from '@apiward/headers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { send } from '../conformance/client.js'
@@ -18,7 +18,10 @@ const markedDeprecated = defineGuard(
 describe.each(harnesses)('$name: apiVersion()', (harness) => {
   let server: RunningServer
   let url: string
+  const events: AnySecurityEvent[] = []
   beforeAll(async () => {
+    const bus = new SecurityEventBus()
+    bus.on((event) => events.push(event))
     const byHeader = apiVersion({
       supported: ['1', '2'],
       default: '2',
@@ -28,6 +31,7 @@ describe.each(harnesses)('$name: apiVersion()', (harness) => {
     const byPath = apiVersion({ supported: ['1', '2'], from: ['path'] })
     const version = ({ state }: HandlerInput) => ({ body: { version: state(kApiVersion) ?? null } })
     server = await harness.start({
+      events: bus,
       firstGuards: [cors({ origins: ['https://app.example.test'] })],
       routes: [
         { method: 'GET', path: '/notes', guards: [byHeader], handler: version },
@@ -121,6 +125,10 @@ describe.each(harnesses)('$name: apiVersion()', (harness) => {
     expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/)
     expect(answer.json.code).toBe('request.unsupported_version')
     expect(answer.text).not.toContain('passwd')
+    const event = events.find(
+      (e) => e.requestId === answer.headers['x-request-id'] && e.type === 'version.unsupported',
+    )
+    expect(event?.severity).toBe('warn')
   })
 
   it('reads the version from the first path segment', async () => {
