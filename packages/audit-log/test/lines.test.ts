@@ -40,7 +40,7 @@ describe('one line per event', () => {
         durationMs: 1.23456,
         aborted: false,
         policyVersion: 'v7',
-      }),
+      } as never),
     )
     expect(records[0]).toMatchObject({
       time: '2026-05-01T10:00:00.000Z',
