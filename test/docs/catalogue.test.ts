@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { AUTH_CODES } from '@apiward/auth'
+import { AUTHZ_CODES } from '@apiward/authz'
 import { ERROR_CODES } from '@apiward/errors'
 import { HEADERS_CODES } from '@apiward/headers'
 import { RATELIMIT_CODES } from '@apiward/ratelimit'
@@ -82,6 +83,10 @@ describe('the code catalogue (docs/errors.md)', () => {
 
   it('points to a table in ratelimit.md that lists exactly RATELIMIT_CODES', () => {
     expect(sorted(linkedCodes('ratelimit.md'))).toEqual(sorted(RATELIMIT_CODES))
+  })
+
+  it('points to a table in authz.md that lists exactly AUTHZ_CODES', () => {
+    expect(sorted(linkedCodes('authz.md'))).toEqual(sorted(AUTHZ_CODES))
   })
 
   it('points to a table in headers.md that lists exactly HEADERS_CODES', () => {
