@@ -28,7 +28,7 @@ const FORM: Record<string, string> = {
  * `c.req.arrayBuffer()` still reads them), and the value it parsed is the request's validated
  * `json` (`c.req.valid('json')`) and what `c.req.json()` returns.
  */
-const honoRequest: kit.FetchReader<Context> = {
+export const honoRequest: kit.FetchReader<Context> = {
   params: (c) => c.req.param() as Record<string, string>,
   route: (c) => {
     const routes = matchedRoutes(c)

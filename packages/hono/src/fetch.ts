@@ -1,6 +1,7 @@
 import { compose, type GuardInput, type Principal } from '@apiward/core'
 import * as kit from '@apiward/core/adapter'
-import { holderOf, rememberCopy } from './context.js'
+import { Context } from 'hono'
+import { holderOf, honoRequest, rememberCopy } from './context.js'
 import { configure, type HonoOptions } from './options.js'
 
 /** Options of {@link guardFetch}: the adapter options without `forwardErrors` (there is no error handling to hand denials to). */
@@ -110,7 +111,17 @@ export function authOf(request: Request): Principal | undefined {
   return kit.contextIn(holderOf(request))?.principal
 }
 
-/** The body a guard of `guardFetch()` parsed and handed on with `ctx.setBody()`; `undefined` when none did. */
-export function parsedBody(request: Request): unknown {
-  return (holderOf(request) as Marked)[kBody]?.value?.parsed
+/**
+ * The parsed body for the handler: what a guard handed on with `ctx.setBody()` (validated input),
+ * otherwise, on Hono, what its validator parsed for a JSON or form body; `undefined` when nothing
+ * parsed it. Takes a Hono context or the `Request` a `guardFetch()` handler received.
+ *
+ * @example
+ * ```ts
+ * app.post('/notes', guard(validate({ body: NoteSchema })), (c) => c.json(parsedBody(c), 201))
+ * ```
+ */
+export function parsedBody(holder: Context | Request): unknown {
+  if (holder instanceof Context) return honoRequest.body?.(holder)
+  return (holderOf(holder) as Marked)[kBody]?.value?.parsed
 }

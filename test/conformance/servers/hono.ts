@@ -1,9 +1,11 @@
 import { createServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import {
   createGuard,
   errorHandler,
   handleClientErrors,
   notFound,
+  parsedBody,
   requestErrorHandler,
   routes,
   stateOf,
@@ -45,9 +47,12 @@ function parsesJson(maxSize: number) {
     c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, () => json(c, next))
 }
 
-async function bodyOf(c: Context): Promise<unknown> {
-  if (c.req.method === 'GET' || c.req.method === 'HEAD') return undefined
-  return c.req.json().catch(() => undefined)
+/** The query as Express and Koa parse it: one value as a string, a repeated one as an array. */
+function queryOf(c: Context): Record<string, unknown> {
+  const out: Record<string, string | string[]> = {}
+  for (const [name, values] of Object.entries(c.req.queries()))
+    out[name] = values.length === 1 ? values[0]! : values
+  return out
 }
 
 function build(spec: AppSpec): Hono {
@@ -61,7 +66,8 @@ function build(spec: AppSpec): Hono {
   }
   const guard = createGuard({ ...options, forwardErrors: spec.forwardErrors })
   if (spec.firstGuards) app.use(guard(...spec.firstGuards))
-  app.use(parsesJson(spec.bodyLimit ?? DEFAULT_BODY_LIMIT))
+  if (spec.firstGuards) app.use(guard(...spec.firstGuards))
+  if (spec.bodyParser !== false) app.use(parsesJson(spec.bodyLimit ?? DEFAULT_BODY_LIMIT))
   if (spec.appGuards) app.use(guard(...spec.appGuards))
   for (const route of spec.routes) {
     const handler = route.handler ?? defaultHandler
@@ -69,9 +75,9 @@ function build(spec: AppSpec): Hono {
       if (route.passes) return next()
       const out = await handler({
         auth: c.get('auth'),
-        body: await bodyOf(c),
+        body: parsedBody(c),
         params: c.req.param() as Record<string, string>,
-        query: c.req.query(),
+        query: queryOf(c),
         headers: Object.fromEntries(c.req.raw.headers),
         state: (key) => stateOf(c, key),
       })
@@ -87,9 +93,15 @@ function build(spec: AppSpec): Hono {
 
 function serve(app: Hono, spec: AppSpec) {
   const errorHandler = requestErrorHandler({ requestIdHeader: spec.requestIdHeader })
-  const server = createServer(spec.server ?? {}, getRequestListener(app.fetch, { errorHandler }))
+  const listener = getRequestListener(app.fetch, { errorHandler })
+  const server = spec.tls
+    ? createHttpsServer({ ...spec.server, ...spec.tls }, listener)
+    : createServer(spec.server ?? {}, listener)
   handleClientErrors(server, { requestIdHeader: spec.requestIdHeader })
-  return listen(server).then((running) => ({ ...running, routes: () => routes(app) }))
+  return listen(server, spec.tls ? 'https' : 'http').then((running) => ({
+    ...running,
+    routes: () => routes(app),
+  }))
 }
 
 /** Hono 4 on @hono/node-server, served through @apiward/hono. */
