@@ -203,10 +203,11 @@ export function certificateSource(header: unknown, where: string): CertificateSo
 /**
  * Whether the connection comes from a proxy the framework trusts: the framework took the client
  * address from the forwarding headers (`X-Forwarded-For`) instead of the socket, which it does
- * only under its trust-proxy rule for that peer. A request view without a Node socket never
- * counts as proxied.
+ * only under its trust-proxy rule for that peer. A request view without a Node socket, or whose
+ * adapter says the framework trusts no proxy, never counts as proxied.
  */
 export function fromTrustedProxy(req: SecurityRequest): boolean {
+  if (req.proxyTrust === 'none') return false
   const peer = (req as { raw?: { socket?: { remoteAddress?: string } } }).raw?.socket?.remoteAddress
   const ip = req.ip
   if (peer === undefined || ip === undefined) return false
@@ -227,6 +228,13 @@ export function presentedCertificate(ctx: SecurityContext, source: CertificateSo
   if (header !== undefined) {
     const values = req.headerValues(header)
     if (fromTrustedProxy(req)) {
+      if (req.proxyTrust === 'any') {
+        warnOnce(
+          'APIWARD_CERTIFICATE_HEADER_ANY_PROXY',
+          `The framework trusts every peer as a proxy, so any client that reaches this server directly can send the ${header} header of someone else's certificate. Trust only your proxy's address or hop count.`,
+          'auth.md#forwarded-certificates',
+        )
+      }
       if (values === undefined) return undefined
       const der = values.length === 1 ? forwardedDer(header, values[0]!) : undefined
       if (der === undefined) return 'unreadable'
