@@ -12,7 +12,7 @@ type Credential = 'jwt' | 'api_key' | 'introspection' | 'mtls'
  * `SecurityEventMap`, so `ctx.emit()` checks them and listeners narrow on `event.type`.
  */
 export interface AuthEventMap {
-  /** A credential was accepted; `ctx.principal` is set. */
+  /** A credential was accepted; `ctx.principal` is set. Once per verified JWT: cache hits do not repeat it. */
   'auth.success': {
     credential: Credential
     /** The API key's id (`apiKey()`), never the secret. */

@@ -157,8 +157,13 @@ export function jwt(options: JwtOptions): JwtGuard {
     succeed(ctx, verified)
   }
 
+  // A token served from the verified-token cache is no new authentication: `auth.success` marks
+  // its verification once, and each use shows in `request.completed`.
+  const announced = new WeakSet<Verified>()
   const succeed = (ctx: SecurityContext, verified: Verified): void => {
     ctx.principal = verified.principal
+    if (!ctx.events.hasListeners || announced.has(verified)) return
+    announced.add(verified)
     ctx.emit('auth.success', { credential: 'jwt' })
   }
 
