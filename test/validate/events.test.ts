@@ -63,7 +63,7 @@ describe.each(harnesses)('$name adapter: events, drafts and options', (harness) 
         method: 'POST',
         path: '/strip',
         guards: [stripping],
-        handler: ({ body }) => ({ body: { body } }),
+        handler: ({ state }) => ({ body: { body: state(stripping.body) } }),
       },
       {
         method: 'POST',

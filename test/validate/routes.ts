@@ -1,4 +1,3 @@
-import { stateOf as expressState } from '@apiward/express'
 import { jsonBody, kValidated, response, validate } from '@apiward/validate'
 import type { RouteSpec } from '../conformance/harness.js'
 
@@ -48,8 +47,6 @@ export const publicNote = response({
   required: ['id', 'title'],
 })
 
-void expressState
-
 /** The routes every adapter serves in the validation suites. */
 export const validateRoutes: RouteSpec[] = [
   {
@@ -65,13 +62,17 @@ export const validateRoutes: RouteSpec[] = [
     method: 'PATCH',
     path: '/notes/:id',
     guards: [updateNote],
-    handler: ({ state }) => ({ body: { params: state(updateNote.params), body: state(updateNote.body) } }),
+    handler: ({ state, params }) => ({
+      body: { params: state(updateNote.params), body: state(updateNote.body), framework: { ...params } },
+    }),
   },
   {
     method: 'GET',
     path: '/notes',
     guards: [listNotes],
-    handler: ({ state }) => ({ body: { query: { ...state(listNotes.query) } } }),
+    handler: ({ state, query }) => ({
+      body: { query: { ...state(listNotes.query) }, framework: { ...query } },
+    }),
   },
   {
     method: 'GET',

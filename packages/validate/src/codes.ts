@@ -19,6 +19,7 @@ export const VALIDATE_CODES = [
   'request.unsupported_charset',
   'request.unsupported_encoding',
   'route.not_found',
+  'route.method_not_allowed',
 ] as const
 
 /** A code `@apiward/validate` answers with: one of {@link VALIDATE_CODES}. */
