@@ -1,0 +1,138 @@
+// @apiward/audit-log on the jwt-ES256-cache stack, against a limit that writes the same line with
+// pino from the handler (its chain hash computed by hand), next to the request loggers users pick.
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { AUDIENCE, ISSUER } from '../constants.mjs'
+
+/** A file in a temp directory of this server process, removed when it exits. */
+function benchFile(name) {
+  const dir = mkdtempSync(join(tmpdir(), 'apiward-bench-audit-'))
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+  return join(dir, `${name}-${process.pid}.log`)
+}
+
+/** A pino logger to a file, buffered as the audit log's file sink is (4 KiB, synchronous writes). */
+async function fileLogger(name, options = {}) {
+  const { pino } = await import('pino')
+  const destination = pino.destination({ dest: benchFile(name), minLength: 4096, sync: true })
+  process.once('exit', () => destination.flushSync())
+  return pino(options, destination)
+}
+
+const principal = (claims) => ({
+  id: claims.sub,
+  kind: 'user',
+  scopes: ['notes:read'],
+  roles: [],
+  claims,
+  credential: 'jwt',
+})
+
+/**
+ * The limit's work: the token looked up in a Map filled at startup (jwt-ES256-cache's limit), then
+ * the line the audit log writes for an ordinary request, by hand: its fields, the chain fields and
+ * a SHA-256 over them, written with pino.
+ */
+const limit = {
+  about:
+    'the token looked up in a Map, then the request.completed line written with pino (base and time off), its chain hash computed by hand with node:crypto',
+  work: async (config) => {
+    const token = config.tokens.ES256
+    const known = new Map([[token, principal(JSON.parse(Buffer.from(token.split('.')[1], 'base64url')))]])
+    const logger = await fileLogger('limit', { base: null, timestamp: false })
+    const chain = randomBytes(9).toString('base64url')
+    let n = 0
+    let prev = '0'.repeat(64)
+    return (authorization) => {
+      const who = typeof authorization === 'string' ? known.get(authorization.slice(7)) : undefined
+      if (who === undefined) return undefined
+      const record = {
+        time: new Date().toISOString(),
+        event: 'request.completed',
+        outcome: 'success',
+        requestId: randomBytes(16).toString('base64url'),
+        principal: who.id,
+        credential: 'jwt',
+        ip: '127.0.0.1',
+        method: 'GET',
+        route: '/hello',
+        status: 200,
+        durationMs: 0.123,
+        aborted: false,
+      }
+      n++
+      const canonical = `${JSON.stringify(record).slice(0, -1)},"chain":"${chain}","n":${n},"prev":"${prev}"`
+      prev = createHash('sha256').update(canonical).digest('hex')
+      logger.info({ ...record, chain, n, prev, hash: prev })
+      return who
+    }
+  },
+}
+
+export const stacks = [
+  {
+    name: 'audit-jwt-ES256-cache',
+    apiward: true,
+    token: 'ES256',
+    headers: ['x-request-id'],
+    guards: async (config) => {
+      const { jwt } = await import('@apiward/auth')
+      const { auditLog } = await import('@apiward/audit-log')
+      const log = auditLog({ destination: { file: benchFile('audit') } })
+      process.once('exit', () => log.closeSync())
+      return [
+        jwt({
+          jwks: { keys: [config.keys.ES256.jwk] },
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          algorithms: ['ES256'],
+        }),
+      ]
+    },
+    limit,
+    budget: {
+      instructions: 4000,
+      base: 'jwt-ES256-cache',
+      label:
+        'the audit log: one redacted, escaped, hash-chained request.completed line per request, to a file',
+    },
+    about:
+      'jwt-ES256-cache with auditLog() to a file: one request.completed line per request (auth.success only once per token)',
+  },
+  {
+    name: 'pino-http',
+    peerOf: 'audit-jwt-ES256-cache',
+    headers: [],
+    install: {
+      express: async (app, _config, handler) => {
+        const { pinoHttp } = await import('pino-http')
+        app.use(pinoHttp({ logger: await fileLogger('pino-http') }))
+        app.get('/hello', handler)
+      },
+    },
+    about: "pino-http 10's request line to a file (4 KiB buffer), no authentication: a request logger's cost",
+  },
+  {
+    name: 'fastify-logger',
+    peerOf: 'audit-jwt-ES256-cache',
+    headers: [],
+    install: {
+      fastify: async (app, _config, handler) => {
+        const logger = await fileLogger('fastify-logger')
+        // Fastify's own `logger: true` writes this line from its response hook; the bench's app is built without it.
+        app.addHook('onResponse', (request, reply, done) => {
+          logger.info(
+            { reqId: request.id, res: { statusCode: reply.statusCode }, responseTime: reply.elapsed },
+            'request completed',
+          )
+          done()
+        })
+        app.get('/hello', handler)
+      },
+    },
+    about:
+      "Fastify's request-completed line (reqId, status, response time) with pino to a file, no authentication",
+  },
+]
