@@ -4,6 +4,7 @@ import { AUTHZ_CODES } from '@apiward/authz'
 import { ERROR_CODES } from '@apiward/errors'
 import { HEADERS_CODES } from '@apiward/headers'
 import { RATELIMIT_CODES } from '@apiward/ratelimit'
+import { VALIDATE_CODES } from '@apiward/validate'
 import { describe, expect, it } from 'vitest'
 
 const docs = new URL('../../docs/', import.meta.url)
@@ -83,6 +84,10 @@ describe('the code catalogue (docs/errors.md)', () => {
 
   it('points to a table in ratelimit.md that lists exactly RATELIMIT_CODES', () => {
     expect(sorted(linkedCodes('ratelimit.md'))).toEqual(sorted(RATELIMIT_CODES))
+  })
+
+  it('points to a table in validate.md that lists exactly VALIDATE_CODES', () => {
+    expect(sorted(linkedCodes('validate.md'))).toEqual(sorted(VALIDATE_CODES))
   })
 
   it('points to a table in authz.md that lists exactly AUTHZ_CODES', () => {
