@@ -12,6 +12,21 @@ export const TOKEN = {
   audience: 'https://api.test',
 } as const
 
+/** The main entries of every package: each must load on every runtime. */
+export const ENTRIES = [
+  '@apiward/errors',
+  '@apiward/core',
+  '@apiward/core/adapter',
+  '@apiward/core/node',
+  '@apiward/hono',
+  '@apiward/auth',
+  '@apiward/authz',
+  '@apiward/validate',
+  '@apiward/ratelimit',
+  '@apiward/audit-log',
+  '@apiward/headers',
+]
+
 const kTenant = createKey<{ id: string }>('tenant')
 
 const auth = jwt({ ...TOKEN, algorithms: ['HS256'] })

@@ -6,7 +6,7 @@ import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { send } from '../conformance/client.js'
 import { listen } from '../conformance/harness.js'
-import { scenarioHandler, TOKEN } from './app.js'
+import { ENTRIES, scenarioHandler, TOKEN } from './app.js'
 
 const TEST_DIR = fileURLToPath(new URL('..', import.meta.url))
 const SCRIPT = fileURLToPath(new URL('./serve-runtime.ts', import.meta.url))
@@ -17,6 +17,8 @@ const PROBLEM = /^application\/problem\+json/
 interface Served {
   url: string
   close(): Promise<void>
+  /** What the child printed before it listened. */
+  output?: string
 }
 
 /** Starts the scenario app in a child process of `binary` and resolves once it listens. */
@@ -37,6 +39,7 @@ function child(binary: string, args: string[]): Promise<Served> {
       if (port === undefined) return
       clearTimeout(timer)
       resolve({
+        output,
         url: `http://127.0.0.1:${port}`,
         close: () =>
           new Promise((done) => {
@@ -94,6 +97,15 @@ describe.each(RUNTIMES)('the fetch-handler wrapper and Hono on %s', (_name, star
     url = served.url
   }, 90_000)
   afterAll(() => served?.close())
+
+  it('loads the main entry of every package', async () => {
+    // A child reports what it could not load; on Node they load in this process.
+    if (served.output !== undefined) {
+      expect(served.output).toContain(`entries ${ENTRIES.length} failed []`)
+      return
+    }
+    for (const entry of ENTRIES) expect(await import(entry)).toBeTypeOf('object')
+  })
 
   it.each(['/fetch/allow', '/hono/allow'])(
     'lets a valid token through %s with the principal',

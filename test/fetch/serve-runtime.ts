@@ -2,7 +2,7 @@
  * Serves the scenario app on Bun or Deno at 127.0.0.1 on a free port and prints
  * `listening <port>` once it accepts connections; the vitest side drives it over HTTP.
  */
-import { scenarioHandler } from './app.js'
+import { ENTRIES, scenarioHandler } from './app.js'
 
 interface BunLike {
   serve(options: {
@@ -20,6 +20,16 @@ interface DenoLike {
 
 const runtime = globalThis as { Bun?: BunLike; Deno?: DenoLike }
 const handler = scenarioHandler()
+
+const failed: string[] = []
+for (const entry of ENTRIES) {
+  try {
+    await import(entry)
+  } catch (err) {
+    failed.push(`${entry}: ${String(err)}`)
+  }
+}
+console.log(`entries ${ENTRIES.length} failed ${JSON.stringify(failed)}`)
 
 if (runtime.Bun !== undefined) {
   const server = runtime.Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: handler })
