@@ -12,7 +12,7 @@ const Sonic = sonicBoom as unknown as new (
 /** A writable stream the audit log can write lines to: a pino transport, a socket, a `Writable`. */
 export interface AuditStream {
   write(line: string): boolean
-  on(event: 'drain' | 'error', listener: (...args: any[]) => void): unknown
+  on(event: 'drain' | 'error' | 'finish' | 'close', listener: (...args: any[]) => void): unknown
   end?(callback?: () => void): unknown
   flushSync?(): void
 }
@@ -205,10 +205,19 @@ export class StreamSink implements Sink {
 
   async end(): Promise<void> {
     this.flushSync()
-    const end = this.#stream.end
-    if (typeof end !== 'function') return
+    const stream = this.#stream
+    if (typeof stream.end !== 'function') return
     await new Promise<void>((resolve) => {
-      end.call(this.#stream, () => resolve())
+      // Some streams call back from end() (a Writable), others only emit (a pino transport).
+      const timer = setTimeout(resolve, 5000)
+      timer.unref()
+      const done = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      stream.on('finish', done)
+      stream.on('close', done)
+      stream.end!(done)
     })
   }
 }
