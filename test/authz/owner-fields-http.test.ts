@@ -1,4 +1,5 @@
 import { fields, owner } from '@apiward/authz'
+import { response } from '@apiward/validate'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { send } from '../conformance/client.js'
 import type { RunningServer } from '../conformance/harness.js'
@@ -79,6 +80,30 @@ describe.each(harnesses)('$name adapter: owner() and fields() over HTTP', (harne
             notes.delete(state(byParam.key)!.id)
             return { status: 204 }
           },
+        },
+        {
+          method: 'GET',
+          path: '/both/:id',
+          guards: [
+            authenticate(),
+            byParam,
+            noteFields,
+            response({
+              type: 'object',
+              properties: {
+                id: { type: 'string' },
+                ownerId: { type: 'string' },
+                items: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: { name: { type: 'string' }, supplier: { type: 'string' } },
+                  },
+                },
+              },
+            }),
+          ],
+          handler: ({ state }) => ({ body: state(byParam.key) }),
         },
         {
           method: 'GET',
@@ -199,5 +224,12 @@ describe.each(harnesses)('$name adapter: owner() and fields() over HTTP', (harne
         { name: 'b', cost: 2 },
       ],
     })
+  })
+
+  it("sends the intersection of fields() and validate's response() on one route", async () => {
+    const asUser = await send(`${server.url}/both/bob-1`, as(tokens.bob!))
+    expect(asUser.json).toEqual({ id: 'bob-1', items: [{ name: 'a' }, { name: 'b' }] })
+    const asSupport = await send(`${server.url}/both/bob-1`, as(tokens.support!))
+    expect(asSupport.json).toEqual({ id: 'bob-1', ownerId: 'bob', items: [{ name: 'a' }, { name: 'b' }] })
   })
 })

@@ -181,6 +181,21 @@ class Denied {
   ) {}
 }
 
+/**
+ * Whether an enforcer can decide synchronously: not when a matching function it was given is
+ * async, whose promise a synchronous matcher would read as a value (`!isBlocked(r.sub)` false).
+ */
+function decidesSync(enforcer: Enforcer): boolean {
+  const functions = (
+    enforcer as unknown as { fm?: { getFunctions?: () => Map<string, unknown> } }
+  ).fm?.getFunctions?.()
+  if (!(functions instanceof Map)) return true
+  for (const fn of functions.values()) {
+    if (typeof fn === 'function' && fn.constructor.name === 'AsyncFunction') return false
+  }
+  return true
+}
+
 /** Decides one request tuple on an enforcer: `[allowed, explicitlyDenied]`, or their promise. */
 function enforceOne(state: Loaded, rvals: unknown[]): [boolean, boolean] | Promise<[boolean, boolean]> {
   if (state.sync) {
@@ -188,10 +203,16 @@ function enforceOne(state: Loaded, rvals: unknown[]): [boolean, boolean] | Promi
       const [allowed, rule] = state.enforcer.enforceExSync(...rvals)
       return [allowed, !allowed && rule.length > 0]
     } catch (err) {
-      // An async role manager or matching function cannot run synchronously: decide the async
-      // way from now on, for this enforcer.
-      if (!/generatorRunAsync|Promise/.test(message(err))) throw err
-      state.sync = false
+      // A model with an async role manager or matching function cannot be decided synchronously:
+      // when the async path decides where the sync one failed, this enforcer decides that way
+      // from now on. When both fail, the error stands (a 500, never an allow).
+      return state.enforcer.enforceEx(...rvals).then(
+        ([allowed, rule]) => {
+          state.sync = false
+          return [allowed, !allowed && rule.length > 0]
+        },
+        () => Promise.reject(err),
+      )
     }
   }
   return state.enforcer.enforceEx(...rvals).then(([allowed, rule]) => [allowed, !allowed && rule.length > 0])
@@ -374,7 +395,7 @@ export function casbin(options: CasbinOptions): CasbinGuard {
         enforcer,
         version,
         memo: memoised ? new DecisionMemo(config.cacheMax) : undefined,
-        sync: true,
+        sync: decidesSync(enforcer),
       }
       config.events.report('authz.reloaded', {
         policyVersion: version,

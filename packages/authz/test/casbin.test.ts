@@ -257,6 +257,38 @@ describe('casbin() sources', () => {
     expect(await outcome(guard, req('alice'))).toBeUndefined()
   })
 
+  it('decides a model with an async matching function the async way, and still refuses', async () => {
+    const model = RBAC.replace('r.act == p.act', 'r.act == p.act && open(r.obj)')
+    const guard = await ready({
+      enforcer: async () => {
+        const enforcer = await newEnforcer(newModelFromString(model), new StringAdapter(RBAC_POLICY))
+        await enforcer.addFunction('open', async (obj: string) => obj !== '/closed/:id')
+        return enforcer
+      },
+    })
+    const first = guard(req('alice'))
+    expect(first).toBeInstanceOf(Promise)
+    await expect(first).resolves.toBeUndefined()
+    expect((await denial(guard, req('carol'))).status).toBe(403)
+    expect((await denial(guard, req('alice', { path: '/closed/1', route: '/closed/:id' }))).status).toBe(403)
+  })
+
+  it('never reads the promise of an async function as a value, even where a sync matcher would not fail', async () => {
+    const model = DENY_OVERRIDE.replace(
+      '(r.act == p.act || p.act == "*")',
+      '(r.act == p.act || p.act == "*") && !exempt(r.sub)',
+    )
+    const guard = await ready({
+      enforcer: async () => {
+        const enforcer = await newEnforcer(newModelFromString(model), new StringAdapter(DENY_POLICY))
+        await enforcer.addFunction('exempt', async () => false)
+        return enforcer
+      },
+    })
+    expect((await denial(guard, req('erin', { method: 'GET' }, ['editor', 'suspended']))).status).toBe(403)
+    expect(await outcome(guard, req('erin', { method: 'GET' }, ['editor']))).toBeUndefined()
+  })
+
   it('decides requests that arrive before the policy loaded once it has', async () => {
     const guard = casbin({ model: RBAC, policy: file(RBAC_POLICY) })
     const early = guard(req('alice'))
