@@ -24,6 +24,18 @@ export interface GuardInfo {
    * algorithms, limits, keys...), for route inventories: never secrets.
    */
   readonly settings?: Readonly<Record<string, unknown>>
+  /**
+   * Checks, at startup, the route options a framework keeps for each route an app-wide guard
+   * covers (Fastify's route `config`): the guard reads its own entry (`config.rateLimit`) and
+   * throws a `TypeError` naming what is wrong. Adapters without per-route options never call it.
+   */
+  readonly checkRouteConfig?: (config: Readonly<Record<string, unknown>>, route: RouteId) => void
+}
+
+/** A route as `checkRouteConfig` names it. */
+export interface RouteId {
+  readonly method: string
+  readonly url: string
 }
 
 /** What a guard decides. */

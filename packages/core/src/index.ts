@@ -30,6 +30,7 @@ export {
   type GuardInfo,
   type GuardInput,
   type GuardKind,
+  type RouteId,
   splitByBody,
   toGuardList,
 } from './guard.js'

@@ -48,6 +48,11 @@ export interface SecurityRequest {
   /** The route pattern (`/notes/:id`) when the router knows it. */
   readonly route: string | undefined
   /**
+   * The options the framework keeps for the matched route (Fastify's route `config`), where
+   * app-wide guards read their per-route settings (`config.rateLimit`); `undefined` elsewhere.
+   */
+  readonly routeConfig?: Readonly<Record<string, unknown>>
+  /**
    * `https` or `http` as the framework resolved it under its trust-proxy setting (a trusted
    * proxy's `X-Forwarded-Proto`, otherwise the connection).
    */

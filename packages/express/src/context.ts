@@ -36,6 +36,18 @@ export function contextOf(req: Request, res: Response, options: kit.AdapterOptio
 export const stateOf: <T>(req: Request, key: StateKey<T>) => T | undefined = kit.stateIn
 
 /**
+ * The Express request behind a guard's context, typed, for key functions and guards of your own
+ * that need what only Express has (Passport's `req.user`, a session); `undefined` for a context
+ * that no Express guard made.
+ *
+ * @example
+ * ```ts
+ * rateLimit({ points: 100, duration: 60, key: (ctx) => frameworkRequestOf(ctx)?.user?.id })
+ * ```
+ */
+export const frameworkRequestOf: (ctx: SecurityContext) => Request | undefined = kit.frameworkOf
+
+/**
  * Answers the request with what a guard threw, through the request's context: a problem+json
  * document for any error, or the answer of `answerNow()`.
  */

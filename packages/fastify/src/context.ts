@@ -74,3 +74,15 @@ export const contextOf = (
  * ```
  */
 export const stateOf: <T>(request: FastifyRequest, key: StateKey<T>) => T | undefined = kit.stateIn
+
+/**
+ * The Fastify request behind a guard's context, typed, for key functions and guards of your own
+ * that need what only Fastify has (a decorator, `request.user` of @fastify/jwt or
+ * @fastify/passport, the route's `config`); `undefined` for a context that no Fastify guard made.
+ *
+ * @example
+ * ```ts
+ * rateLimit({ points: 100, duration: 60, key: (ctx) => frameworkRequestOf(ctx)?.user?.id })
+ * ```
+ */
+export const frameworkRequestOf: (ctx: SecurityContext) => FastifyRequest | undefined = kit.frameworkOf

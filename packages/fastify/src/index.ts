@@ -1,6 +1,6 @@
 import './types.js'
 
-export { contextOf, stateOf } from './context.js'
+export { contextOf, frameworkRequestOf, stateOf } from './context.js'
 export type { FastifyGuard, FastifyGuardOptions, GuardHook, GuardHooks } from './guard.js'
 export { createGuard, guard } from './guard.js'
 export { type ApiwardOptions, apiward, routes } from './plugin.js'

@@ -60,7 +60,8 @@ const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
   }
   kit.checkAdapterOptions<ApiwardOptions & RegisterOptions>(options, 'apiward plugin', PLUGIN_OPTIONS)
   if (!fastify.hasDecorator(kPlugin)) kit.warnEarlierRoutes(fastify.printRoutes({ commonPrefix: false }))
-  const appHooks = guards?.length ? createGuard(adapterOptions)(toGuardList(guards, WHERE)) : NO_HOOKS
+  const appGuards = guards?.length ? toGuardList(guards, WHERE) : []
+  const appHooks = appGuards.length > 0 ? createGuard(adapterOptions)(appGuards) : NO_HOOKS
   const appWide = kit.guardsIn([...appHooks.onRequest, ...appHooks.preHandler])
   // `request.auth` and the context are not declared with decorateRequest(): Fastify would then
   // initialise both on every request with a generic keyed store, which costs more than adding
@@ -70,6 +71,8 @@ const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
   fastify.decorate(kRoutes, inventory)
   fastify.addHook('onRoute', function apiwardCheckGuards(route) {
     kit.checkHookLists(route, `@apiward/fastify: ${String(route.method)} ${route.url}`)
+    const id = { method: String(route.method), url: route.url }
+    for (const g of appGuards) g.checkRouteConfig?.((route.config ?? {}) as Record<string, unknown>, id)
     const guards = [...appWide, ...kit.guardsIn([route.onRequest, route.preParsing, route.preHandler].flat())]
     for (const method of [route.method].flat()) inventory.push({ method, path: route.url, guards })
     if (guards.some((g) => g.readsRawBody)) {

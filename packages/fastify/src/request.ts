@@ -68,6 +68,7 @@ export const fastifyRequest: kit.RequestReader<FastifyRequest> = {
   params: (request) => request.params as Record<string, string> | undefined,
   body: (request) => request.body,
   route: (request) => request.routeOptions?.url,
+  routeConfig: (request) => request.routeOptions?.config as unknown as Readonly<Record<string, unknown>>,
   routing,
   // Guards read the raw body in `onRequest`; the plugin replays it to Fastify's parser.
   setBody: (request, value) => {

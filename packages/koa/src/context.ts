@@ -31,6 +31,18 @@ export function contextOf(ctx: ParameterizedContext, options: kit.AdapterOptions
 export const stateOf: <T>(ctx: ParameterizedContext, key: StateKey<T>) => T | undefined = kit.stateIn
 
 /**
+ * The Koa context behind a guard's context, typed, for key functions and guards of your own that
+ * need what only Koa has (koa-passport's `ctx.state.user`, a session); `undefined` for a context
+ * that no Koa guard made.
+ *
+ * @example
+ * ```ts
+ * rateLimit({ points: 100, duration: 60, key: (ctx) => frameworkRequestOf(ctx)?.state.user?.id })
+ * ```
+ */
+export const frameworkRequestOf: (ctx: SecurityContext) => ParameterizedContext | undefined = kit.frameworkOf
+
+/**
  * Answers the request with what a guard threw, through the request's context: a problem+json
  * document for any error, or the answer of `answerNow()`. Koa writes it (`ctx.body`), so
  * upstream middleware still sees the status and a `HEAD` request gets the headers without the

@@ -8,6 +8,7 @@ import {
   type Guard,
   type KnownOptions,
   type RequestOutcome,
+  type RouteId,
   type SecurityContext,
 } from '@apiward/core'
 import { TooManyRequests } from '@apiward/errors'
@@ -492,8 +493,43 @@ export function rateLimit(options: RateLimitOptions): Guard {
     )
   }
 
+  /** Per-route limiters of Fastify route `config.rateLimit`, by the override object, built at startup. */
+  const routeLimiters = new WeakMap<object, Guard>()
+  const checkRouteConfig = (config: Readonly<Record<string, unknown>>, route: RouteId): void => {
+    const override = config.rateLimit
+    if (override === undefined || override === false) return
+    const at = `${where} for the route config.rateLimit of ${route.method} ${route.url}`
+    if (typeof override !== 'object' || override === null || Array.isArray(override)) {
+      throw new TypeError(
+        `${at}: give false (not limited there) or options such as { points: 5, duration: 1 }`,
+      )
+    }
+    if (routeLimiters.has(override)) return
+    const own = override as RateLimitOptions
+    const base: RateLimitOptions = { ...options }
+    if (own.points !== undefined || own.duration !== undefined || own.windows !== undefined) {
+      delete base.points
+      delete base.duration
+      delete base.windows
+    }
+    const routeName = `${name}.${route.method}_${route.url}`.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 64)
+    try {
+      routeLimiters.set(override, rateLimit({ ...base, name: routeName, ...own }))
+    } catch (err) {
+      throw new TypeError(`${at}: ${err instanceof Error ? err.message : String(err)}`)
+    }
+  }
+
   return defineGuard(
     (ctx) => {
+      const routeConfig = ctx.req.routeConfig
+      if (routeConfig !== undefined) {
+        const override = routeConfig.rateLimit
+        if (override === false) return
+        const own =
+          typeof override === 'object' && override !== null ? routeLimiters.get(override) : undefined
+        if (own !== undefined) return own(ctx)
+      }
       if (skip !== undefined && skips(ctx)) return
       const ip = allowlist === undefined ? undefined : resolveIp(ctx)
       if (allowlist?.hasAddress(ip)) return
@@ -515,7 +551,7 @@ export function rateLimit(options: RateLimitOptions): Guard {
           if (giveBack) giveBackLater(ctx, plan, key, cost, states)
         })
     },
-    { guardName: 'rateLimit', needsBody: false, kind: 'rate-limit', settings },
+    { guardName: 'rateLimit', needsBody: false, kind: 'rate-limit', settings, checkRouteConfig },
   )
 }
 

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import type { SecurityContext } from '../context.js'
 import { NodeSecurityRequest } from '../node/request.js'
 import type { RoutingPolicy } from '../path.js'
 import type { ProxyTrust } from '../request.js'
@@ -32,6 +33,8 @@ export interface RequestReader<F> {
   readonly body: (request: F) => unknown
   /** The route pattern (`/notes/:id`) when the router matched one. */
   readonly route: (request: F) => string | undefined
+  /** The matched route's options (Fastify's route `config`). Default: none. */
+  readonly routeConfig?: (request: F) => Readonly<Record<string, unknown>> | undefined
   /** How the router that serves the request compares paths. */
   readonly routing: (request: F) => RoutingPolicy
   /** Hands handlers the body a guard parsed (Express `req.body`, Koa `ctx.request.body`, ...). */
@@ -96,6 +99,10 @@ export class FrameworkRequest<F> extends NodeSecurityRequest {
     return this.#reader.route(this.framework)
   }
 
+  override get routeConfig(): Readonly<Record<string, unknown>> | undefined {
+    return this.#reader.routeConfig?.(this.framework)
+  }
+
   get routing(): RoutingPolicy {
     return this.#reader.routing(this.framework)
   }
@@ -115,4 +122,20 @@ export class FrameworkRequest<F> extends NodeSecurityRequest {
   setBody(value: unknown): void {
     this.#reader.setBody(this.framework, value)
   }
+}
+
+/**
+ * The framework's own request behind a guard's context (Express `req`, the Koa context, Fastify's
+ * `request`), for what only the framework has: Passport's `req.user`, a session, a decorator.
+ * `undefined` for a context that no adapter made. Each adapter exports it typed as
+ * `frameworkRequestOf(ctx)`.
+ *
+ * @example
+ * ```ts
+ * export const frameworkRequestOf: (ctx: SecurityContext) => Request | undefined = kit.frameworkOf
+ * ```
+ */
+export function frameworkOf<F>(ctx: SecurityContext): F | undefined {
+  const req = ctx.req
+  return req instanceof FrameworkRequest ? (req.framework as F) : undefined
 }

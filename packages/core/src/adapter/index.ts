@@ -25,9 +25,8 @@ export {
   readWebBody,
   socketAddress,
 } from './fetch.js'
-export { FrameworkRequest, type RequestReader } from './framework-request.js'
+export { FrameworkRequest, frameworkOf, type RequestReader } from './framework-request.js'
 export { checkHookLists, markHookLists } from './hook-lists.js'
-export { warnEarlierRoutes, warnMisplaced } from './placement.js'
 export {
   type AdapterOptions,
   type Allowed,
@@ -67,7 +66,7 @@ export {
   stateIn,
   writeOutcome,
 } from './node.js'
-export { refuseEarlierRoutes, warnMisplaced } from './placement.js'
+export { warnEarlierRoutes, warnMisplaced } from './placement.js'
 export {
   compileTrustProxy,
   firstListValue,

@@ -107,6 +107,11 @@ export abstract class NodeSecurityRequest implements SecurityRequest {
   }
 
   /** The framework's trust in forwarding headers; `undefined` unless the adapter tells. */
+  /** The matched route's options; `undefined` unless the adapter tells. */
+  get routeConfig(): Readonly<Record<string, unknown>> | undefined {
+    return undefined
+  }
+
   get proxyTrust(): ProxyTrust | undefined {
     return undefined
   }
