@@ -11,6 +11,7 @@ import {
 } from '@apiward/core'
 import { ApiError, BadRequest, ServiceUnavailable, Unauthorized } from '@apiward/errors'
 import { apiKeyDigest, inspectApiKey, isApiKeyId, isApiKeyPrefix, storedDigest } from './api-key-tools.js'
+import { BoundedMap } from './bounded-map.js'
 import { isThenable } from './callback.js'
 import type { CredentialGuard } from './credential.js'
 import { warnIfMilliseconds } from './seconds.js'
@@ -97,7 +98,7 @@ export interface ApiKeyOptions {
   realm?: string
   /**
    * Remember what `lookup` answered, by key id, for `ttl` seconds, at most `max` ids (default
-   * 1000; the least recently used go first). Default: off. A disabled or deleted key keeps
+   * 1000; at the bound, the first entry the CLOCK hand finds expired or unread since its last pass goes). Default: off. A disabled or deleted key keeps
    * working until its entry expires, so keep `ttl` short; expiry dates are still checked on
    * every request. Unknown ids are remembered too, so a flood of made-up ids reaches the
    * database once per id and `ttl`.
@@ -195,28 +196,20 @@ function toEntry(record: unknown, id: string, where: string): KeyEntry {
 
 /** The records `lookup` answered, by key id, for a while; `null` remembers an unknown id. */
 class RecordCache {
-  readonly #entries = new Map<string, { entry: KeyEntry | null; until: number }>()
+  readonly #entries: BoundedMap<string, KeyEntry | null>
   readonly #ttlMs: number
-  readonly #max: number
 
   constructor(ttlSeconds: number, max: number) {
     this.#ttlMs = ttlSeconds * 1000
-    this.#max = max
+    this.#entries = new BoundedMap(max)
   }
 
   get(id: string): KeyEntry | null | undefined {
-    const hit = this.#entries.get(id)
-    if (hit === undefined) return undefined
-    this.#entries.delete(id)
-    if (Date.now() >= hit.until) return undefined
-    this.#entries.set(id, hit)
-    return hit.entry
+    return this.#entries.get(id)
   }
 
   set(id: string, entry: KeyEntry | null): void {
-    this.#entries.delete(id)
-    if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!)
-    this.#entries.set(id, { entry, until: Date.now() + this.#ttlMs })
+    this.#entries.set(id, entry, Date.now() + this.#ttlMs)
   }
 }
 

@@ -238,13 +238,15 @@ export function bearerSettings(
     }
   }
   const locations = options.tokenLocations ?? ['header']
-  const known = cookie === undefined ? "'header', 'query', 'body'" : "'header', 'query', 'body', 'cookie'"
+  const cookies = credential === 'jwt'
   if (
     !Array.isArray(locations) ||
     locations.length === 0 ||
-    locations.some((l) => l !== 'header' && l !== 'query' && l !== 'body' && l !== 'cookie')
+    locations.some((l) => l !== 'header' && l !== 'query' && l !== 'body' && (l !== 'cookie' || !cookies))
   ) {
-    throw new TypeError(`${where}: tokenLocations lists one or more of ${known}.`)
+    throw new TypeError(
+      `${where}: tokenLocations lists one or more of 'header', 'query', 'body'${cookies ? ", and 'cookie' (with cookie: 'access_token')" : ''}.`,
+    )
   }
   if (cookie !== undefined && (typeof cookie !== 'string' || !COOKIE_NAME.test(cookie))) {
     throw new TypeError(

@@ -1,6 +1,7 @@
 import type { SecurityContext } from '@apiward/core'
 import { ApiError, ServiceUnavailable } from '@apiward/errors'
 import type { JwtAlgorithm } from './algorithms.js'
+import { BoundedMap } from './bounded-map.js'
 import { isThenable, misread, reportCallbackError } from './callback.js'
 import { checkIssuerIdentifier, DiscoveredJwks, issuerMetadata } from './discovery.js'
 import { RemoteJwks } from './jwks-remote.js'
@@ -112,15 +113,15 @@ function sourceBuilder(
 
 /**
  * Wraps an `issuers` resolver: each issuer is asked once and its answer cached (at most
- * {@link MAX_RESOLVED_ISSUERS}); requests for an issuer being resolved wait on the same promise;
+ * {@link MAX_RESOLVED_ISSUERS}, evicted as {@link BoundedMap} says); requests for an issuer being resolved wait on the same promise;
  * a failure is not cached, so the next token asks again.
  */
 export function issuerResolver(resolve: (issuer: string) => unknown, buildSource: BuildSource): SourceFor {
-  const resolved = new Map<string, KeySource | undefined>()
+  // `null` remembers an issuer the resolver refused, so a flood of its tokens asks once.
+  const resolved = new BoundedMap<string, KeySource | null>(MAX_RESOLVED_ISSUERS)
   const inFlight = new Map<string, Promise<KeySource | undefined>>()
   const remember = (iss: string, source: KeySource | undefined): KeySource | undefined => {
-    if (resolved.size >= MAX_RESOLVED_ISSUERS) resolved.delete(resolved.keys().next().value as string)
-    resolved.set(iss, source)
+    resolved.set(iss, source ?? null)
     return source
   }
   const sourceOf = (ctx: SecurityContext, iss: string, answer: unknown): KeySource | undefined => {
@@ -137,7 +138,8 @@ export function issuerResolver(resolve: (issuer: string) => unknown, buildSource
   }
   return (iss, ctx) => {
     if (typeof iss !== 'string' || iss.length > 512) return undefined
-    if (resolved.has(iss)) return resolved.get(iss)
+    const known = resolved.get(iss)
+    if (known !== undefined) return known ?? undefined
     const joined = inFlight.get(iss)
     if (joined !== undefined) {
       return joined.catch((err: unknown) => {

@@ -1,3 +1,6 @@
+import { checkOptions, type KnownOptions, warnOnce } from '@apiward/core'
+import { BoundedMap } from './bounded-map.js'
+
 /**
  * A denylist of token IDs (`jti`). `jwt({ revocation })` asks it on every request, cached
  * tokens included, so a revoked token stops working at once.
@@ -11,39 +14,61 @@ export interface RevocationStore {
 
 /** Options of {@link memoryRevocationStore}. */
 export interface MemoryRevocationOptions {
-  /** Most token IDs kept; the ones closest to expiry go first. Default `100000`. */
+  /**
+   * Most token IDs kept. Default `100000`. At the bound, a revocation makes room by dropping an
+   * ID whose token has expired or, when none is met first, the oldest one not presented since
+   * (the CLOCK rule of the shared bounded map): a revoked token that is still being tried stays
+   * revoked longest. A dropped ID is a token that works again, so the store warns once when it
+   * is full: size it for the revocations of one token lifetime, or use `redisRevocationStore()`.
+   */
   max?: number
 }
 
+const REVOCATION_OPTIONS: KnownOptions<MemoryRevocationOptions> = { max: true }
+
 /**
  * A revocation list in this process's memory: synchronous, so cached tokens stay on the
- * synchronous path. Several instances need `redisRevocationStore()`.
+ * synchronous path. Each ID is kept until its token's `exp`, then forgotten. `revoke()` costs
+ * the same at the bound as below it (no scan of the list). Several instances need
+ * `redisRevocationStore()`.
+ *
+ * @example
+ * ```ts
+ * const revocation = memoryRevocationStore({ max: 50_000 })
+ * app.get('/notes', guard(jwt({ jwksUri, issuer, audience, revocation })), list)
+ * revocation.revoke(payload.jti, payload.exp) // on logout
+ * ```
  */
 export function memoryRevocationStore(options: MemoryRevocationOptions = {}): RevocationStore {
+  checkOptions<MemoryRevocationOptions>(
+    options,
+    'memoryRevocationStore()',
+    REVOCATION_OPTIONS,
+    {},
+    '{ max: 100000 }',
+  )
   const max = options.max ?? 100_000
   if (!Number.isInteger(max) || max < 1)
     throw new TypeError('memoryRevocationStore(): max must be a positive integer.')
-  const revoked = new Map<string, number>()
-  const sweep = (now: number) => {
-    for (const [jti, until] of revoked) if (until <= now) revoked.delete(jti)
-  }
+  const revoked = new BoundedMap<string, true>(max)
   return {
     isRevoked(jti) {
-      const until = revoked.get(jti)
-      if (until === undefined) return false
-      if (until > Date.now() / 1000) return true
-      revoked.delete(jti)
-      return false
+      return revoked.get(jti) === true
     },
     revoke(jti, expiresAt) {
-      if (revoked.size >= max) sweep(Date.now() / 1000)
-      if (revoked.size >= max) {
-        let soonest: string | undefined
-        let at = Number.POSITIVE_INFINITY
-        for (const [id, until] of revoked) if (until < at) [soonest, at] = [id, until]
-        if (soonest !== undefined) revoked.delete(soonest)
+      if (typeof jti !== 'string' || typeof expiresAt !== 'number' || Number.isNaN(expiresAt)) {
+        throw new TypeError(
+          'memoryRevocationStore(): revoke(jti, expiresAt) takes a string and seconds since the epoch.',
+        )
       }
-      revoked.set(jti, expiresAt)
+      if (revoked.size >= max && !revoked.has(jti)) {
+        warnOnce(
+          'APIWARD_REVOCATION_STORE_FULL',
+          `memoryRevocationStore(): the store holds its max of ${max} token IDs; each new revocation now drops an expired or older one, and an older one's token works again. Raise max, shorten token lifetimes, or use redisRevocationStore().`,
+          'auth.md#revocation',
+        )
+      }
+      revoked.set(jti, true, expiresAt * 1000)
     },
   }
 }

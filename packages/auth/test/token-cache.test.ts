@@ -43,7 +43,7 @@ describe('TokenCache', () => {
     expect(cache.get('a')).toBeUndefined()
   })
 
-  it('never answers for a token that only shares the tail of a cached one', () => {
+  it('never answers for a token that only shares the tail of a cached one, and holds both', () => {
     const cache = new TokenCache<string>(10)
     const tail = 'S'.repeat(64)
     cache.set(`header.payload-a.${tail}`, 'a')
@@ -53,6 +53,6 @@ describe('TokenCache', () => {
     expect(cache.get(`header.payload-a.${tail}`)).toBe('a')
     cache.set(`header.payload-b.${tail}`, 'b')
     expect(cache.get(`header.payload-b.${tail}`)).toBe('b')
-    expect(cache.get(`header.payload-a.${tail}`)).toBeUndefined()
+    expect(cache.get(`header.payload-a.${tail}`)).toBe('a')
   })
 })
