@@ -145,9 +145,7 @@ interface Loaded {
   sync: boolean
 }
 
-const NO_DOMAIN = '\u0000'
 const SEP = '\u0000'
-const ROLE_SEP = '\u0001'
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
@@ -160,12 +158,15 @@ function actionOf(method: string): string {
 
 const sortedRoles = new WeakMap<readonly string[], { list: string[]; key: string }>()
 
+const NO_ROLES = { list: [] as string[], key: '' }
+
 function rolesOf(principal: Principal): { list: string[]; key: string } {
   const roles = principal.roles
+  if (roles.length === 0) return NO_ROLES
   let sorted = sortedRoles.get(roles)
   if (sorted === undefined) {
     const list = [...new Set(roles)].sort()
-    sorted = { list, key: list.join(ROLE_SEP) }
+    sorted = { list, key: JSON.stringify(list) }
     sortedRoles.set(roles, sorted)
   }
   return sorted
@@ -505,27 +506,32 @@ export function casbin(options: CasbinOptions): CasbinGuard {
         if (token === 'roles') return roles!.list
         return attributes![token]
       })
-    const tuples = [tuple(subject)]
-    if (p.roles === 'subjects') for (const role of roles!.list) if (role !== subject) tuples.push(tuple(role))
     const memo = state.memo
+    let first: unknown[] | undefined
     let key: string | undefined
     if (memo !== undefined) {
       if (config.cacheKey !== undefined) {
+        first = tuple(subject)
         try {
-          key = config.cacheKey(ctx, tuples[0]!)
+          key = config.cacheKey(ctx, first)
         } catch (err) {
           return failed(ctx, 'cacheKey', err, state.version)
         }
-        if (key !== undefined && typeof key !== 'string') key = undefined
+        if (typeof key !== 'string') key = undefined
       } else {
-        key = `${subject}${SEP}${domain ?? NO_DOMAIN}${SEP}${object}${SEP}${action}${SEP}${roles?.key ?? ''}`
+        // Length-prefixed, so no subject, domain or object can spell another request's key.
+        const dom = domain ?? ''
+        key = `${subject.length}:${subject}${dom.length}:${dom}${object.length}:${object}${action}${SEP}${roles?.key ?? ''}`
       }
       if (key !== undefined) {
+        // A memoised decision is synchronous and builds nothing more.
         const known = memo.get(key)
         if (known === true) return
         if (known === false) return denied(ctx, new Denied(subject, object, action, domain, state.version))
       }
     }
+    const tuples = [first ?? tuple(subject)]
+    if (p.roles === 'subjects') for (const role of roles!.list) if (role !== subject) tuples.push(tuple(role))
     const settle = (allowed: boolean): void => {
       if (key !== undefined) memo!.set(key, allowed)
       if (!allowed) denied(ctx, new Denied(subject, object, action, domain, state.version))

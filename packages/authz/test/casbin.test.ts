@@ -172,6 +172,15 @@ describe('casbin() memo', () => {
     expect((await denial(rbac, req('dave', { method: 'PATCH' }, []))).status).toBe(403)
   })
 
+  it('keys the memo so that no id or role list can spell the key of another request', async () => {
+    const rbac = await ready({ model: RBAC, policy: 'p, reader, /notes/:id, GET\np, alice, /notes/:id, GET' })
+    expect(await outcome(rbac, req('x', {}, ['reader', 'zed']))).toBeUndefined()
+    expect((await denial(rbac, req('x', {}, ['reader\u0001zed']))).status).toBe(403)
+    expect((await denial(rbac, req('x', {}, ['reader","zed']))).status).toBe(403)
+    expect(await outcome(rbac, req('alice'))).toBeUndefined()
+    expect((await denial(rbac, req('alice\u0000', { path: '/notes/1' }))).status).toBe(403)
+  })
+
   it('does not memoise an ABAC model without a key function', async () => {
     const abac = await ready({
       model: ABAC,
