@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { type Deprecation, kDeprecation } from '@apiward/core'
+import { apiVersion } from '@apiward/headers'
 import { kOperation, kValidated, type OpenApiGuard, openapi } from '@apiward/validate'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { send } from '../conformance/client.js'
@@ -179,5 +180,29 @@ describe.each(harnesses)('$name adapter: openapi()', (harness) => {
     const passed = await send(`${passing.url}/undocumented`)
     expect(passed.status).toBe(200)
     expect(passed.json).toEqual({ served: true })
+  })
+})
+
+describe.each(harnesses)('$name adapter: openapi() with apiVersion()', (harness) => {
+  let server: RunningServer
+  beforeAll(async () => {
+    const api = await openapi(yaml30)
+    server = await harness.start({
+      routes: routesFor(),
+      appGuards: [api, apiVersion({ supported: ['1'], default: '1' })],
+      bodyParser: false,
+    })
+  })
+  afterAll(async () => {
+    await server.close()
+  })
+
+  it('announces a deprecated operation with Deprecation and leaves the others alone', async () => {
+    const deprecated = await send(`${server.url}/notes/note-1`, { method: 'DELETE' })
+    expect(deprecated.status).toBe(200)
+    expect(deprecated.headers.deprecation).toBeDefined()
+    const current = await send(`${server.url}/notes/note-1`)
+    expect(current.status).toBe(200)
+    expect(current.headers.deprecation).toBeUndefined()
   })
 })
