@@ -152,7 +152,7 @@ export interface AuditLog {
   /**
    * Continues the chain in a new file at the same path, after a rotation moved the old one (e.g.
    * on `SIGHUP` after logrotate without `copytruncate`): `apiward-audit verify old new` checks both
-   * as one chain.
+   * as one chain. A checkpoint ends the old file. Other destinations get the checkpoint only.
    */
   reopen(): void
   /** Writes the closing line, unsubscribes, flushes and closes the sink. */

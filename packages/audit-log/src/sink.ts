@@ -53,12 +53,14 @@ export interface BufferBounds {
 export class SonicSink implements Sink {
   readonly events = new EventEmitter()
   readonly #sonic: InstanceType<typeof Sonic>
+  readonly #file: boolean
   #dropped = false
   #waiting = false
   #deadline = 0
 
   constructor(target: { file: string; mkdir: boolean } | { fd: number }, bounds: BufferBounds) {
     const file = 'file' in target
+    this.#file = file
     this.#sonic = new Sonic({
       ...(file ? { dest: target.file, mkdir: target.mkdir, sync: true } : { fd: target.fd, sync: false }),
       append: true,
@@ -118,7 +120,7 @@ export class SonicSink implements Sink {
   }
 
   reopen(): void {
-    this.#sonic.reopen()
+    if (this.#file) this.#sonic.reopen()
   }
 
   end(): Promise<void> {

@@ -48,6 +48,14 @@ describe('the hash chain', () => {
     expect(JSON.parse(line).hash).toBe(createHash('sha256').update(canonical).digest('hex'))
   })
 
+  it('verifies a file of several megabytes in chunks and still names the right line', async () => {
+    const file = fileName()
+    await writeLog(file, 12_000)
+    expect(verifyFiles([file])).toMatchObject({ ok: true, lines: 12_003 })
+    rewrite(file, (lines) => lines.map((l, i) => (i === 9_876 ? l.replace('"n":9877', '"n":9878') : l)))
+    expect(verifyFiles([file]).problem).toMatchObject({ kind: 'altered', line: 9_877 })
+  })
+
   it('finds an altered line by file and line number', async () => {
     const file = fileName()
     await writeLog(file, 5)
