@@ -33,6 +33,9 @@ export function problemShape(answer: { status: number; headers: Record<string, u
     status: answer.status,
     contentType: answer.headers['content-type'],
     wwwAuthenticate: answer.headers['www-authenticate'],
+    headerNames: Object.keys(answer.headers)
+      .filter((name) => !['date', 'content-length', 'etag'].includes(name))
+      .sort(),
     body,
   }
 }
