@@ -153,6 +153,33 @@ describe('the hash chain', () => {
     expect(verifyFiles([file, `${file}.1`]).ok).toBe(false)
   })
 
+  it('finds a line deleted, altered or moved across a rotation', async () => {
+    const file = fileName()
+    const bus = newBus()
+    const log = auditLog({ destination: { file }, events: bus, checkpointIntervalMs: false })
+    for (let i = 0; i < 3; i++) bus.report('auth.failure', { code: 'auth.invalid_token', ip: `10.0.1.${i}` })
+    renameSync(file, `${file}.1`)
+    log.reopen()
+    for (let i = 0; i < 3; i++) bus.report('auth.failure', { code: 'auth.invalid_token', ip: `10.0.2.${i}` })
+    await log.close()
+    const old = linesOf(`${file}.1`)
+    const current = linesOf(file)
+    expect(verifyFiles([`${file}.1`, file]).ok).toBe(true)
+    // The old file's closing checkpoint removed: the new file no longer follows it.
+    writeFileSync(`${file}.1`, `${old.slice(0, -1).join('\n')}\n`)
+    expect(verifyFiles([`${file}.1`, file]).problem).toMatchObject({ kind: 'missing', file, line: 1 })
+    // A line moved from the new file to the end of the old one.
+    writeFileSync(`${file}.1`, `${[...old, current[1]!].join('\n')}\n`)
+    expect(verifyFiles([`${file}.1`, file]).problem).toMatchObject({
+      kind: 'missing',
+      file: `${file}.1`,
+      line: 6,
+    })
+    writeFileSync(`${file}.1`, `${old.join('\n')}\n`)
+    writeFileSync(file, `${current.map((l) => l.replace('10.0.2.1', '10.0.2.9')).join('\n')}\n`)
+    expect(verifyFiles([`${file}.1`, file]).problem).toMatchObject({ kind: 'altered', file, line: 2 })
+  })
+
   it('starts a new chain linked to the last line when a restarted process appends', async () => {
     const file = fileName()
     const first = await writeLog(file, 2)
