@@ -14,6 +14,8 @@ export const RATELIMIT_CODES = [
   'ratelimit.unavailable',
   'ipfilter.denied',
   'request.invalid_username',
+  'request.malformed_body',
+  'request.body_too_large',
 ] as const
 
 /** A code `@apiward/ratelimit` answers with: one of {@link RATELIMIT_CODES}. */
