@@ -162,6 +162,16 @@ describe.each(harnesses)('$name adapter: attacks on validated routes', (harness)
     expect(({} as { isAdmin?: unknown }).isAdmin).toBeUndefined()
   })
 
+  it('validates the value the handler reads when a key is repeated: the last one, for both', async () => {
+    const hidden = await post('/notes', '{"title":"ok","title":{"$gt":""}}')
+    expect(hidden.status).toBe(400)
+    expect(hidden.json.errors[0]).toMatchObject({ pointer: '/title', keyword: 'type' })
+    const answer = await post('/notes', '{"title":{"$gt":""},"title":"ok"}')
+    expect(answer.status).toBe(201)
+    expect(answer.json.body.title).toBe('ok')
+    expect(answer.json.validated.title).toBe('ok')
+  })
+
   it('refuses traversal and command strings where a field has a pattern', async () => {
     for (const slug of ['../../etc/passwd', 'a;rm -rf /', '$(reboot)', 'a|cat', 'a\u0000b', '%2e%2e%2f']) {
       const answer = await post('/count', json({ slug }))

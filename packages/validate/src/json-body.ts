@@ -70,6 +70,11 @@ export interface JsonBodySettings extends JsonLimits {
   readonly types: readonly string[]
 }
 
+/**
+ * The defaults of {@link jsonBody}: 100 KiB, 32 levels, 1000 keys per object, 10000 elements per
+ * array, JSON media types only. Each is far above what an API's requests need and far below what
+ * makes parsing, validation or a recursive walk expensive.
+ */
 export const DEFAULT_JSON_BODY = {
   limit: 102_400,
   maxDepth: 32,
