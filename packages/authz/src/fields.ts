@@ -8,8 +8,10 @@ import {
   type Projection,
   type ProjectionTree,
   type SecurityContext,
+  type SecurityRequest,
+  warnOnce,
 } from '@apiward/core'
-import { BadRequest, type ProblemFieldError } from '@apiward/errors'
+import { BadRequest, InternalServerError, type ProblemFieldError } from '@apiward/errors'
 import { Challenges, realmOption } from './challenge.js'
 
 /**
@@ -143,6 +145,32 @@ class Compiled<T> {
   }
 }
 
+/** Whether the request carries a body, parsed or not. */
+function sendsBody(req: SecurityRequest): boolean {
+  const length = req.header('content-length')
+  return (length !== undefined && length !== '0') || req.header('transfer-encoding') !== undefined
+}
+
+/**
+ * A body that is there but not parsed yet: the guard runs before the body parser (an app-wide
+ * guard mounted before `express.json()`), and the handler would get properties nobody checked.
+ * Refused, never let through.
+ */
+function unparsedBody(ctx: SecurityContext): never {
+  warnOnce(
+    'APIWARD_FIELDS_UNPARSED_BODY',
+    'fields() ran before the body was parsed, so it cannot check what the body writes; the request was refused. Mount it after the body parser (express.json(), bodyParser()) or on the route.',
+    'authz.md#api3-broken-object-property-level-authorization',
+  )
+  ctx.emit('authz.error', {
+    severity: 'error',
+    guard: 'fields',
+    callback: 'body',
+    detail: 'the body was not parsed when fields() ran',
+  })
+  throw new InternalServerError()
+}
+
 function checkRules(rules: unknown, name: string, where: string): FieldRules | undefined {
   if (rules === undefined || typeof rules === 'function') return rules as FieldRules | undefined
   if (typeof rules !== 'object' || rules === null || Array.isArray(rules)) {
@@ -161,7 +189,9 @@ function checkRules(rules: unknown, name: string, where: string): FieldRules | u
  *
  * - Write: every property of the body not listed for the caller, at any depth (nested objects,
  *   arrays of objects), is refused together: 400 `validation.rejected` with one `errors[]` entry
- *   per property, by JSON pointer. Unknown and forbidden properties answer alike.
+ *   per property, by JSON pointer. Unknown and forbidden properties answer alike. A body that is
+ *   there but not parsed yet (the guard mounted before the body parser) is refused with a 500
+ *   and a warning, never let through unchecked.
  * - Read: a 2xx JSON body is filtered through `ctx.onSend` to what the caller may read, with
  *   core's projection engine, compiled once per role set; other statuses pass untouched. With
  *   another filter on the route (validate's `response()`), each copies only what it allows, so
@@ -199,7 +229,8 @@ export function fields(options: FieldsOptions): Guard {
     }
     if (writers !== undefined) {
       const body = ctx.req.body
-      if (typeof body === 'object' && body !== null) {
+      if (body === undefined && sendsBody(ctx.req)) unparsedBody(ctx)
+      if (typeof body === 'object' && body !== null && !ArrayBuffer.isView(body)) {
         const refused: ProblemFieldError[] = []
         writers.for(principal)(body, '', refused)
         if (refused.length > 0) {

@@ -70,6 +70,17 @@ describe('fields() write side', () => {
     expect((await denial(guard, context({ principal: user('bob'), body: { title: 't' } }))).status).toBe(400)
   })
 
+  it('refuses a body that is there but not parsed yet, instead of letting it through unchecked', async () => {
+    for (const headers of [{ 'content-length': '27' }, { 'transfer-encoding': 'chunked' }]) {
+      const ctx = context({ principal: user('a', { roles: ['user'] }), headers })
+      const err = await denial(fields({ write }), ctx)
+      expect(err.status).toBe(500)
+      expect(ctx.seen[0]).toMatchObject({ type: 'authz.error', guard: 'fields', callback: 'body' })
+    }
+    const empty = context({ principal: user('a'), headers: { 'content-length': '0' } })
+    expect(await outcome(fields({ write }), empty)).toBeUndefined()
+  })
+
   it('says it needs the body only when it checks writes', () => {
     expect(fields({ write }).needsBody).toBe(true)
     expect(fields({ read }).needsBody).toBe(false)
