@@ -81,4 +81,18 @@ describe.each(harnesses)('$name adapter: scopes(), roles(), claims()', (harness)
     expect(refused.status).toBe(403)
     expect(refused.json.code).toBe('authz.forbidden')
   })
+
+  it('lists each route with the authorization guards that protect it in the route inventory', () => {
+    const entries = server.routes?.() ?? []
+    const admin = entries.find((e) => e.method === 'GET' && e.path === '/admin')
+    expect(admin?.guards.map((g) => [g.name, g.kind])).toEqual([
+      ['jwt', 'authentication'],
+      ['roles', 'authorization'],
+    ])
+    const notes = entries.find((e) => e.method === 'GET' && e.path === '/notes')
+    expect(notes?.guards[1]).toMatchObject({
+      name: 'scopes',
+      settings: { scopes: ['notes:read'], mode: 'all' },
+    })
+  })
 })
