@@ -61,6 +61,42 @@ describe.each(packages)('the built package $name', { timeout: TOOL_TIMEOUT }, ({
   })
 })
 
+/** What `pnpm pack` puts in a package's tarball, as paths. */
+async function packed(dir: string): Promise<string[]> {
+  const { stdout } = await run('npx', ['-y', 'pnpm@10.34.9', 'pack', '--dry-run', '--json'], { cwd: dir })
+  const report = JSON.parse(stdout) as { files: Array<{ path: string }> }
+  return report.files.map((file) => file.path)
+}
+
+/** Every file an `exports` map points to. */
+function exportTargets(exports: unknown): string[] {
+  if (typeof exports === 'string') return [exports.replace(/^\.\//, '')]
+  if (typeof exports !== 'object' || exports === null) return []
+  return Object.entries(exports).flatMap(([condition, target]) =>
+    condition === 'apiward:source' ? [] : exportTargets(target),
+  )
+}
+
+const MIT = /^MIT License\n\nCopyright \(c\) \d{4} apiward contributors\n/
+
+describe('the license', () => {
+  it('is MIT, by apiward contributors, at the root of the repository', () => {
+    expect(readFileSync(join(root, 'LICENSE'), 'utf8')).toMatch(MIT)
+  })
+})
+
+describe.each(packages)('the tarball of $name', { timeout: TOOL_TIMEOUT }, ({ dir, manifest }) => {
+  it('holds the license, the readme, the built code and every export target, and no build state', async () => {
+    expect(manifest.license).toBe('MIT')
+    expect(readFileSync(join(dir, 'LICENSE'), 'utf8')).toMatch(MIT)
+    const files = await packed(dir)
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/index.js']))
+    expect(files).toEqual(expect.arrayContaining(exportTargets(manifest.exports)))
+    expect(files.filter((f) => f.endsWith('.tsbuildinfo'))).toEqual([])
+    expect(files.filter((f) => /(^|\/)(test|bench|node_modules)\/|\.test(-d)?\.ts$/.test(f))).toEqual([])
+  })
+})
+
 describe('a consumer project', { timeout: TOOL_TIMEOUT }, () => {
   it('type-checks against the built declarations (NodeNext and bundler resolution)', async () => {
     const consumer = join(root, 'test', 'packaging', 'consumer')
