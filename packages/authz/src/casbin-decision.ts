@@ -114,6 +114,27 @@ function enforceAll(state: Loaded, tuples: unknown[][]): boolean | Promise<boole
   return allowed
 }
 
+/** The values of one request, beside its subject. */
+interface RequestValues {
+  readonly object: string
+  readonly action: string
+  readonly domain: string | undefined
+  readonly roles: readonly string[] | undefined
+  readonly attributes: Readonly<Record<string, unknown>> | undefined
+}
+
+/** The request tuple of a subject, in the order of the model's request definition. */
+function tupleOf(plan: Plan, subject: string, values: RequestValues): unknown[] {
+  return plan.fill.map((token) => {
+    if (token === 'sub') return subject
+    if (token === 'obj') return values.object
+    if (token === 'act') return values.action
+    if (token === 'dom') return values.domain
+    if (token === 'roles') return values.roles
+    return values.attributes?.[token]
+  })
+}
+
 function denied(ctx: SecurityContext, d: Denied): never {
   ctx.emit('authz.denied', {
     severity: 'warn',
@@ -187,21 +208,12 @@ export function decide(
     return denied(ctx, new Denied(subject, object, action, undefined, state.version))
   }
   const roles = p.roles === 'none' ? undefined : rolesOf(principal)
-  const tuple = (sub: string): unknown[] =>
-    p.fill.map((token) => {
-      if (token === 'sub') return sub
-      if (token === 'obj') return object
-      if (token === 'act') return action
-      if (token === 'dom') return domain
-      if (token === 'roles') return roles!.list
-      return attributes![token]
-    })
   const memo = state.memo
   let first: unknown[] | undefined
   let key: string | undefined
   if (memo !== undefined) {
     if (config.cacheKey !== undefined) {
-      first = tuple(subject)
+      first = tupleOf(p, subject, { object, action, domain, roles: roles?.list, attributes })
       try {
         key = config.cacheKey(ctx, first)
       } catch (err) {
@@ -220,8 +232,11 @@ export function decide(
       if (known === false) return denied(ctx, new Denied(subject, object, action, domain, state.version))
     }
   }
-  const tuples = [first ?? tuple(subject)]
-  if (p.roles === 'subjects') for (const role of roles!.list) if (role !== subject) tuples.push(tuple(role))
+  const request: RequestValues = { object, action, domain, roles: roles?.list, attributes }
+  const tuples = [first ?? tupleOf(p, subject, request)]
+  if (p.roles === 'subjects') {
+    for (const role of roles!.list) if (role !== subject) tuples.push(tupleOf(p, role, request))
+  }
   const settle = (allowed: boolean): void => {
     if (key !== undefined) memo!.set(key, allowed)
     if (!allowed) denied(ctx, new Denied(subject, object, action, domain, state.version))
