@@ -96,6 +96,21 @@ describe('apiward-audit verify', () => {
 })
 
 describe('apiward-audit tail', () => {
+  it('reads only the end of a large file, in whole lines', async () => {
+    const big = join(dir, 'big.log')
+    const bus = new SecurityEventBus()
+    const log = auditLog({ destination: { file: big }, events: bus, checkpointIntervalMs: false })
+    for (let i = 0; i < 3000; i++)
+      bus.report('auth.failure', { code: 'auth.invalid_token', ip: `10.1.${i >> 8}.${i & 255}` })
+    await log.close()
+    const result = await audit(['tail', '-n', '3', big])
+    const lines = result.stdout.trimEnd().split('\n')
+    expect(lines).toHaveLength(3)
+    expect(lines[0]).toContain('ip=10.1.11.182')
+    expect(lines[1]).toContain('ip=10.1.11.183')
+    expect(lines[2]).toMatch(/ audit\.chain_closed /)
+  })
+
   it('prints the last lines readably, with escape sequences from the log kept escaped', async () => {
     const result = await audit(['tail', '-n', '9', good])
     expect(result.code).toBe(0)

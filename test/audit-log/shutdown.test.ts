@@ -9,9 +9,23 @@ const REQUESTS = 10_000
 const CONCURRENCY = 16
 
 let server: string
+let exiter: string
 const dir = tempDir()
 beforeAll(async () => {
   server = await bundle('fixtures/server.ts')
+  exiter = await bundle('fixtures/exit.ts')
+})
+
+describe('process.exit()', () => {
+  it('writes the buffered lines and the closing line of a process that exits', async () => {
+    const file = join(dir, 'exit.log')
+    const child = run(exiter, [file, '500'])
+    expect((await child.exited).code, child.stderr()).toBe(3)
+    const records = recordsOf(file)
+    expect(records.filter((r) => r.event === 'auth.failure')).toHaveLength(500)
+    expect(records.at(-1)!.event).toBe('audit.chain_closed')
+    expect(verifyFiles([file]).ok).toBe(true)
+  })
 })
 
 /** Sends `count` requests over a few keep-alive connections; resolves with the statuses received. */

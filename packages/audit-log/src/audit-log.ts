@@ -65,7 +65,7 @@ export interface AuditLogOptions {
    * Default 1024: a line stays readable and an attacker cannot fill the disk through one field.
    */
   maxValueLength?: number
-  /** Bytes gathered before a write. Default 4096: one system call for many lines. */
+  /** Bytes gathered before a write, below 16384. Default 4096: one system call for many lines. */
   bufferBytes?: number
   /**
    * Bytes buffered at most while the sink is slow; lines beyond are dropped, counted and reported
@@ -167,6 +167,9 @@ export interface AuditLog {
 }
 
 const openFiles = new Set<string>()
+
+/** The most sonic-boom writes at once: a buffer that gathers more could never be written. */
+const MAX_WRITE = 16 * 1024
 
 function positiveInteger(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback
@@ -342,6 +345,11 @@ class RunningAuditLog implements AuditLog {
       throw new TypeError('auditLog(): redact.censor must be a string')
     const maxValueLength = positiveInteger(options.maxValueLength, 'maxValueLength', 1024)
     const bufferBytes = positiveInteger(options.bufferBytes, 'bufferBytes', 4096)
+    if (bufferBytes >= MAX_WRITE) {
+      throw new TypeError(
+        `auditLog(): bufferBytes must be below ${MAX_WRITE} (one write of the sink), got ${bufferBytes}`,
+      )
+    }
     const maxBufferBytes = positiveInteger(options.maxBufferBytes, 'maxBufferBytes', 8 * 1024 * 1024)
     if (maxBufferBytes <= bufferBytes)
       throw new TypeError('auditLog(): maxBufferBytes must be larger than bufferBytes')

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { formatLine } from './tail.js'
 import { type ChainAnchor, verifyFiles } from './verify.js'
@@ -48,6 +48,32 @@ function verify(args: string[]): number {
   return 1
 }
 
+/** The last `count` lines of a file, read backwards in chunks: a large log is not read whole. */
+function lastLines(file: string, count: number): string[] {
+  const fd = openSync(file, 'r')
+  try {
+    let position = fstatSync(fd).size
+    const chunks: Buffer[] = []
+    let newlines = 0
+    // Whole lines only: read until the chunks hold more newlines than lines wanted.
+    while (position > 0 && newlines <= count) {
+      const length = Math.min(64 * 1024, position)
+      position -= length
+      const chunk = Buffer.alloc(length)
+      readSync(fd, chunk, 0, length, position)
+      chunks.unshift(chunk)
+      for (const byte of chunk) if (byte === 0x0a) newlines++
+    }
+    const lines = Buffer.concat(chunks).toString('utf8').split('\n')
+    // The first piece may be the end of a line that started before what was read.
+    if (position > 0) lines.shift()
+    const whole = lines.filter((l) => l !== '')
+    return whole.slice(Math.max(0, whole.length - count))
+  } finally {
+    closeSync(fd)
+  }
+}
+
 async function tail(args: string[]): Promise<number> {
   let count = 20
   let file: string | undefined
@@ -60,11 +86,7 @@ async function tail(args: string[]): Promise<number> {
     else file = arg
   }
   if (file !== undefined) {
-    const lines = readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => l !== '')
-    for (const line of lines.slice(Math.max(0, lines.length - count)))
-      process.stdout.write(`${formatLine(line)}\n`)
+    for (const line of lastLines(file, count)) process.stdout.write(`${formatLine(line)}\n`)
     return 0
   }
   const input = createInterface({ input: process.stdin })

@@ -27,6 +27,7 @@ describe('auditLog() options', () => {
     )
     expect(() => auditLog({ destination: { path: 'x' } as never })).toThrow(/destination must be 'stdout'/)
     expect(() => auditLog({ bufferBytes: 100, maxBufferBytes: 100 })).toThrow(/maxBufferBytes must be larger/)
+    expect(() => auditLog({ bufferBytes: 1 << 20 })).toThrow(/bufferBytes must be below 16384/)
     expect(() => auditLog({ sampling: { 'auth.failure': { window: 1 } as never } })).toThrow(
       /sampling\['auth.failure'\]: unknown option "window"; did you mean "windowMs"/,
     )
