@@ -181,6 +181,15 @@ describe.each(harnesses)('$name adapter: openapi()', (harness) => {
     expect(passed.status).toBe(200)
     expect(passed.json).toEqual({ served: true })
   })
+
+  it('checks every spelling of a documented path that the router serves, even when passing unknown routes', async () => {
+    for (const path of ['/no%74es?limit=abc', '/NOTES?limit=abc', '/notes/?limit=abc', '/notes?limit=abc']) {
+      const answer = await send(`${passing.url}${path}`)
+      expect(answer.status, path).not.toBe(200)
+      expect([400, 404], path).toContain(answer.status)
+    }
+    expect((await send(`${passing.url}/notes?limit=abc`)).status).toBe(400)
+  })
 })
 
 describe.each(harnesses)('$name adapter: openapi() with apiVersion()', (harness) => {

@@ -172,23 +172,39 @@ function templateOf(path: string, basePath: string): Pick<Route, 'segments' | 'n
   return { segments, names, literals: segments.filter((s) => s !== null).length }
 }
 
-function match(route: Route, rawSegments: readonly string[]): Record<string, string> | undefined {
-  if (route.segments.length !== rawSegments.length) return undefined
+/**
+ * The parameters of a request path if it is one of the route's, compared as the serving router
+ * compares: literal segments decoded (Fastify's router decodes `/no%74es` to `/notes`) and, where
+ * the router ignores case, without it, so no spelling reaches a handler past an unchecked
+ * `unknownRoutes: 'pass'`.
+ */
+function match(
+  route: Route,
+  segments: readonly string[],
+  caseSensitive: boolean,
+): Record<string, string> | undefined {
+  if (route.segments.length !== segments.length) return undefined
   const params: Record<string, string> = Object.create(null)
   let n = 0
-  for (let i = 0; i < rawSegments.length; i++) {
-    const expected = route.segments[i]
-    const raw = rawSegments[i]!
-    if (expected === null) {
-      if (raw === '') return undefined
-      try {
-        params[route.names[n++]!] = decodeURIComponent(raw)
-      } catch {
-        return undefined
-      }
-    } else if (expected !== raw) return undefined
+  for (let i = 0; i < segments.length; i++) {
+    const expected = route.segments[i] ?? null
+    const segment = segments[i]!
+    // An empty segment is a parameter too (find-my-way routes `/notes/` to `/notes/:id`): its schema decides.
+    if (expected === null) params[route.names[n++]!] = segment
+    else if (caseSensitive ? expected !== segment : expected.toLowerCase() !== segment.toLowerCase()) {
+      return undefined
+    }
   }
   return params
+}
+
+/** The decoded segments of the request path, with a trailing slash dropped where the router ignores it. */
+function segmentsOf(ctx: SecurityContext): string[] {
+  // Reading the normalised path refuses malformed percent-encoding (400 request.invalid_path).
+  void ctx.req.path
+  const raw = ctx.req.rawPath.split('/')
+  if (!ctx.req.routing.strictSlash && raw.length > 2 && raw[raw.length - 1] === '') raw.pop()
+  return raw.map((segment) => (segment.includes('%') ? decodeURIComponent(segment) : segment))
 }
 
 /** Loads and checks an OpenAPI document: parsed (YAML or JSON), validated, `$ref`s resolved. */
@@ -347,10 +363,11 @@ export async function openapi(
   }
 
   const find = (ctx: SecurityContext): Compiled | undefined => {
-    const segments = ctx.req.rawPath.split('/')
+    const segments = segmentsOf(ctx)
+    const caseSensitive = ctx.req.routing.caseSensitive
     const allowed: string[] = []
     for (const route of routes) {
-      const params = match(route, segments)
+      const params = match(route, segments, caseSensitive)
       if (params === undefined) continue
       const method = ctx.req.method
       const compiled = route.methods.get(method) ?? (method === 'HEAD' ? route.methods.get('GET') : undefined)
