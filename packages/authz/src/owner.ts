@@ -70,8 +70,8 @@ export interface OwnerGuard<R> extends Guard {
   readonly key: StateKey<R>
   /**
    * The resource this guard loaded and allowed, typed, so the handler does not load it again:
-   * pass the Express `req`, the Koa `ctx`, the Fastify `request` or a `SecurityContext`.
-   * `undefined` when the guard did not run on this request.
+   * pass the Express `req`, the Koa `ctx`, the Fastify `request` or a `SecurityContext` (on Hono,
+   * use its `stateOf(c, guard.key)`). `undefined` when the guard did not run on this request.
    */
   resource(holder: object): R | undefined
 }
