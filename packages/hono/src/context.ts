@@ -101,9 +101,14 @@ export function finish(c: Context, ctx: SecurityContext, response: Response): Re
  * headers onto a new one, which would bring back a header a guard removed, so the old one goes
  * first.
  */
-export async function finishRes(c: Context, ctx: SecurityContext): Promise<void> {
+export function finishRes(c: Context, ctx: SecurityContext): void | Promise<void> {
   const response = c.res
-  const finished = await kit.finishResponse(ctx, (c as Marks)[kBinding]!, response)
+  const finished = kit.finishResponse(ctx, (c as Marks)[kBinding]!, response)
+  if (finished instanceof Promise) return finished.then((done) => replaceRes(c, response, done))
+  replaceRes(c, response, finished)
+}
+
+function replaceRes(c: Context, response: Response, finished: Response): void {
   if (finished === response) return
   c.res = undefined
   c.res = finished

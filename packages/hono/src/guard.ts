@@ -35,7 +35,8 @@ export function createGuard(options: HonoGuardOptions = {}): HonoGuard {
     return kit.markGuards(async function apiwardGuard(c: Context, next: Next): Promise<Response | undefined> {
       const owner = kit.contextIn(c) === undefined
       const ctx = contextOf(c, config)
-      const failure = await kit.runGuard(composed, ctx, c, undefined, undefined, passed, failed)
+      const ran = kit.runGuard(composed, ctx, c, undefined, undefined, passed, failed)
+      const failure = ran instanceof Promise ? await ran : ran
       if (failure !== undefined) {
         if (forward && failure instanceof Error && !Answer.is(failure)) throw failure
         const answer = kit.outcomeResponse(ctx, failure, config)
@@ -54,7 +55,8 @@ export function createGuard(options: HonoGuardOptions = {}): HonoGuard {
         c.res = undefined
         c.res = kit.outcomeResponse(ctx, kit.guardFailure(err), config)
       }
-      await finishRes(c, ctx)
+      const finishing = finishRes(c, ctx)
+      if (finishing !== undefined) await finishing
       return undefined
     }, composed)
   }

@@ -336,7 +336,8 @@ export async function readWebBody(request: Request, limit: number): Promise<Uint
  * (the client went away) before that.
  */
 export class FetchBinding implements ResponseBinding {
-  readonly headers: Headers = new Headers()
+  /** The headers guards set, by lower-case name (a `Map`: a WHATWG `Headers` costs more to fill and walk). */
+  readonly headers: Map<string, string> = new Map()
   readonly #request: Request
 
   constructor(request: Request) {
@@ -344,11 +345,11 @@ export class FetchBinding implements ResponseBinding {
   }
 
   setHeader(name: string, value: string): void {
-    this.headers.set(name, value)
+    this.headers.set(name.toLowerCase(), value)
   }
 
   removeHeader(name: string): void {
-    this.headers.delete(name)
+    this.headers.delete(name.toLowerCase())
   }
 
   /** Transformers run in `finishResponse`, which knows when the handler's body is JSON. */
@@ -405,20 +406,28 @@ function applyHeaders(ctx: SecurityContext, binding: FetchBinding, headers: Head
  * Finishes the response of a request a context watched: `onSend` transformers on a JSON body
  * (parsed back, transformed with the status, serialised again), the headers guards set (the
  * handler's own win), list headers merged and removals applied, then `onFinish` with the status.
- * A response whose headers cannot change (one `fetch()` returned) is copied first.
+ * A response whose headers cannot change (one `fetch()` returned) is copied first. Synchronous
+ * unless a transformer has a body to see.
  */
-export async function finishResponse(
+export function finishResponse(
   ctx: SecurityContext,
   binding: FetchBinding,
   response: Response,
-): Promise<Response> {
-  let out = response
-  if (ctx.hasSendTransforms && isTransformable(out)) {
-    const body = ctx.transformBody(await out.json(), out.status)
-    const headers = new Headers(out.headers)
-    headers.delete('content-length')
-    out = new Response(JSON.stringify(body), { status: out.status, statusText: out.statusText, headers })
+): Response | Promise<Response> {
+  if (ctx.hasSendTransforms && isTransformable(response)) {
+    return response.json().then((body: unknown) => {
+      const headers = new Headers(response.headers)
+      headers.delete('content-length')
+      const transformed = JSON.stringify(ctx.transformBody(body, response.status))
+      const init = { status: response.status, statusText: response.statusText, headers }
+      return finishHeaders(ctx, binding, new Response(transformed, init))
+    })
   }
+  return finishHeaders(ctx, binding, response)
+}
+
+function finishHeaders(ctx: SecurityContext, binding: FetchBinding, response: Response): Response {
+  let out = response
   try {
     applyHeaders(ctx, binding, out.headers)
   } catch {
