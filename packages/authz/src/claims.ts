@@ -130,12 +130,13 @@ export function claims(checks: ClaimChecks, options: ClaimsOptions = {}): Guard 
   checkOptions<ClaimsOptions>(options, where, OPTIONS)
   const challenges = new Challenges(realmOption(options.realm, where))
   const compiled = Object.entries(checks).map(([path, check]) => compile(path, check, where))
-  const refuse = (ctx: SecurityContext): never => {
+  const refuse = (ctx: SecurityContext, path: string): never => {
     ctx.emit('authz.denied', {
       severity: 'warn',
       code: 'authz.forbidden',
       guard: 'claims',
       reason: 'claim_mismatch',
+      missing: [path],
     })
     throw forbidden()
   }
@@ -147,14 +148,14 @@ export function claims(checks: ClaimChecks, options: ClaimsOptions = {}): Guard 
       detail: err instanceof Error ? err.message : String(err),
       error: err,
     })
-    return refuse(ctx)
+    return refuse(ctx, path)
   }
   const run = (ctx: SecurityContext, principal: Principal, from: number): void | Promise<void> => {
     for (let i = from; i < compiled.length; i++) {
       const c = compiled[i]!
       const value = claimAt(principal.claims, c.path)
       if (c.kind !== 'predicate') {
-        if (!matches(c, value)) refuse(ctx)
+        if (!matches(c, value)) refuse(ctx, c.path)
         continue
       }
       let result: boolean | PromiseLike<boolean>
@@ -166,11 +167,11 @@ export function claims(checks: ClaimChecks, options: ClaimsOptions = {}): Guard 
       if (result === true) continue
       if (typeof result === 'object' && result !== null && typeof result.then === 'function') {
         return Promise.resolve(result).then(
-          (answer) => (answer === true ? run(ctx, principal, i + 1) : refuse(ctx)),
+          (answer) => (answer === true ? run(ctx, principal, i + 1) : refuse(ctx, c.path)),
           (err: unknown) => failed(ctx, c.path, err),
         )
       }
-      refuse(ctx)
+      refuse(ctx, c.path)
     }
   }
   const check = (ctx: SecurityContext): void | Promise<void> => {

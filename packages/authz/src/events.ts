@@ -35,7 +35,10 @@ export interface AuthzEventMap {
   'authz.denied': {
     guard: AuthzGuardName
     reason: AuthzDenialReason
-    /** `scopes()` / `roles()`: what the principal lacks. `fields()`: the JSON pointers refused. */
+    /**
+     * `scopes()` / `roles()`: what the principal lacks. `claims()`: the claim path that failed.
+     * `fields()`: the JSON pointers refused.
+     */
     missing?: readonly string[]
     /** `casbin()`: the subject, object, action and domain that were decided. */
     subject?: string
