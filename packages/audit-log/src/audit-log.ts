@@ -465,9 +465,10 @@ class RunningAuditLog implements AuditLog {
 
   #ownRecord(type: string, fields: Record<string, unknown>): Record<string, unknown> {
     const time = new Date().toISOString()
+    const { level = 'info', ...rest } = fields
     if (this.#names === 'ecs')
-      return { '@timestamp': time, event: { action: type }, log: { level: 'info' }, apiward: fields }
-    return { time, event: type, level: 'info', ...fields }
+      return { '@timestamp': time, event: { action: type }, log: { level }, apiward: rest }
+    return { time, event: type, level, ...rest }
   }
 
   #own(type: string, fields: Record<string, unknown>): boolean {

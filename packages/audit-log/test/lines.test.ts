@@ -89,6 +89,13 @@ describe('one line per event', () => {
     })
     expect(records[0]!['@timestamp']).toMatch(/^\d{4}-\d\d-\d\dT/)
     expect(typeof records[0]!.hash).toBe('string')
+    const own = linesOf(file).map((line) => JSON.parse(line))
+    expect(own[0]).toMatchObject({
+      event: { action: 'audit.chain_started' },
+      log: { level: 'info' },
+      apiward: { algorithm: 'sha256', pid: process.pid },
+    })
+    expect(own.at(-1)).toMatchObject({ event: { action: 'audit.chain_closed' }, apiward: { count: 2 } })
     expect(verifyFiles([file]).ok).toBe(true)
   })
 
