@@ -55,6 +55,11 @@ export class SchemaCompiler {
     this.#settings = settings
   }
 
+  /** Whether patterns run on an engine given in the options (re2, re2js), assumed linear-time. */
+  get linear(): boolean {
+    return this.#settings.regExp !== undefined
+  }
+
   #instance(draft07: boolean, coerce: Coercion): Ajv {
     const key = `${draft07}:${String(coerce)}`
     let ajv = this.#instances.get(key)
@@ -145,4 +150,37 @@ function close(schema: unknown, inComposition: boolean): unknown {
     out.additionalProperties = false
   }
   return out
+}
+
+/**
+ * The location of the first `pattern` in a schema whose string has no `maxLength`, or
+ * `undefined`: with JavaScript's backtracking engine such a pattern runs on input of any length
+ * the body limit lets through.
+ */
+export function unboundedPattern(schema: unknown, at = ''): string | undefined {
+  if (Array.isArray(schema)) {
+    for (let i = 0; i < schema.length; i++) {
+      const found = unboundedPattern(schema[i], `${at}/${i}`)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  if (!isObject(schema)) return undefined
+  if (typeof schema.pattern === 'string' && typeof schema.maxLength !== 'number') return `${at}/pattern`
+  for (const [key, value] of Object.entries(schema)) {
+    if ((SUBSCHEMA_MAPS as readonly string[]).includes(key) && isObject(value)) {
+      for (const [name, sub] of Object.entries(value)) {
+        const found = unboundedPattern(sub, `${at}/${key}/${name}`)
+        if (found !== undefined) return found
+      }
+    } else if (
+      (COMPOSITIONS as readonly string[]).includes(key) ||
+      (SUBSCHEMAS as readonly string[]).includes(key) ||
+      key === 'prefixItems'
+    ) {
+      const found = unboundedPattern(value, `${at}/${key}`)
+      if (found !== undefined) return found
+    }
+  }
+  return undefined
 }

@@ -9,8 +9,16 @@ import {
   type KnownOptions,
   type SecurityContext,
   type StateKey,
+  warnOnce,
 } from '@apiward/core'
-import { type Check, type Coercion, closeObjects, type RegExpEngine, SchemaCompiler } from './compiler.js'
+import {
+  type Check,
+  type Coercion,
+  closeObjects,
+  type RegExpEngine,
+  SchemaCompiler,
+  unboundedPattern,
+} from './compiler.js'
 import type { RequestPart } from './events.js'
 import { type JsonBodyOptions, jsonBodySettings, kParsedBody, readJsonBody } from './json-body.js'
 import { rejected, rejectedEvent, type ValidationFieldError } from './rejected.js'
@@ -157,6 +165,16 @@ export function compilePart(
     throw new TypeError(
       `${where}: ${part} must be a JSON Schema object, e.g. { type: 'object', properties: { ... } }`,
     )
+  }
+  if (!compiler.linear) {
+    const pattern = unboundedPattern(schema)
+    if (pattern !== undefined) {
+      warnOnce(
+        'APIWARD_VALIDATE_UNBOUNDED_PATTERN',
+        `${where}: ${part} has a pattern at ${pattern} on a string without maxLength: with JavaScript's backtracking engine a long input can take seconds. Give it a maxLength, or a linear-time engine (regExp).`,
+        'validate.md#redos',
+      )
+    }
   }
   const check = compiler.compile(
     open ? (schema as JsonSchema) : closeObjects(schema as JsonSchema),

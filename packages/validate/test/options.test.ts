@@ -1,5 +1,5 @@
-import { describeGuards } from '@apiward/core'
-import { describe, expect, it } from 'vitest'
+import { configureWarnings, describeGuards, resetWarnings } from '@apiward/core'
+import { afterEach, describe, expect, it } from 'vitest'
 import { jsonBody, response, validate } from '../src/index.js'
 
 const note = { type: 'object', properties: { title: { type: 'string' } } } as const
@@ -66,6 +66,37 @@ describe('validate() options', () => {
     expect(validate({ query: note }).needsBody === true).toBe(false)
     expect(validate({ body: note }).needsBody).toBe(true)
     expect(validate({ body: note, json: false }).readsRawBody === true).toBe(false)
+  })
+})
+
+describe('the pattern warning', () => {
+  afterEach(() => {
+    configureWarnings()
+    resetWarnings()
+  })
+
+  const warned = (build: () => unknown) => {
+    const codes: string[] = []
+    resetWarnings()
+    configureWarnings({ logger: (code, message) => codes.push(`${code} ${message}`) })
+    build()
+    return codes
+  }
+
+  it('warns once at startup of a pattern on a string without maxLength', () => {
+    const codes = warned(() =>
+      validate({ body: { type: 'object', properties: { slug: { type: 'string', pattern: '^[a-z]+$' } } } }),
+    )
+    expect(codes).toHaveLength(1)
+    expect(codes[0]).toMatch(
+      /^APIWARD_VALIDATE_UNBOUNDED_PATTERN .*body has a pattern at \/properties\/slug\/pattern/,
+    )
+  })
+
+  it('says nothing of a bounded pattern or a pattern on a linear-time engine', () => {
+    const slug = { type: 'string', pattern: '^[a-z]+$' } as const
+    expect(warned(() => validate({ body: { ...slug, maxLength: 64 } }))).toEqual([])
+    expect(warned(() => validate({ body: slug, regExp: (p) => new RegExp(p, 'u') }))).toEqual([])
   })
 })
 
