@@ -107,6 +107,8 @@ export function scenarioHandler(
     '/fetch/limited': guardFetch(limited, () => Response.json({ ok: true }), direct),
   }
 
+  const underPath = guardFetch(echoesFacts, () => new Response(null, { status: 204 }), direct)
+
   const app = new Hono()
   const guard = createGuard(direct)
   app.get('/hono/allow', guard(auth, setsHeader), (c) => c.json({ who: c.get('auth')?.id ?? null }))
@@ -119,7 +121,7 @@ export function scenarioHandler(
 
   return async (request, env) => {
     const path = new URL(request.url).pathname
-    const route = fetchRoutes[path]
+    const route = fetchRoutes[path] ?? (path.startsWith('/fetch/path/') ? underPath : undefined)
     if (route !== undefined) return route(request, env)
     return app.fetch(request, env)
   }

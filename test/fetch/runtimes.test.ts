@@ -173,11 +173,14 @@ describe.each(RUNTIMES)('the fetch-handler wrapper and Hono on %s', (_name, star
     expect(answer.headers['x-host']).toBe('api.example.com')
   })
 
-  it('gives guards the normalised path', async () => {
-    const answer = await send(`${url}/fetch/facts`, { target: '/fetch/facts;jsessionid=1' })
-    // The runtime routes by its own URL; the wrapper is reached only where the path matches.
-    if (answer.status === 204) expect(answer.headers['x-path']).toBe('/fetch/facts')
-    else expect(answer.status).toBe(404)
+  it('gives guards the normalised path, and answers malformed percent-encoding with a 400 problem', async () => {
+    const answer = await send(`${url}/`, { target: '/fetch/path/%61bc;jsessionid=1' })
+    expect(answer.status).toBe(204)
+    expect(answer.headers['x-path']).toBe('/fetch/path/abc')
+    const malformed = await send(`${url}/`, { target: '/fetch/path/%E0%A4%A' })
+    expect(malformed.status).toBe(400)
+    expect(malformed.headers['content-type']).toMatch(PROBLEM)
+    expect(malformed.json).toMatchObject({ code: 'request.invalid_path' })
   })
 
   it('lets a guard answer now without running the handler, keeping other guards’ headers', async () => {
