@@ -17,8 +17,10 @@ export interface Loaded {
   readonly plan: Plan
 }
 
+// Between the action and the roles of a memo key; no method contains it.
 const SEP = '\u0000'
 
+/** The message of a thrown value, for events (never for the client). */
 export function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
@@ -44,6 +46,7 @@ function rolesOf(principal: Principal): { list: string[]; key: string } {
   return sorted
 }
 
+/** What was decided when a request was refused, for its `authz.denied` event. */
 class Denied {
   constructor(
     readonly subject: string,
@@ -135,6 +138,7 @@ function tupleOf(plan: Plan, subject: string, values: RequestValues): unknown[] 
   })
 }
 
+/** A refusal: 403 `authz.forbidden`, with the decided tuple in the event. */
 function denied(ctx: SecurityContext, d: Denied): never {
   ctx.emit('authz.denied', {
     severity: 'warn',
@@ -149,6 +153,8 @@ function denied(ctx: SecurityContext, d: Denied): never {
   })
   throw forbidden()
 }
+
+/** A callback or the engine failed: a 500 that says nothing of it, never an allow. */
 function failed(ctx: SecurityContext, callback: string, err: unknown, policyVersion: number): never {
   ctx.emit('authz.error', {
     severity: 'error',
