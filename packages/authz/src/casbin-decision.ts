@@ -30,18 +30,18 @@ function actionOf(method: string): string {
   return method === 'HEAD' ? 'GET' : method
 }
 
-const sortedRoles = new WeakMap<readonly string[], { list: string[]; key: string }>()
-
 const NO_ROLES = { list: [] as string[], key: '' }
 
-function rolesOf(principal: Principal): { list: string[]; key: string } {
+/** The principal's roles as casbin sees them: prefixed, deduplicated, sorted; once per roles array. */
+function rolesOf(config: Config, principal: Principal): { list: string[]; key: string } {
   const roles = principal.roles
   if (roles.length === 0) return NO_ROLES
-  let sorted = sortedRoles.get(roles)
+  let sorted = config.roleLists.get(roles)
   if (sorted === undefined) {
-    const list = [...new Set(roles)].sort()
+    const prefix = config.rolePrefix
+    const list = [...new Set(roles)].map((role) => prefix + role).sort()
     sorted = { list, key: JSON.stringify(list) }
-    sortedRoles.set(roles, sorted)
+    config.roleLists.set(roles, sorted)
   }
   return sorted
 }
@@ -213,7 +213,7 @@ export function decide(
   if (config.domain !== undefined && (domain === undefined || domain === '')) {
     return denied(ctx, new Denied(subject, object, action, undefined, state.version))
   }
-  const roles = p.roles === 'none' ? undefined : rolesOf(principal)
+  const roles = p.roles === 'none' ? undefined : rolesOf(config, principal)
   const memo = state.memo
   let first: unknown[] | undefined
   let key: string | undefined

@@ -54,6 +54,12 @@ export interface CasbinOptions {
    * shared enforcer per request.
    */
   roles?: CasbinRoles
+  /**
+   * Put before each role of the principal as casbin sees it (`'role:'` makes `editor` the subject
+   * `role:editor`). casbin has one namespace of subjects: without a prefix, a role named like a
+   * user id acts as that user. Default `''`, as casbin's own examples write policies.
+   */
+  rolePrefix?: string
   /** The subject. Default: `principal.id`. It must return a string. */
   subject?: (principal: Principal, ctx: SecurityContext) => string
   /**
@@ -92,6 +98,7 @@ const OPTIONS: KnownOptions<CasbinOptions> = {
   object: true,
   domain: true,
   roles: true,
+  rolePrefix: true,
   subject: true,
   attributes: true,
   cacheKey: true,
@@ -117,6 +124,9 @@ export interface Config {
   object: 'route' | 'path' | ((ctx: SecurityContext) => string)
   domain: ((ctx: SecurityContext) => string | undefined) | undefined
   roles: CasbinRoles | undefined
+  rolePrefix: string
+  /** The principal's roles as this guard hands them to casbin, per roles array. */
+  roleLists: WeakMap<readonly string[], { list: string[]; key: string }>
   subject: ((principal: Principal, ctx: SecurityContext) => string) | undefined
   attributes: ((ctx: SecurityContext, principal: Principal) => Readonly<Record<string, unknown>>) | undefined
   cacheKey: ((ctx: SecurityContext, request: readonly unknown[]) => string | undefined) | undefined
@@ -124,6 +134,14 @@ export interface Config {
   watcher: Watcher | undefined
   events: SecurityEventBus
   challenges: Challenges
+}
+
+function stringOption(value: unknown, name: string, where: string): string {
+  if (value === undefined) return ''
+  if (typeof value !== 'string' || /\s/.test(value)) {
+    throw new TypeError(`${where}: ${name} must be a string without spaces, e.g. 'role:'`)
+  }
+  return value
 }
 
 export function parseOptions(options: CasbinOptions, where: string): Config {
@@ -169,6 +187,8 @@ export function parseOptions(options: CasbinOptions, where: string): Config {
     object,
     domain: functionOption(options.domain, 'domain', where, '(ctx) => string'),
     roles,
+    rolePrefix: stringOption(options.rolePrefix, 'rolePrefix', where),
+    roleLists: new WeakMap(),
     subject: functionOption(options.subject, 'subject', where, '(principal, ctx) => string'),
     attributes: functionOption(options.attributes, 'attributes', where, '(ctx, principal) => object'),
     cacheKey: functionOption(options.cacheKey, 'cacheKey', where, '(ctx, request) => string | undefined'),

@@ -153,6 +153,7 @@ export function casbin(options: CasbinOptions): CasbinGuard {
       source: config.source.kind,
       object: typeof config.object === 'function' ? 'function' : config.object,
       roles: config.roles ?? 'default',
+      rolePrefix: config.rolePrefix,
       domain: config.domain !== undefined,
       cache: config.cacheMax,
       watcher: config.watcher !== undefined,

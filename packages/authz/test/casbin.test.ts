@@ -125,6 +125,18 @@ describe('casbin() model styles', () => {
     expect((await denial(guard, req('x', {}, ['writer']))).status).toBe(403)
   })
 
+  it('keeps the roles of the token apart from user ids with rolePrefix', async () => {
+    const policy = 'p, alice, /notes/:id, GET\np, role:reader, /notes/:id, PATCH'
+    const plain = await ready({ model: RBAC, policy })
+    expect(await outcome(plain, req('mallory', {}, ['alice']))).toBeUndefined()
+    const prefixed = await ready({ model: RBAC, policy, rolePrefix: 'role:' })
+    expect((await denial(prefixed, req('mallory', {}, ['alice']))).status).toBe(403)
+    expect(await outcome(prefixed, req('mallory', { method: 'PATCH' }, ['reader']))).toBeUndefined()
+    expect(() => casbin({ model: RBAC, policy, rolePrefix: 'role: ' })).toThrow(
+      /rolePrefix must be a string without spaces/,
+    )
+  })
+
   it("decides on the id alone with roles: 'none'", async () => {
     const guard = await ready({ model: RBAC, policy: RBAC_POLICY, roles: 'none' })
     expect(await outcome(guard, req('alice'))).toBeUndefined()
