@@ -33,6 +33,7 @@ const auth = jwt({ ...TOKEN, algorithms: ['HS256'] })
 const setsHeader: Guard = (ctx) => ctx.setHeader('X-Guard', 'ran')
 const echoesFacts: Guard = (ctx) => {
   ctx.setHeader('X-Ip', ctx.req.ip ?? '(none)')
+  ctx.setHeader('X-Peer', ctx.req.peerAddress ?? '(none)')
   ctx.setHeader('X-Protocol', ctx.req.protocol)
   ctx.setHeader('X-Host', ctx.req.host ?? '(none)')
   ctx.setHeader('X-Path', ctx.req.path)

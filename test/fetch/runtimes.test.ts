@@ -169,6 +169,7 @@ describe.each(RUNTIMES)('the fetch-handler wrapper and Hono on %s', (_name, star
       },
     })
     expect(answer.headers['x-ip']).toBe('203.0.113.9')
+    expect(answer.headers['x-peer']).toBe('127.0.0.1')
     expect(answer.headers['x-protocol']).toBe('https')
     expect(answer.headers['x-host']).toBe('api.example.com')
   })

@@ -83,6 +83,12 @@ export interface SecurityRequest {
    */
   readonly ip: string | undefined
   /**
+   * The address of the connection's peer (the socket's remote address: a proxy when one is in
+   * front), in the spelling of `ip`; `undefined` where the runtime gives none. A guard that
+   * trusts a header only from a trusted proxy compares it with `ip`.
+   */
+  readonly peerAddress?: string | undefined
+  /**
    * How far the framework trusts forwarding headers when it resolves `ip`, protocol and host:
    * see {@link ProxyTrust}. `undefined` when the adapter cannot tell.
    */

@@ -208,6 +208,11 @@ export class FetchRequest<F> implements SecurityRequest {
     return this.#ip
   }
 
+  get peerAddress(): string | undefined {
+    const peer = socketAddress(this.#facts.env, this.request)
+    return peer === undefined ? undefined : clientAddress(peer)
+  }
+
   get proxyTrust(): ProxyTrust {
     return proxyTrustOfFn(this.#facts.trust)
   }

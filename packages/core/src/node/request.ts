@@ -55,6 +55,11 @@ export abstract class NodeSecurityRequest implements SecurityRequest {
     return this.#ip
   }
 
+  get peerAddress(): string | undefined {
+    const address = this.raw.socket?.remoteAddress
+    return address === undefined ? undefined : clientAddress(address)
+  }
+
   get secure(): boolean {
     return this.protocol === 'https'
   }
