@@ -124,8 +124,33 @@ describe.each(harnesses)('the audit log on $name', ({ name }) => {
       requestId: allowed.headers['x-request-id'],
     })
     expect(ok!.code).toBeUndefined()
-    expect(no).toMatchObject({ status: 401, code: 'auth.missing_token', severity: 'warn' })
+    expect(ok!.codes).toBeUndefined()
+    expect(no).toMatchObject({
+      status: 401,
+      code: 'auth.missing_token',
+      codes: ['auth.missing_token'],
+      severity: 'warn',
+    })
     expect(typeof ok!.durationMs).toBe('number')
+  })
+
+  it("carries the codes of the request's events, also when it was allowed", async () => {
+    const before = completed().length
+    const answer = await send(`${server.url}/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'dave' }),
+    })
+    expect(answer.status).toBe(200)
+    await eventually(() => completed().length === before + 1)
+    expect(completed().at(-1)).toMatchObject({
+      status: 200,
+      principal: 'dave',
+      codes: ['auth.invalid_credentials'],
+    })
+    await log.flush()
+    const line = recordsOf(file).findLast((r) => r.event === 'request.completed' && r.principal === 'dave')
+    expect(line?.codes).toEqual(['auth.invalid_credentials'])
   })
 
   it('marks a request whose client went away as aborted', async () => {

@@ -52,29 +52,6 @@ export interface ContextOptions {
 export type BodyTransform = (body: unknown, ctx: SecurityContext, status: number) => unknown
 type FinishListener = (outcome: RequestOutcome, ctx: SecurityContext) => void
 
-/** Emits `request.completed` for a context whose bus wanted it when the context was created. */
-function reportCompleted(outcome: RequestOutcome, ctx: SecurityContext): void {
-  let route: string | undefined
-  let userAgent: string | undefined
-  try {
-    route = ctx.req.route
-    userAgent = ctx.req.header('user-agent')
-  } catch {
-    route = undefined
-  }
-  const { status, aborted } = outcome
-  ctx.emit('request.completed', {
-    severity: status >= 500 ? 'error' : status >= 400 || aborted ? 'warn' : 'info',
-    code: outcome.error?.code,
-    status,
-    aborted,
-    durationMs: outcome.durationMs,
-    route,
-    credential: ctx.principal?.credential,
-    userAgent,
-  })
-}
-
 /**
  * Everything guards share about one request: the request view, the principal once
  * authenticated, the request ID, and the hooks that act on the response. Adapters create one
@@ -98,6 +75,8 @@ export class SecurityContext {
   #sendTransforms: BodyTransform[] | undefined
   #finishListeners: FinishListener[] | undefined
   #finished = false
+  /** The codes of this request's events, kept while `request.completed` is wanted. */
+  #codes: string[] | undefined
   #state: Map<StateKey<unknown> | symbol | string, unknown> | undefined
   #listHeaders: Map<string, string[]> | undefined
   #removedHeaders: string[] | undefined
@@ -109,7 +88,37 @@ export class SecurityContext {
     this.events = options.events ?? securityEvents
     this.startedAt = performance.now()
     this.#binding = binding
-    if (this.events.listens('request.completed')) this.onFinish(reportCompleted)
+    if (this.events.listens('request.completed')) {
+      this.#codes = []
+      this.onFinish(SecurityContext.#completed)
+    }
+  }
+
+  /** Emits `request.completed` for a context whose bus wanted it when the context was created. */
+  static #completed(outcome: RequestOutcome, ctx: SecurityContext): void {
+    let route: string | undefined
+    let userAgent: string | undefined
+    try {
+      route = ctx.req.route
+      userAgent = ctx.req.header('user-agent')
+    } catch {
+      route = undefined
+    }
+    const { status, aborted } = outcome
+    const codes = ctx.#codes!
+    const code = outcome.error?.code
+    if (code !== undefined && !codes.includes(code)) codes.push(code)
+    ctx.emit('request.completed', {
+      severity: status >= 500 ? 'error' : status >= 400 || aborted ? 'warn' : 'info',
+      code,
+      codes: codes.length === 0 ? undefined : codes,
+      status,
+      aborted,
+      durationMs: outcome.durationMs,
+      route,
+      credential: ctx.principal?.credential,
+      userAgent,
+    })
   }
 
   /** Sets a response header; it is sent with the response whether it succeeds or fails. */
@@ -302,6 +311,9 @@ export class SecurityContext {
   emit(type: SecurityEventType, fields?: Partial<SecurityEvent>): void {
     const events = this.events
     if (!events.hasListeners) return
+    const code = fields?.code
+    const codes = this.#codes
+    if (codes !== undefined && typeof code === 'string' && !codes.includes(code)) codes.push(code)
     let path: string
     try {
       path = this.req.path

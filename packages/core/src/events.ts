@@ -45,6 +45,11 @@ export interface SecurityEventMap {
     credential?: string
     /** The request's `User-Agent`, as the client sent it (untrusted text). */
     userAgent?: string
+    /**
+     * The codes of the request's events and of its answer, each once, in order (an
+     * `auth.invalid_token` before another credential passed, a `ratelimit.degraded` store).
+     */
+    codes?: readonly string[]
   }
 }
 
