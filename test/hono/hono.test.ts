@@ -4,6 +4,7 @@ import { ApiError, Unauthorized } from '@apiward/errors'
 import { createGuard, errorHandler, guardFetch, notFound, requestErrorHandler, routes } from '@apiward/hono'
 import { getRequestListener } from '@hono/node-server'
 import { Hono } from 'hono'
+import { basicAuth } from 'hono/basic-auth'
 import { bodyLimit } from 'hono/body-limit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { send } from '../conformance/client.js'
@@ -126,6 +127,7 @@ describe('Hono error handling', () => {
     app.get('/answered', forwarding(answers), (c) => c.text('unreachable'))
     app.get('/admin/report', createGuard()(denies), (c) => c.text('unreachable'))
     app.get('/open', (c) => c.json({ open: true }))
+    app.get('/basic', basicAuth({ username: 'u', password: 'p', realm: 'ops' }), (c) => c.text('in'))
     app.post('/upload', bodyLimit({ maxSize: 1024 }), createGuard()(), async (c) =>
       c.json(await c.req.json()),
     )
@@ -153,6 +155,14 @@ describe('Hono error handling', () => {
     expect(answer.status).toBe(204)
     expect(answer.headers['x-answered']).toBe('yes')
     expect(seen).toEqual([])
+  })
+
+  it("renders Hono's own HTTPException as a problem, keeping its challenge but not its body", async () => {
+    const answer = await send(`${server.url}/basic`)
+    expect(answer.status).toBe(401)
+    expect(answer.headers['content-type']).toMatch(PROBLEM)
+    expect(answer.headers['www-authenticate']).toBe('Basic realm="ops"')
+    expect(answer.json).toMatchObject({ status: 401, code: 'auth.unauthorized' })
   })
 
   it('answers HEAD like GET without a body, denials included', async () => {

@@ -27,15 +27,25 @@ function honoError(err: unknown, target: string): unknown {
       cause: err,
     })
   }
-  // Any other 4xx keeps its status with a generic problem; a 5xx is an unexpected error.
-  return err
+  if (err.status < 400 || err.status > 499) return err // an unexpected error, a generic 500
+  // Any other 4xx keeps its status with a generic problem, and the challenge of Hono's own auth
+  // middleware (`basicAuth()`, `bearerAuth()` put `WWW-Authenticate` on their response).
+  const headers: Record<string, string> = {}
+  for (const name of CARRIED) {
+    const value = err.res?.headers.get(name)
+    if (value != null) headers[name] = value
+  }
+  return new ApiError(err.status, { headers, cause: err })
 }
+
+const CARRIED = ['www-authenticate', 'retry-after', 'allow'] as const
 
 /**
  * The `app.onError()` handler: renders every error as problem+json, `ApiError`s as they are,
  * Hono's `HTTPException`s by status (its validator's malformed JSON as a 400
- * `request.malformed_body`, `bodyLimit()`'s 413 as `request.body_too_large`; the exception's own
- * response and message are not sent), anything else as a generic 500 whose body reveals nothing
+ * `request.malformed_body`, `bodyLimit()`'s 413 as `request.body_too_large`; of the exception's
+ * own response only `WWW-Authenticate`, `Retry-After` and `Allow` are kept, its body and message
+ * are not sent), anything else as a generic 500 whose body reveals nothing
  * (the error goes to `onUnexpectedError`).
  *
  * @example
