@@ -81,7 +81,17 @@ function distinguishedName(text: string): { name: string; cn: string | undefined
 }
 
 const MAX_PARSED = 1000
-const parsed = new Map<string, Omit<ClientCertificate, 'source'>>()
+/** The validity period in milliseconds, out of reach of code that could change the `Date`s it was handed. */
+const validity = new WeakMap<ClientCertificate, readonly [notBefore: number, notAfter: number]>()
+
+/** Whether a certificate parsed here is within its validity period at `now` (milliseconds). */
+export function validAt(cert: ClientCertificate, now: number): 'valid' | 'expired' | 'not_yet_valid' {
+  const [notBefore, notAfter] = validity.get(cert) ?? [cert.notBefore.getTime(), cert.notAfter.getTime()]
+  if (!(notAfter > now)) return 'expired'
+  return notBefore <= now ? 'valid' : 'not_yet_valid'
+}
+/** Parsed certificates by thumbprint, one object per source, so a hit allocates nothing. */
+const parsed = new Map<string, { tls?: ClientCertificate; header?: ClientCertificate }>()
 
 /**
  * The {@link ClientCertificate} of DER bytes, `undefined` when they are no certificate. Parsed
@@ -90,8 +100,13 @@ const parsed = new Map<string, Omit<ClientCertificate, 'source'>>()
  */
 export function parseCertificate(der: Uint8Array, source: 'tls' | 'header'): ClientCertificate | undefined {
   const thumbprint = certificateThumbprint(der)
-  let cert = parsed.get(thumbprint)
-  if (cert === undefined) {
+  let entry = parsed.get(thumbprint)
+  const hit = entry?.[source]
+  if (hit !== undefined) return hit
+  const known = entry?.tls ?? entry?.header
+  let cert: ClientCertificate
+  if (known !== undefined) cert = Object.freeze({ ...known, source })
+  else {
     let x509: X509Certificate
     try {
       x509 = new X509Certificate(der)
@@ -100,7 +115,7 @@ export function parseCertificate(der: Uint8Array, source: 'tls' | 'header'): Cli
     }
     const subject = distinguishedName(x509.subject)
     const san = entries(x509.subjectAltName, ', ')
-    const of = (kind: string) => san.filter(([k]) => k === kind).map(([, v]) => v)
+    const of = (kind: string) => Object.freeze(san.filter(([k]) => k === kind).map(([, v]) => v))
     cert = Object.freeze({
       der: new Uint8Array(der),
       thumbprint,
@@ -113,12 +128,18 @@ export function parseCertificate(der: Uint8Array, source: 'tls' | 'header'): Cli
       serialNumber: x509.serialNumber.toUpperCase(),
       notBefore: new Date(x509.validFrom),
       notAfter: new Date(x509.validTo),
+      source,
       x509,
     })
-    if (parsed.size >= MAX_PARSED) parsed.delete(parsed.keys().next().value as string)
-    parsed.set(thumbprint, cert)
   }
-  return { ...cert, source }
+  if (entry === undefined) {
+    if (parsed.size >= MAX_PARSED) parsed.delete(parsed.keys().next().value as string)
+    entry = {}
+    parsed.set(thumbprint, entry)
+  }
+  validity.set(cert, [new Date(cert.x509.validFrom).getTime(), new Date(cert.x509.validTo).getTime()])
+  entry[source] = cert
+  return cert
 }
 
 const PEM = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/

@@ -20,6 +20,7 @@ import {
   certificateThumbprint,
   fromTrustedProxy,
   presentedCertificate,
+  validAt,
 } from './mtls-certificate.js'
 
 /** Why a client certificate was refused. Sent to security events, never to the client. */
@@ -369,9 +370,8 @@ export function mtls(options: MtlsOptions = {}): MtlsGuard {
         throw refuse(ctx, TLS_REASONS[tls?.authorizationError ?? ''] ?? 'not_verified')
     } else if (!issuedByOneOf(cert.x509, cas)) throw refuse(ctx, 'not_verified')
     // The TLS layer checked the dates of a certificate it verified; the guard checks all others.
-    const now = Date.now()
-    if (!(cert.notAfter.getTime() > now)) throw refuse(ctx, 'expired')
-    if (!(cert.notBefore.getTime() <= now)) throw refuse(ctx, 'not_yet_valid')
+    const validity = validAt(cert, Date.now())
+    if (validity !== 'valid') throw refuse(ctx, validity)
     if (mode === 'pki' && thumbprints.size > 0 && !thumbprints.has(cert.thumbprint)) {
       throw refuse(ctx, 'thumbprint_not_allowed')
     }
