@@ -19,7 +19,9 @@ import { firstListValue, forwardedClientIp, proxyTrustOfFn, type TrustFn } from 
  * bindings.
  */
 export interface FetchReader<F> {
+  /** The parsed query. Default: the URL's, one value as a string and a repeated one as an array. */
   readonly query?: (request: F) => Readonly<Record<string, unknown>> | undefined
+  /** Route parameters, as the router decoded them. Default: none. */
   readonly params?: (request: F) => Readonly<Record<string, string>> | undefined
   /** The parsed body, `undefined` before anything parsed it. */
   readonly body?: (request: F) => unknown
