@@ -373,10 +373,14 @@ class RunningAuditLog implements AuditLog {
     this.#bus = bus
 
     // The file is locked before anything is opened or written: a second writer fails at startup.
-    const file =
-      typeof options.destination === 'object' && options.destination !== null && 'file' in options.destination
-        ? resolve(String(options.destination.file))
-        : undefined
+    const target = options.destination as { file?: unknown } | undefined
+    const named = typeof target === 'object' && target !== null && 'file' in target ? target.file : undefined
+    if (named !== undefined && (typeof named !== 'string' || named === '')) {
+      throw new TypeError(
+        "auditLog(): destination.file must be a path, e.g. { file: '/var/log/api/audit.log' }",
+      )
+    }
+    const file = named === undefined ? undefined : resolve(named)
     this.#lock = file === undefined ? undefined : lockFile(file)
     this.#file = file
     let sink: Sink

@@ -26,6 +26,7 @@ describe('auditLog() options', () => {
       /fieldNames must be 'apiward' or 'ecs'/,
     )
     expect(() => auditLog({ destination: { path: 'x' } as never })).toThrow(/destination must be 'stdout'/)
+    expect(() => auditLog({ destination: { file: 42 } as never })).toThrow(/destination.file must be a path/)
     expect(() => auditLog({ bufferBytes: 100, maxBufferBytes: 100 })).toThrow(/maxBufferBytes must be larger/)
     expect(() => auditLog({ bufferBytes: 1 << 20 })).toThrow(/bufferBytes must be below 16384/)
     expect(() => auditLog({ sampling: { 'auth.failure': { window: 1 } as never } })).toThrow(
