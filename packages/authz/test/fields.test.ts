@@ -71,7 +71,10 @@ describe('fields() write side', () => {
   })
 
   it('refuses a body that is there but not parsed yet, instead of letting it through unchecked', async () => {
-    for (const headers of [{ 'content-length': '27' }, { 'transfer-encoding': 'chunked' }]) {
+    for (const headers of [{ 'content-length': '27' }, { 'transfer-encoding': 'chunked' }] as Record<
+      string,
+      string
+    >[]) {
       const ctx = context({ principal: user('a', { roles: ['user'] }), headers })
       const err = await denial(fields({ write }), ctx)
       expect(err.status).toBe(500)
