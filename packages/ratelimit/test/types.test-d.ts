@@ -52,4 +52,15 @@ describe('@apiward/ratelimit types', () => {
     // @ts-expect-error a username is a string
     bruteForce({ username: () => ['victim'] })
   })
+
+  it('types a limit per request as a number of the context, and the new switches as booleans', () => {
+    rateLimit({ points: (ctx) => (ctx.principal?.claims.plan === 'pro' ? 1000 : 100), duration: 60 })
+    // @ts-expect-error a limit is a number
+    rateLimit({ points: () => '100', duration: 60 })
+    rateLimit({ points: 20, duration: 60, onlyUnauthenticated: true })
+    // @ts-expect-error a switch is a boolean
+    rateLimit({ points: 20, duration: 60, onlyUnauthenticated: 'yes' })
+    // @ts-expect-error express-rate-limit's draft names are not apiward's
+    rateLimit({ points: 20, duration: 60, standardHeaders: 'draft-8' })
+  })
 })
