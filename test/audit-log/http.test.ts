@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { type AuditLog, auditLog, verifyFiles } from '@apiward/audit-log'
@@ -178,8 +179,7 @@ describe.each(harnesses)('the audit log on $name', ({ name }) => {
     expect(login.status).toBe(200)
     await eventually(() => completed().length >= before + 2)
     await log.flush()
-    const lines = (await import('node:fs'))
-      .readFileSync(file, 'utf8')
+    const lines = readFileSync(file, 'utf8')
       .split('\n')
       .filter((l) => l !== '')
     for (const line of lines) {
@@ -231,7 +231,7 @@ describe.each(harnesses)('the audit log on $name', ({ name }) => {
     })
     await sleep(50)
     await log.flush()
-    const text = (await import('node:fs')).readFileSync(file, 'utf8')
+    const text = readFileSync(file, 'utf8')
     for (const secret of [
       goodJwt,
       badJwt,
