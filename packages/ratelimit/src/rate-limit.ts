@@ -125,6 +125,25 @@ const MISTAKES = {
   skipFailedRequests: 'skip: (ctx) => ... or a cost function; a limiter decides before the handler runs',
   apiKeyHeader:
     "apiKey()'s header option: key: 'apiKey' counts the key apiKey() verified, whatever header carried it",
+  redis: 'store: redisStore({ client }) with onStoreFailure',
+  db: 'store: redisStore({ client }) with onStoreFailure',
+  driver: 'store: memoryStore() or redisStore({ client })',
+  id: 'key (e.g. key: (ctx) => string)',
+  blacklist: 'ipFilter({ deny }) in front of the limiter',
+  blocklist: 'ipFilter({ deny }) in front of the limiter',
+  message:
+    'nothing: a refusal is a 429 problem+json ratelimit.exceeded; react to the ratelimit.exceeded event',
+  errorMessage: 'the ratelimit.exceeded event (a refusal is always a 429 problem+json)',
+  statusCode: 'the ratelimit.exceeded event (a refusal is always a 429 problem+json)',
+  handler: 'the ratelimit.exceeded event (a refusal is always a 429 problem+json)',
+  errorResponseBuilder: "the adapter's problemTypeBase; a refusal is a 429 problem+json",
+  passOnStoreError: "onStoreFailure: 'fail-open'",
+  skipOnError: "onStoreFailure: 'fail-open' or 'fail-closed'",
+  nameSpace: 'name (and redisStore({ prefix }))',
+  addHeaders: 'standardHeaders and legacyHeaders',
+  disableHeader: 'standardHeaders: false',
+  ban: 'bruteForce() for login routes',
+  validate: 'configureWarnings() (the deployment checks always run, each warned once)',
 }
 
 const RATE_LIMIT_OPTIONS = {

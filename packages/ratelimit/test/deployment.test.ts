@@ -188,3 +188,18 @@ describe('onlyUnauthenticated', () => {
     )
   })
 })
+
+describe("other libraries' option names", () => {
+  it.each([
+    [{ redis: {} }, /unknown option "redis"; did you mean "store: redisStore/],
+    [{ db: new Map(), driver: 'memory' }, /unknown option "db"; did you mean "store: redisStore/],
+    [{ id: () => 'x' }, /did you mean "key/],
+    [{ message: 'slow down' }, /429 problem\+json/],
+    [{ passOnStoreError: true }, /onStoreFailure: 'fail-open'/],
+    [{ skipOnError: true }, /onStoreFailure: 'fail-open' or 'fail-closed'/],
+    [{ standardHeader: false }, /did you mean "standardHeaders"/],
+    [{ blacklist: ['10.0.0.0/8'] }, /ipFilter\(\{ deny \}\)/],
+  ])('refuses %o at startup with the apiward option to use', (extra, message) => {
+    expect(() => rateLimit({ points: 5, duration: 60, ...(extra as object) })).toThrow(message)
+  })
+})
