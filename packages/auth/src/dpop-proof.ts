@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { type CryptoKey, compactVerify, importJWK, type JWK } from 'jose'
 import { isJwtAlgorithm, type JwtAlgorithm, jwkFitsAlgorithm } from './algorithms.js'
 import { decodeSegment } from './jws.js'
@@ -73,12 +73,12 @@ export function jwkThumbprint(jwk: Readonly<Record<string, unknown>>): string | 
     if (typeof value !== 'string' || value === '') return undefined
     canonical[m] = value
   }
-  return createHash('sha256').update(JSON.stringify(canonical)).digest('base64url')
+  return hash('sha256', JSON.stringify(canonical), 'base64url')
 }
 
-/** The `ath` of an access token (RFC 9449 section 4.2): base64url SHA-256 of its ASCII bytes. */
+/** The `ath` of an access token (RFC 9449 section 4.2): base64url SHA-256 of its ASCII bytes (a checked b64token is ASCII, so UTF-8 is the same bytes). */
 export function accessTokenHash(token: string): string {
-  return createHash('sha256').update(token, 'ascii').digest('base64url')
+  return hash('sha256', token, 'base64url')
 }
 
 const MAX_KEYS = 1000

@@ -1,4 +1,4 @@
-import { createHash, X509Certificate } from 'node:crypto'
+import { hash, X509Certificate } from 'node:crypto'
 import { clientAddress, type SecurityContext, type SecurityRequest, warnOnce } from '@apiward/core'
 
 /** A client certificate as the guards see it: parsed once, with what principal mappings need. */
@@ -34,7 +34,7 @@ export interface ClientCertificate {
 
 /** The base64url SHA-256 of a certificate's DER bytes (its `x5t#S256`). */
 export function certificateThumbprint(der: Uint8Array): string {
-  return createHash('sha256').update(der).digest('base64url')
+  return hash('sha256', der, 'base64url')
 }
 
 /**
