@@ -160,6 +160,17 @@ describe.each(RUNTIMES)('the fetch-handler wrapper and Hono on %s', (_name, star
     },
   )
 
+  it.each(['/fetch/facts', '/hono/facts'])(
+    'does not take %s for secure when the target names https on a plain connection',
+    async (path) => {
+      // Deno builds the URL of an absolute-form target from what the client wrote; the scheme of
+      // that URL is not the connection's.
+      const answer = await send(`${url}/`, { target: `https://api.example.com${path}` })
+      expect(answer.status).toBe(204)
+      expect(answer.headers['x-protocol']).toBe('http')
+    },
+  )
+
   it('reads the client, scheme and host a trusted proxy forwarded', async () => {
     const answer = await send(`${url}/fetch/facts-proxied`, {
       headers: {

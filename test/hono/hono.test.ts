@@ -43,6 +43,10 @@ describe('options of @apiward/hono', () => {
     expect(() => errorHandler({ problemTypebase: 'x' } as never)).toThrow(/did you mean "problemTypeBase"/)
   })
 
+  it('refuse a secureServer that is not a boolean', () => {
+    expect(() => createGuard({ secureServer: 'yes' as never })).toThrow(/secureServer must be true or false/)
+  })
+
   it('refuse a routing policy that is not two booleans', () => {
     expect(() => createGuard({ routing: { caseSensitive: 'yes' } as never })).toThrow(/routing must be/)
   })
@@ -224,5 +228,22 @@ describe('guardFetch() around a response whose headers cannot change', () => {
     expect(answer.status).toBe(200)
     expect(answer.headers['x-guard']).toBe('ran')
     expect(answer.json).toEqual({ from: 'upstream' })
+  })
+})
+
+describe('the scheme of a request without a Node connection', () => {
+  const protocolOf = async (url: string, secureServer?: boolean) => {
+    const handler = guardFetch(echoesFacts, () => new Response(null, { status: 204 }), { secureServer })
+    return (await handler(new Request(url))).headers.get('x-protocol')
+  }
+
+  it('is what secureServer declares, whatever the URL says', async () => {
+    expect(await protocolOf('http://api.test/x', true)).toBe('https')
+    expect(await protocolOf('https://api.test/x', false)).toBe('http')
+  })
+
+  it("is the URL's where the runtime builds it from its listener and nothing is declared", async () => {
+    expect(await protocolOf('https://api.test/x')).toBe('https')
+    expect(await protocolOf('http://api.test/x')).toBe('http')
   })
 })

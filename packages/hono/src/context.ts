@@ -66,6 +66,7 @@ export function contextOf(c: Context, config: Configuration): SecurityContext {
     env: c.env,
     trust: config.trust,
     routing: config.routing,
+    secureServer: config.secureServer,
   })
   const binding = new kit.FetchBinding(request)
   ;(c as Marks)[kBinding] = binding

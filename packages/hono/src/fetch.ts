@@ -85,6 +85,7 @@ export function guardFetch<A extends unknown[]>(
       env: rest[0],
       trust: config.trust,
       routing: config.routing,
+      secureServer: config.secureServer,
     })
     const binding = new kit.FetchBinding(request)
     const ctx = kit.createFetchContext(request, view, binding, config)

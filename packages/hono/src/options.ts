@@ -1,4 +1,4 @@
-import { EXACT_ROUTER, type RoutingPolicy } from '@apiward/core'
+import { booleanOption, EXACT_ROUTER, type RoutingPolicy } from '@apiward/core'
 import * as kit from '@apiward/core/adapter'
 
 /** Options every entry point of this package takes: the adapter options, and what Hono and fetch runtimes do not resolve. */
@@ -17,15 +17,25 @@ export interface HonoOptions extends kit.AdapterOptions {
    * say `{ caseSensitive: true, strictSlash: false }` for `new Hono({ strict: false })`.
    */
   routing?: RoutingPolicy
+  /**
+   * Whether this server itself serves TLS, for runtimes whose request URL does not say it
+   * reliably: Deno puts the scheme of an absolute-form target (`GET https://host/path` on a plain
+   * connection) into the URL as the client wrote it, so there `ctx.req.secure` is `false` unless
+   * a trusted proxy's `X-Forwarded-Proto` says `https` or this is `true` (`Deno.serve({ cert,
+   * key })`). Default: read from the connection on Node and from the URL on Bun, `false` on Deno.
+   * Never needed behind a TLS-terminating proxy that `trustProxy` names.
+   */
+  secureServer?: boolean
 }
 
 /** Options parsed once, when a guard or a handler is built. */
 export interface Configuration extends kit.AdapterOptions {
   readonly trust: kit.TrustFn
   readonly routing: RoutingPolicy
+  readonly secureServer: boolean | undefined
 }
 
-const EXTRA = { trustProxy: true, routing: true } as const
+const EXTRA = { trustProxy: true, routing: true, secureServer: true } as const
 
 /** Checks the options and compiles them; a mistake is a `TypeError` naming the option and the fix. */
 export function configure(options: HonoOptions, where: string): Configuration {
@@ -42,8 +52,10 @@ export function configure(options: HonoOptions, where: string): Configuration {
       `${where}: routing must be { caseSensitive: boolean, strictSlash: boolean }, e.g. { caseSensitive: true, strictSlash: false } for new Hono({ strict: false })`,
     )
   }
+  booleanOption(options.secureServer, 'secureServer', where, false)
   return {
     ...options,
+    secureServer: options.secureServer,
     trust: kit.compileTrustProxy(options.trustProxy, where),
     routing: routing ?? EXACT_ROUTER,
   }

@@ -43,7 +43,17 @@ export interface FetchServerFacts {
   readonly env: unknown
   readonly trust: TrustFn
   readonly routing: RoutingPolicy
+  /**
+   * Whether the server itself serves TLS, where the runtime does not say so reliably (Deno builds
+   * the URL of an absolute-form target from what the client wrote, `https://` on a plain
+   * connection included). `undefined`: the connection decides on Node, the URL's scheme on
+   * runtimes that build it from their listener (Bun), plain HTTP on Deno.
+   */
+  readonly secureServer?: boolean | undefined
 }
+
+/** Deno takes the scheme of an absolute-form target into the Request's URL as the client wrote it. */
+const URL_SCHEME_FROM_CLIENT = typeof (globalThis as { Deno?: unknown }).Deno === 'object'
 
 interface NodeEnv {
   incoming?: Pick<IncomingMessage, 'url' | 'rawHeaders' | 'socket'>
@@ -181,10 +191,13 @@ export class FetchRequest<F> implements SecurityRequest {
       if (forwarded !== undefined) return forwarded.toLowerCase() === 'https' ? 'https' : 'http'
     }
     const incoming = incomingOf(this.#facts.env)
-    // On Node the connection decides: an absolute-form `https://` target on a plain connection
-    // names a scheme the client merely wrote.
+    // The connection decides: an absolute-form `https://` target on a plain connection names a
+    // scheme the client merely wrote, which Deno (not Node, not Bun) puts into the URL.
     if (incoming !== undefined)
       return (incoming.socket as Partial<TLSSocket>).encrypted === true ? 'https' : 'http'
+    const declared = this.#facts.secureServer
+    if (declared !== undefined) return declared ? 'https' : 'http'
+    if (URL_SCHEME_FROM_CLIENT) return 'http'
     return this.#parsed.protocol === 'https:' ? 'https' : 'http'
   }
 
