@@ -42,10 +42,14 @@ export function absoluteFormHost(target: string): string | undefined {
  * Normalises a request path so that security decisions see one spelling of it.
  *
  * An absolute-form target loses its scheme and authority (see `originForm`), the query string is
- * dropped, `;params` are stripped from every segment, the path is
- * percent-decoded exactly once (`%2F` becomes `/`, `%252F` stays `%2F`), dot segments are
+ * dropped, `;params` are stripped from every segment, each segment is percent-decoded exactly
+ * once (`%6c` becomes `l`, `%2e%2e` a dot segment, `%2561` stays `%61`), dot segments are
  * resolved without climbing above the root, duplicate slashes are collapsed and a trailing
- * slash is removed. Case is kept: whether `/LOGIN` is `/login` is the router's policy, which
+ * slash is removed. An encoded `/` or `\` (`%2F`, `%5C`) stays encoded inside its segment: no
+ * router splits a path there (Express, @koa/router, find-my-way and Hono's router all serve
+ * `/public/..%2Fadmin` through `/public/:file`), so decoding it into a separator would make a
+ * decision about `/admin` for a request the router serves as `/public/:file`. A raw `\`
+ * separates, as the WHATWG URL parser of fetch runtimes makes it a `/`. Case is kept: whether `/LOGIN` is `/login` is the router's policy, which
  * `routerPath` applies on top of this.
  *
  * Malformed percent-encoding and encoded NUL bytes are a 400 (`request.invalid_path`), never
@@ -73,8 +77,9 @@ export function normalizePath(target: string): string {
     let segment = rawSegments[i]!
     const semi = segment.indexOf(';')
     if (semi !== -1) segment = segment.slice(0, semi)
-    if (segment.includes('%')) segment = decodeSegment(segment)
-    for (const part of segment.split(/[/\\]/)) {
+    // A raw backslash separates (the WHATWG URL parser of fetch runtimes turns it into `/`).
+    for (let part of segment.split('\\')) {
+      if (part.includes('%')) part = decodeSegment(part)
       if (part === '' || part === '.') continue
       if (part === '..') out.pop()
       else out.push(part)
@@ -83,6 +88,10 @@ export function normalizePath(target: string): string {
   return `/${out.join('/')}`
 }
 
+const ENCODED_SEPARATORS = /[/\\]/g
+const reencodeSeparator = (c: string) => (c === '/' ? '%2F' : '%5C')
+
+/** Decodes a segment once; an encoded `/` or `\` stays encoded, part of its segment as routers keep it. */
 function decodeSegment(segment: string): string {
   let decoded: string
   try {
@@ -97,7 +106,7 @@ function decodeSegment(segment: string): string {
   if (decoded.includes('\0')) {
     throw new BadRequest({ code: 'request.invalid_path', detail: 'The request path contains a NUL byte.' })
   }
-  return decoded
+  return decoded.replace(ENCODED_SEPARATORS, reencodeSeparator)
 }
 
 /**
