@@ -1,12 +1,15 @@
 import { createPublicKey, KeyObject } from 'node:crypto'
 import { type CryptoKey, importJWK, type JWK } from 'jose'
 import { algorithmsForJwk, HMAC_ALGORITHMS, type JwtAlgorithm, jwkFitsAlgorithm } from './algorithms.js'
+import { type NodeKey, nodeKeyOf } from './node-verify.js'
 
 /** A verification key with the algorithm it was imported for. */
 export interface VerificationKey {
   readonly jwk: JWK
   /** Imports lazily, once per algorithm. */
   forAlgorithm(alg: JwtAlgorithm): Promise<CryptoKey | Uint8Array>
+  /** The `node:crypto` key for `alg` (one of `NODE_ALGORITHMS`), made once; throws when unusable. */
+  forNode(alg: JwtAlgorithm): NodeKey
 }
 
 /** Where `jwt()` finds the keys of a token. */
@@ -39,8 +42,22 @@ export function publicJwk(jwk: JWK): JWK {
 
 export function verificationKey(jwk: JWK): VerificationKey {
   const imported = new Map<JwtAlgorithm, Promise<CryptoKey | Uint8Array>>()
+  const nodeKeys = new Map<JwtAlgorithm, NodeKey | TypeError>()
   return {
     jwk,
+    forNode(alg) {
+      let key = nodeKeys.get(alg)
+      if (key === undefined) {
+        try {
+          key = nodeKeyOf(jwk, alg)
+        } catch (err) {
+          key = err instanceof TypeError ? err : new TypeError(String(err))
+        }
+        nodeKeys.set(alg, key)
+      }
+      if (key instanceof TypeError) throw key
+      return key
+    },
     forAlgorithm(alg) {
       let key = imported.get(alg)
       if (key === undefined) {

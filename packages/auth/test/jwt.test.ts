@@ -95,9 +95,10 @@ describe('jwt() verification', () => {
 
   it('re-checks expiry on every cache hit', async () => {
     const strict = jwt({ secret, issuer: ISS, audience: AUD, clockTolerance: 0 })
-    const token = await hsToken({ exp: now() + 1 })
+    const exp = now() + 2
+    const token = await hsToken({ exp })
     expect(await outcome(strict, withToken(token))).toBeUndefined()
-    await new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000) + 1000))
+    await new Promise((r) => setTimeout(r, (exp + 0.1) * 1000 - Date.now()))
     const ctx = withToken(token)
     expect((await outcome(strict, ctx))?.code).toBe('auth.invalid_token')
     expect(ctx.seen.find((e) => e.type === 'auth.failure')?.reason).toBe('expired')
