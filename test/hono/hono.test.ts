@@ -135,6 +135,10 @@ describe('Hono error handling', () => {
     app.post('/upload', bodyLimit({ maxSize: 1024 }), createGuard()(), async (c) =>
       c.json(await c.req.json()),
     )
+    const api = new Hono()
+    api.get('/keys', createGuard()(defineGuard(() => {}, { guardName: 'apiKeys' })), (c) => c.json([]))
+    api.onError(handle)
+    app.route('/api', api)
     app.onError((err, c) => {
       seen.push(ApiError.is(err) ? err.code : err.name)
       return handle(err, c)
@@ -203,6 +207,8 @@ describe('Hono error handling', () => {
       inventory.find((r) => r.method === method && r.path === path)?.guards.map((g) => g.name)
     expect(names('GET', '/admin/report')).toEqual(['adminOnly', 'denies'])
     expect(names('GET', '/open')).toEqual([])
+    // A sub-app with its own error handler: Hono wraps its handlers, the guards are still found.
+    expect(names('GET', '/api/keys')).toEqual(['apiKeys'])
     expect(inventory.find((r) => r.path === '/items/:id/*')).toBeUndefined()
   })
 })

@@ -3,6 +3,7 @@ import * as kit from '@apiward/core/adapter'
 import { ApiError, BadRequest, PayloadTooLarge } from '@apiward/errors'
 import type { Context, ErrorHandler, Hono, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
+import { COMPOSED_HANDLER } from 'hono/utils/constants'
 import { contextOf, finish } from './context.js'
 import { configure, type HonoOptions } from './options.js'
 
@@ -109,6 +110,15 @@ function mountOf(path: string): string | undefined {
 }
 
 /**
+ * The guards a route's handler runs; a sub-app with an error handler of its own (`app.route()`)
+ * wraps its handlers, and Hono keeps the one it wrapped under `COMPOSED_HANDLER`.
+ */
+function guardsOfHandler(handler: unknown): GuardDescription[] {
+  const wrapped = (handler as Record<string, unknown> | undefined)?.[COMPOSED_HANDLER]
+  return [...(kit.guardsOf(handler) ?? kit.guardsOf(wrapped) ?? [])]
+}
+
+/**
  * Every route of an app with the guards that protect it, in the order they run: `app.use()`
  * guards registered before the route first (a mount path that is a pattern rather than a plain
  * prefix shows as `(pattern)` and is not claimed for any route), then the route's own.
@@ -122,7 +132,7 @@ export function routes(app: Hono): kit.RouteEntry[] {
   const mounted: kit.MountedGuards[] = []
   const groups: { method: string; path: string; own: GuardDescription[]; mounted: kit.MountedGuards[] }[] = []
   for (const route of app.routes) {
-    const guards = kit.guardsOf(route.handler) ?? []
+    const guards = guardsOfHandler(route.handler)
     if (route.method === 'ALL') {
       if (guards.length > 0) mounted.push({ mount: mountOf(route.path) ?? '(pattern)', guards })
       continue
