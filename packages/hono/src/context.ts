@@ -46,7 +46,13 @@ export const honoRequest: kit.FetchReader<Context> = {
   setBody: (c, value) => {
     ;(c as Marks)[kBody] = { value }
     c.req.addValidatedData('json', value as Record<string, unknown>)
-    const text = JSON.stringify(value)
+    // `c.req.json()` parses the cached text: a value JSON cannot hold is only `c.req.valid('json')`.
+    let text: string | undefined
+    try {
+      text = JSON.stringify(value)
+    } catch {
+      text = undefined
+    }
     if (text !== undefined) (c.req.bodyCache as BodyCache).text = Promise.resolve(text)
   },
   bodyRead: (c, body) => {
