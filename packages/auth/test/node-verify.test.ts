@@ -24,6 +24,8 @@ interface Pair {
   jwk: JWK
 }
 
+const CURVES: Partial<Record<JwtAlgorithm, string>> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }
+
 function pairFor(alg: JwtAlgorithm, rsaBits = 2048): Pair {
   if (alg.startsWith('HS')) {
     const secret = randomBytes(Number(alg.slice(2)) / 8)
@@ -33,7 +35,7 @@ function pairFor(alg: JwtAlgorithm, rsaBits = 2048): Pair {
     alg.startsWith('RS') || alg.startsWith('PS')
       ? generateKeyPairSync('rsa', { modulusLength: rsaBits })
       : alg.startsWith('ES')
-        ? generateKeyPairSync('ec', { namedCurve: { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }[alg]! })
+        ? generateKeyPairSync('ec', { namedCurve: CURVES[alg]! })
         : generateKeyPairSync('ed25519')
   return { alg, signWith: pair.privateKey, jwk: pair.publicKey.export({ format: 'jwk' }) as JWK }
 }

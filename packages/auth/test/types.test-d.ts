@@ -5,10 +5,18 @@ import {
   type IntrospectionGuard,
   type IntrospectionOptions,
   introspection,
+  type JwtDiagnostic,
   type JwtGuard,
+  type JwtLogger,
+  type JwtOptions,
   jwt,
   redisIntrospectionCache,
+  type TokenExtractor,
+  type TokenFailureReason,
+  type TokenLocation,
 } from '@apiward/auth'
+import type { SecurityRequest } from '@apiward/core'
+import type { JWTPayload } from 'jose'
 import { describe, expectTypeOf, it } from 'vitest'
 
 const clientAuthentication: ClientAuthentication = { method: 'client_secret_basic', clientSecret: 's' }
@@ -43,5 +51,23 @@ describe('introspection() and discovery types', () => {
       .parameter(0)
       .toEqualTypeOf<Readonly<Record<string, unknown>>>()
     expectTypeOf(redisIntrospectionCache).parameter(0).toHaveProperty('client')
+  })
+})
+
+describe('jwt() option types', () => {
+  it('types verifyClaims, its deprecated alias, the logger and the token sources', () => {
+    expectTypeOf<NonNullable<JwtOptions['verifyClaims']>>().parameter(0).toEqualTypeOf<JWTPayload>()
+    expectTypeOf<NonNullable<JwtOptions['validate']>>().toEqualTypeOf<
+      NonNullable<JwtOptions['verifyClaims']>
+    >()
+    expectTypeOf<NonNullable<JwtOptions['logger']>>().toEqualTypeOf<JwtLogger | false>()
+    expectTypeOf<JwtDiagnostic['reason']>().toEqualTypeOf<TokenFailureReason>()
+    expectTypeOf<NonNullable<JwtOptions['extractToken']>>().toEqualTypeOf<TokenExtractor>()
+    expectTypeOf<TokenExtractor>().parameter(0).toEqualTypeOf<SecurityRequest>()
+    expectTypeOf<TokenLocation>().toEqualTypeOf<'header' | 'query' | 'body' | 'cookie'>()
+    // @ts-expect-error the cookie option is a cookie name
+    jwt({ secret: 's', issuer: 'i', audience: 'a', tokenLocations: ['cookie'], cookie: { name: 'x' } })
+    // @ts-expect-error an extractor answers a string or undefined
+    jwt({ secret: 's', issuer: 'i', audience: 'a', extractToken: () => 5 })
   })
 })
