@@ -97,7 +97,11 @@ export async function verifyToken(
   if (header === undefined) fail('malformed')
   const alg = header.alg
   if (!isJwtAlgorithm(alg) || !config.allowed.has(alg)) {
-    fail('algorithm_not_allowed', { expected: [...config.allowed], received: alg })
+    // `none` and names no issuer signs with are an attack or garbage, not a configuration to check.
+    fail(
+      'algorithm_not_allowed',
+      isJwtAlgorithm(alg) ? { expected: [...config.allowed], received: alg } : undefined,
+    )
   }
   // No critical extension is understood here, and b64:false changes what is signed.
   if (header.crit !== undefined || header.b64 !== undefined) fail('unsupported_header')

@@ -64,7 +64,8 @@ export function jwt(options: JwtOptions): JwtGuard {
   const { diagnose } = config
   const refuse = (ctx: SecurityContext, reason: TokenFailureReason, detail?: RefusalDetail): ApiError => {
     ctx.emit('auth.failure', { severity: 'warn', code: 'auth.invalid_token', credential: 'jwt', reason })
-    if (isDiagnosed(reason)) diagnose(reason, detail)
+    // Only a refusal with its expected and received values is diagnosed: they make it actionable.
+    if (detail !== undefined && isDiagnosed(reason)) diagnose(reason, detail)
     return challenges.invalidToken()
   }
 

@@ -248,11 +248,15 @@ describe('jwt() diagnostics', () => {
     ])
   })
 
-  it('does not log refusals that are about the token itself', async () => {
+  it('does not log refusals that are about the token itself, alg none included', async () => {
     const seen: JwtDiagnostic[] = []
     const guard = jwt({ ...base, logger: (d) => seen.push(d) })
     await denial(guard, withToken(await hsToken({ exp: now() - 600 })))
     await denial(guard, withToken(`${(await hsToken()).slice(0, -4)}AAAA`))
+    const [, payload] = (await hsToken()).split('.')
+    const ctx = withToken(`${Buffer.from('{"alg":"none"}').toString('base64url')}.${payload}.`)
+    await denial(guard, ctx)
+    expect(reasons(ctx)).toEqual(['algorithm_not_allowed'])
     expect(seen).toEqual([])
   })
 
