@@ -172,10 +172,14 @@ describe.each(harnesses)('DPoP proofs on $name', (harness) => {
     expect(good.status).toBe(200)
   })
 
-  it('normalises htu before comparing it (case, default port, dot segments, query)', async () => {
+  it('normalises htu before comparing it (case, default port, dot segments, percent-encoding, query)', async () => {
     const t = await boundToken()
     const htu = 'HTTPS://API.Example.TEST:443/a/../notes?page=2#top'
     expect((await call('/notes', t, await proofFor(t, '/notes', { htu }))).status).toBe(200)
+    const encoded = `${ORIGIN}/%6Eotes`
+    expect((await call('/notes', t, await proofFor(t, '/notes', { htu: encoded }))).status).toBe(200)
+    const other = `${ORIGIN}/notes%2F`
+    expect((await call('/notes', t, await proofFor(t, '/notes', { htu: other }))).status).toBe(401)
   })
 
   it('refuses a stale proof and a proof from the future', async () => {

@@ -277,8 +277,12 @@ function expectedUri(v: DpopVerifier, rawPath: string, proof: string): string {
     const named = htu === undefined ? undefined : normalizeHtu(htu)
     if (named !== undefined) origin = v.origins.find((o) => named.startsWith(`${o}/`)) ?? origin
   }
+  // A path of only these characters is its own normal form (no dot segment, no percent-encoding).
+  if (PLAIN_PATH.test(rawPath)) return origin + rawPath
   return normalizeHtu(origin + rawPath) ?? ''
 }
+
+const PLAIN_PATH = /^\/[A-Za-z0-9\-_~!$&'()*+,;=:@/]*$/
 
 function htuOf(proof: string): string | undefined {
   const first = proof.indexOf('.')
