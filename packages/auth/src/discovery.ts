@@ -37,8 +37,8 @@ const OPENID = '/.well-known/openid-configuration'
 
 /**
  * Checks an issuer identifier at build time: an absolute `https:` URL (plain HTTP on loopback,
- * or with the `dangerously*` option), without query or fragment (RFC 8414 section 2), so the well-known URLs
- * can be derived from it.
+ * or with the `dangerously*` option), without query or fragment (RFC 8414 section 2) or userinfo
+ * (RFC 9110 section 4.2.4), so the well-known URLs can be derived from it.
  */
 export function checkIssuerIdentifier(value: unknown, where: string, http: HttpPolicy): URL {
   if (typeof value !== 'string' || value === '') {
@@ -50,6 +50,11 @@ export function checkIssuerIdentifier(value: unknown, where: string, http: HttpP
   if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
     throw new TypeError(
       `${where}: issuer ${JSON.stringify(value)} has a query or fragment; RFC 8414 forbids both.`,
+    )
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new TypeError(
+      `${where}: issuer ${JSON.stringify(value)} has userinfo (user:password@), deprecated in http(s) URIs (RFC 9110 section 4.2.4); credentials go in clientAuthentication or jwksOptions.headers.`,
     )
   }
   return url

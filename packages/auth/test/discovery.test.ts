@@ -100,6 +100,9 @@ describe('discovery options', () => {
       /must use https:.*dangerouslyAllowHttp/,
     )
     expect(() => introspection({ ...base, issuer: 'https://id.example/?a=1' })).toThrow(/query or fragment/)
+    expect(() => introspection({ ...base, issuer: 'https://client:secret@id.example/' })).toThrow(
+      /has userinfo/,
+    )
     expect(() => introspection({ ...base, issuer: 'id.example' })).toThrow(/not an absolute URL/)
   })
 })
