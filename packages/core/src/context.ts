@@ -77,6 +77,12 @@ export class SecurityContext {
   #finished = false
   /** The codes of this request's events, kept while `request.completed` is wanted. */
   #codes: string[] | undefined
+  // The first two state entries live in fields: most requests store one or two (a limiter's
+  // record, a principal's token), and a Map costs more to make than both lookups together.
+  #key0: StateKey<unknown> | symbol | string | undefined
+  #value0: unknown
+  #key1: StateKey<unknown> | symbol | string | undefined
+  #value1: unknown
   #state: Map<StateKey<unknown> | symbol | string, unknown> | undefined
   #listHeaders: Map<string, string[]> | undefined
   #removedHeaders: string[] | undefined
@@ -285,6 +291,8 @@ export class SecurityContext {
   /** Per-request state under an untyped key the caller owns. */
   get<T>(key: symbol | string): T | undefined
   get<T>(key: StateKey<T> | symbol | string): T | undefined {
+    if (key === this.#key0) return this.#value0 as T
+    if (key === this.#key1) return this.#value1 as T
     return this.#state?.get(key) as T | undefined
   }
 
@@ -293,8 +301,16 @@ export class SecurityContext {
   /** Stores per-request state under an untyped key the caller owns. */
   set(key: symbol | string, value: unknown): void
   set(key: StateKey<unknown> | symbol | string, value: unknown): void {
-    this.#state ??= new Map()
-    this.#state.set(key, value)
+    if (key === this.#key0 || this.#key0 === undefined) {
+      this.#key0 = key
+      this.#value0 = value
+    } else if (key === this.#key1 || this.#key1 === undefined) {
+      this.#key1 = key
+      this.#value1 = value
+    } else {
+      this.#state ??= new Map()
+      this.#state.set(key, value)
+    }
   }
 
   /**

@@ -179,6 +179,19 @@ describe('requestIdFrom', () => {
 })
 
 describe('typed state', () => {
+  it('keeps every key apart, however many a request stores, and a second set replaces the value', async () => {
+    const { createKey } = await import('@apiward/core')
+    const ctx = testContext()
+    const keys = Array.from({ length: 5 }, (_, i) => createKey<number>(`k${i}`))
+    keys.forEach((key, i) => ctx.set(key, i))
+    ctx.set(keys[1]!, 10)
+    ctx.set(keys[4]!, 40)
+    ctx.set('plain', 'p')
+    expect(keys.map((key) => ctx.get(key))).toEqual([0, 10, 2, 3, 40])
+    expect(ctx.get('plain')).toBe('p')
+    expect(ctx.get(createKey<number>('k0'))).toBeUndefined()
+  })
+
   it('stores and reads a value under a typed key, and keys of the same name stay apart', async () => {
     const { createKey } = await import('@apiward/core')
     const ctx = testContext()
