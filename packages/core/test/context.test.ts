@@ -183,7 +183,7 @@ describe('typed state', () => {
     const { createKey } = await import('@apiward/core')
     const ctx = testContext()
     const keys = Array.from({ length: 5 }, (_, i) => createKey<number>(`k${i}`))
-    keys.forEach((key, i) => ctx.set(key, i))
+    for (const [i, key] of keys.entries()) ctx.set(key, i)
     ctx.set(keys[1]!, 10)
     ctx.set(keys[4]!, 40)
     ctx.set('plain', 'p')
