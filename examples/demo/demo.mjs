@@ -1,7 +1,7 @@
 // The narrated demo: starts the reference API (examples/express) as a child process, sends it good
 // and hostile requests, prints who answered each one, then verifies the audit log's hash chain.
 // Exits 1 when an answer is not the one the reference API promises, or when the chain does not verify.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createHmac, createPrivateKey, createPublicKey, sign } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -106,17 +106,31 @@ function freePort() {
   })
 }
 
-/** The example's `start` script, run with this Node when it is a plain `node ...` command. */
-function startCommand() {
-  const manifest = join(EXAMPLE, 'package.json')
-  if (!existsSync(manifest)) fail(`${EXAMPLE} does not exist yet: the demo runs the Express reference API`)
-  const script = JSON.parse(readFileSync(manifest, 'utf8')).scripts?.start
-  if (typeof script !== 'string') fail(`${manifest} has no "start" script`)
+/** A plain `node ...` command runs with this Node; anything else goes through a shell. */
+function commandOf(script) {
   const words = script.trim().split(/\s+/)
   if (words[0] === 'node' && !/[|&;<>()$`"'\\*?]/.test(script)) {
     return { command: process.execPath, args: words.slice(1), shell: false }
   }
   return { command: script, args: [], shell: true }
+}
+
+/**
+ * The example's `start` script: the steps before the last `&&` (its build) run to completion
+ * here, and the last one is the server, spawned directly so that SIGTERM reaches it.
+ */
+function startCommand() {
+  const manifest = join(EXAMPLE, 'package.json')
+  if (!existsSync(manifest)) fail(`${EXAMPLE} does not exist yet: the demo runs the Express reference API`)
+  const script = JSON.parse(readFileSync(manifest, 'utf8')).scripts?.start
+  if (typeof script !== 'string') fail(`${manifest} has no "start" script`)
+  const steps = script.split('&&')
+  for (const step of steps.slice(0, -1)) {
+    const { command, args, shell } = commandOf(step)
+    const done = spawnSync(command, args, { cwd: EXAMPLE, shell, stdio: 'inherit' })
+    if (done.status !== 0) fail(`"${step.trim()}" in examples/express failed (${done.status ?? done.signal})`)
+  }
+  return commandOf(steps.at(-1))
 }
 
 async function startExample(port, auditFile) {
@@ -125,7 +139,15 @@ async function startExample(port, auditFile) {
   Object.assign(env, { JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, TRUST_PROXY: '0' })
   Object.assign(env, { RATE_LIMIT_POINTS: String(POINTS), RATE_LIMIT_DURATION: '60' })
   for (const name of ['JWKS_URL', 'REDIS_URL', 'REDIS_CLUSTER_NODES', 'REPORTS_API_KEY']) delete env[name]
-  const child = spawn(command, args, { cwd: EXAMPLE, env, shell, stdio: ['ignore', 'pipe', 'pipe'] })
+  // A shell gets its own process group, so that SIGTERM reaches the server it started.
+  const child = spawn(command, args, {
+    cwd: EXAMPLE,
+    env,
+    shell,
+    detached: shell,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const signal = (name) => (shell ? process.kill(-child.pid, name) : child.kill(name))
   let output = ''
   child.stdout.on('data', (chunk) => {
     output += chunk
@@ -145,11 +167,11 @@ async function startExample(port, auditFile) {
     )
     if (ready) break
     if (Date.now() > deadline) {
-      child.kill('SIGKILL')
+      signal('SIGKILL')
       fail(`the Express example did not answer GET /health within 20 s:\n${output}`)
     }
   }
-  return { child, base, exited, output: () => output }
+  return { child, signal, base, exited, output: () => output }
 }
 
 // ---- requests and expectations ------------------------------------------------------------------
@@ -393,14 +415,14 @@ try {
     { status: 400, code: 'request.unsupported_version' },
   )
 } catch (error) {
-  app.child.kill('SIGKILL')
+  app.signal('SIGKILL')
   fail(`a request failed: ${error?.stack ?? error}\n${app.output()}`)
 }
 
 // ---- shutdown, the audit log and the table ------------------------------------------------------
 
-app.child.kill('SIGTERM')
-const timer = setTimeout(() => app.child.kill('SIGKILL'), 10_000)
+app.signal('SIGTERM')
+const timer = setTimeout(() => app.signal('SIGKILL'), 10_000)
 const exit = await app.exited
 clearTimeout(timer)
 
