@@ -340,7 +340,7 @@ try {
     })
     if (lastFailure.status !== 401) break
   }
-  expect('brute force: 5 wrong passwords for alice', lastFailure, { status: 401 })
+  expect('brute force: 5 wrong passwords for alice', lastFailure, { status: 401, guard: 'the login handler' })
   expect(
     'brute force: then the right password',
     await send(base, {
