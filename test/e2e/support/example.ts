@@ -1,0 +1,160 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { send } from './http.js'
+
+/** The four examples of the reference API. */
+export const FRAMEWORKS = ['express', 'koa', 'fastify', 'hono'] as const
+export type Framework = (typeof FRAMEWORKS)[number]
+
+const ROOT = resolve(import.meta.dirname, '../../..')
+
+/**
+ * The framework the costly scenarios (Redis Cluster, killed Redis) run on: one per Node major, so
+ * the CI matrix covers two of them without running each scenario four times.
+ */
+export function scenarioFramework(): Framework {
+  const major = Number(process.versions.node.split('.')[0])
+  if (major === 20) return 'express'
+  if (major === 24) return 'fastify'
+  return major % 2 === 0 ? 'koa' : 'hono'
+}
+
+/**
+ * The `node` arguments of an example's `start` script: the suite starts the example exactly as
+ * `pnpm start` would, without needing pnpm on PATH.
+ */
+export function startArguments(framework: Framework): { cwd: string; args: string[] } {
+  const cwd = join(ROOT, 'examples', framework)
+  const manifest = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as {
+    scripts?: Record<string, string>
+  }
+  const script = manifest.scripts?.start
+  if (!script) throw new Error(`examples/${framework}/package.json has no "start" script`)
+  const command = script.split('&&').at(-1)!.trim().split(/\s+/)
+  if (command[0] !== 'node')
+    throw new Error(
+      `examples/${framework}: the start script must end in a "node ..." command, got "${script}"`,
+    )
+  return { cwd, args: command.slice(1) }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolvePort(port))
+    })
+  })
+}
+
+/** One running example process. */
+export interface Example {
+  readonly framework: Framework
+  readonly port: number
+  /** This instance's own `AUDIT_LOG` file. */
+  readonly auditFile: string
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string
+  /** Sends SIGTERM and resolves with the exit code (throws when it does not exit within 10 s). */
+  stop(): Promise<number | null>
+  /** Sends the signal without waiting. */
+  signal(name: NodeJS.Signals): void
+  /** Resolves with the exit code once the process has exited. */
+  readonly exited: Promise<number | null>
+}
+
+const dirs: string[] = []
+
+/**
+ * Starts an example on a free loopback port with the contract's environment, its own audit
+ * file, and waits for its ready line and a healthy `/health`.
+ */
+export async function startExample(framework: Framework, env: Record<string, string> = {}): Promise<Example> {
+  const { cwd, args } = startArguments(framework)
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), `apiward-e2e-${framework}-`))
+  dirs.push(dir)
+  const auditFile = join(dir, 'audit.log')
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? tmpdir(),
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      AUDIT_LOG: auditFile,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  let ready = false
+  let markReady: () => void = () => {}
+  const readyLine = new Promise<void>((r) => {
+    markReady = r
+  })
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString()
+    if (!ready && output.includes('\n')) {
+      ready = true
+      markReady()
+    }
+  })
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString()
+  })
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+  const failed = exited.then((code) => {
+    throw new Error(`examples/${framework} exited with ${code} before it was ready:\n${output}`)
+  })
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(
+      () => reject(new Error(`examples/${framework} logged no ready line in 20 s:\n${output}`)),
+      20_000,
+    ).unref(),
+  )
+  await Promise.race([readyLine.then(() => healthy(port)), failed, timeout])
+  failed.catch(() => {})
+  return {
+    framework,
+    port,
+    auditFile,
+    output: () => output,
+    exited,
+    signal: (name) => child.kill(name),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      const code = await exited
+      clearTimeout(timer)
+      if (child.signalCode === 'SIGKILL')
+        throw new Error(`examples/${framework} did not exit within 10 s of SIGTERM`)
+      return code
+    },
+  }
+}
+
+async function healthy(port: number): Promise<void> {
+  const end = Date.now() + 10_000
+  for (;;) {
+    try {
+      const res = await send(port, { path: '/health', timeoutMs: 1000 })
+      if (res.status === 200) return
+    } catch (err) {
+      if (Date.now() > end) throw err
+    }
+    if (Date.now() > end) throw new Error(`/health on port ${port} never answered 200`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** Removes the temp directories of every example this process started. */
+export function cleanUp(): void {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+}
