@@ -104,6 +104,11 @@ export interface RequestRecord {
   policy: string
   /** The `RateLimit` members sent so far, `''` for none. */
   field: string
+  /**
+   * Whether every member sent so far is an `onlyUnauthenticated` limiter's, whose points go back
+   * once the request has a principal: a later limiter that runs with a principal replaces them.
+   */
+  refundable?: boolean
 }
 
 const kRecord = createKey<RequestRecord>('ratelimit.record')

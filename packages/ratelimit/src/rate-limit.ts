@@ -368,10 +368,14 @@ export function rateLimit(options: RateLimitOptions): Guard {
 
   /** The standard fields, with the members of the limiters that ran before on this request. */
   const sendStandard = (ctx: SecurityContext, record: RequestRecord, plan: Plan, field: string): void => {
-    if (record.policy === '') {
+    // An onlyUnauthenticated limiter's members describe a policy that did not decide once a
+    // principal is known (its points go back): the policy that counts the principal replaces them.
+    if (record.policy === '' || (record.refundable === true && ctx.principal !== undefined)) {
       record.policy = plan.policyValue
       record.field = field
+      record.refundable = giveBack
     } else {
+      record.refundable = false
       record.policy = `${record.policy}, ${plan.policyValue}`
       record.field = `${record.field}, ${field}`
     }
