@@ -6,6 +6,7 @@ import { type Claims, type JwksServer, keyConfusionToken, startJwks, unsignedTok
 import {
   APP_ORIGIN,
   Client,
+  directives,
   expectInvalid,
   expectProblem,
   expectSecureHeaders,
@@ -122,7 +123,7 @@ describe.each(FRAMEWORKS)('the %s example', (framework) => {
     it('answers a path parameter over 1024 bytes the same way on every example', async () => {
       const res = await send(app.port, {
         path: `/notes/${'a'.repeat(1100)}`,
-        headers: { 'X-Request-Id': requestId() },
+        headers: { 'X-Request-Id': requestId(), Authorization: `Bearer ${await reader()}` },
       })
       expect([400, 414]).toContain(res.status)
       print('a 1100-byte path parameter', res)
@@ -289,7 +290,7 @@ describe.each(FRAMEWORKS)('the %s example', (framework) => {
       const blocked = await attempt('alice-password-1')
       expectProblem(blocked, 429)
       expect(Number(blocked.header('retry-after'))).toBeGreaterThan(0)
-      client.expectLines(blocked, ['ratelimit.exceeded', 'request.completed'])
+      client.expectLines(blocked, ['bruteforce.denied', 'request.completed'], 'ratelimit.too_many_failures')
       const elsewhere = await client.json(
         'POST',
         '/login',
@@ -374,7 +375,10 @@ describe.each(FRAMEWORKS)('the %s example', (framework) => {
           'HS256 signed with the public key',
           await keyConfusionToken(jwks.trusted.kid, jwks.body, { sub, scope: 'notes:read' }),
         ],
-        ['expired beyond the 30 s tolerance', await token({ sub, scope: 'notes:read', exp: now - 90 })],
+        [
+          'expired beyond the 30 s tolerance',
+          await token({ sub, scope: 'notes:read', iat: now - 120, exp: now - 90 }),
+        ],
         ['without exp', await token({ sub, scope: 'notes:read', exp: undefined })],
         ['another issuer', await token({ sub, scope: 'notes:read', iss: 'https://evil.example.test/' })],
         ['another audience', await token({ sub, scope: 'notes:read', aud: 'other-api' })],
@@ -393,12 +397,18 @@ describe.each(FRAMEWORKS)('the %s example', (framework) => {
 
     it('accepts a token expired within the 30 s tolerance, an audience array and scp scopes', async () => {
       const now = Math.floor(Date.now() / 1000)
-      expect(
-        (await client.get('/notes', await token({ sub: user(), scope: 'notes:read', exp: now - 5 }))).status,
-      ).toBe(200)
-      const arr = await token({ sub: user(), scope: 'notes:read', aud: ['other-api', 'notes-api'] })
-      expect((await client.get('/notes', arr)).status).toBe(200)
-      expect((await client.get('/notes', await token({ sub: user(), scp: ['notes:read'] }))).status).toBe(200)
+      const cases = [
+        ['expired 5 s ago', await token({ sub: user(), scope: 'notes:read', iat: now - 60, exp: now - 5 })],
+        [
+          'an audience array',
+          await token({ sub: user(), scope: 'notes:read', aud: ['other-api', 'notes-api'] }),
+        ],
+        ['scp scopes', await token({ sub: user(), scp: ['notes:read'] })],
+      ] as const
+      for (const [name, t] of cases) {
+        const res = await client.get('/notes', t)
+        expect(res.status, `a token ${name}: ${res.text}`).toBe(200)
+      }
     })
 
     it('answers a missing scope 403 with error="insufficient_scope" naming the scope needed', async () => {
@@ -479,7 +489,10 @@ describe.each(FRAMEWORKS)('the %s example', (framework) => {
     it('puts the security headers on errors too, and no X-Powered-By', async () => {
       const res = await client.get('/nope', undefined, freshAddress())
       expect(res.status).toBe(404)
-      expect(res.header('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'")
+      expect(directives(res.header('content-security-policy'))).toEqual([
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+      ])
     })
   })
 

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -23,23 +23,47 @@ export function scenarioFramework(): Framework {
 }
 
 /**
- * The `node` arguments of an example's `start` script: the suite starts the example exactly as
- * `pnpm start` would, without needing pnpm on PATH.
+ * An example's `start` script as `node` commands: the steps before the last (the build of the
+ * packages it runs on) and the server itself. The suite starts the example exactly as `pnpm start`
+ * would, without needing pnpm on PATH.
  */
-export function startArguments(framework: Framework): { cwd: string; args: string[] } {
+export function startCommands(framework: Framework): { cwd: string; steps: string[][]; server: string[] } {
   const cwd = join(ROOT, 'examples', framework)
   const manifest = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as {
     scripts?: Record<string, string>
   }
   const script = manifest.scripts?.start
   if (!script) throw new Error(`examples/${framework}/package.json has no "start" script`)
-  const command = script.split('&&').at(-1)!.trim().split(/\s+/)
-  if (command[0] !== 'node')
-    throw new Error(
-      `examples/${framework}: the start script must end in a "node ..." command, got "${script}"`,
-    )
-  return { cwd, args: command.slice(1) }
+  const commands = script.split('&&').map((part) => part.trim().split(/\s+/))
+  for (const command of commands)
+    if (command[0] !== 'node')
+      throw new Error(
+        `examples/${framework}: every step of the start script must be "node ...", got "${script}"`,
+      )
+  return { cwd, steps: commands.slice(0, -1).map((c) => c.slice(1)), server: commands.at(-1)!.slice(1) }
 }
+
+const prepared = new Set<Framework>()
+
+/**
+ * Runs the build steps of an example's start script once per test process, under a lock so that
+ * test files running side by side do not build the same packages at the same time.
+ */
+function prepare(framework: Framework, cwd: string, steps: string[][]): void {
+  if (prepared.has(framework)) return
+  for (const step of steps) {
+    const locked = spawnSync('flock', [BUILD_LOCK, process.execPath, ...step], { cwd, encoding: 'utf8' })
+    const result =
+      locked.error === undefined ? locked : spawnSync(process.execPath, step, { cwd, encoding: 'utf8' })
+    if (result.status !== 0)
+      throw new Error(
+        `examples/${framework}: "node ${step.join(' ')}" failed:\n${result.stdout}${result.stderr}`,
+      )
+  }
+  prepared.add(framework)
+}
+
+const BUILD_LOCK = join(tmpdir(), 'apiward-e2e-build.lock')
 
 export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -75,7 +99,8 @@ const dirs: string[] = []
  * file, and waits for its ready line and a healthy `/health`.
  */
 export async function startExample(framework: Framework, env: Record<string, string> = {}): Promise<Example> {
-  const { cwd, args } = startArguments(framework)
+  const { cwd, steps, server: args } = startCommands(framework)
+  prepare(framework, cwd, steps)
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), `apiward-e2e-${framework}-`))
   dirs.push(dir)
