@@ -1,5 +1,6 @@
 import { type AuditLog, type AuditLogOptions, auditLog } from '@apiward/audit-log'
-import { checkOptions, type Guard, type KnownOptions, type SecurityContext } from '@apiward/core'
+import { roles, scopes } from '@apiward/authz'
+import { checkOptions, defineGuard, type Guard, type KnownOptions, type SecurityContext } from '@apiward/core'
 import {
   type ApiVersionOptions,
   apiVersion,
@@ -9,7 +10,6 @@ import {
   secureHeaders,
 } from '@apiward/headers'
 import { type OnStoreFailure, type RateLimitStore, rateLimit } from '@apiward/ratelimit'
-import { roles, scopes } from '@apiward/authz'
 import { type ValidateOptions, validate } from '@apiward/validate'
 
 /** The two rate-limit budgets of {@link apiStack}: one per client IP, one per principal. */
@@ -74,6 +74,11 @@ export interface ApiStackOptions {
 
 /** What one route of {@link ApiStack} checks beyond the shared stack. */
 export interface ApiRouteOptions {
+  /**
+   * This route's authentication instead of the stack's `authenticate` (e.g. `anyOf(apiKey(...),
+   * jwt(...))` where a service may call too). Default: the stack's.
+   */
+  authenticate?: Guard
   /** Scopes the caller needs, all of them (403 `authz.insufficient_scope`). Default: none. */
   scopes?: readonly string[]
   /** Roles the caller needs, any of them (403). Default: none. */
@@ -86,7 +91,7 @@ export interface ApiRouteOptions {
    */
   validate?: ValidateOptions
   /** Guards after validation (`owner()`, `bruteForce()`). Default: none. */
-  then?: readonly Guard[]
+  after?: readonly Guard[]
 }
 
 /** A composed stack: the app-wide guards, and the guard list of each route. */
@@ -99,12 +104,12 @@ export interface ApiStack {
   readonly edge: readonly Guard[]
   /**
    * The guards of an authenticated route, in the order that decides which rule answers first:
-   * version, authentication, the per-principal budget, scopes, roles, `authorize`, `validate`,
-   * `then`.
+   * version, authentication (the stack's or the route's), the per-principal budget, scopes, roles, `authorize`, `validate`,
+   * `after`.
    */
   route(options?: ApiRouteOptions): Guard[]
-  /** The guards of a route open to anyone (a login): version, `validate`, `then`. */
-  open(options?: Pick<ApiRouteOptions, 'validate' | 'then'>): Guard[]
+  /** The guards of a route open to anyone (a login): version, `validate`, `after`. */
+  open(options?: Pick<ApiRouteOptions, 'validate' | 'after'>): Guard[]
   /** The audit log the stack writes to, unless `audit: false`. */
   readonly audit: AuditLog | undefined
 }
@@ -129,11 +134,12 @@ const RATE_OPTIONS: KnownOptions<ApiStackRateLimit> = {
   principalPolicy: true,
 }
 const ROUTE_OPTIONS: KnownOptions<ApiRouteOptions> = {
+  authenticate: true,
   scopes: true,
   roles: true,
   authorize: true,
   validate: true,
-  then: true,
+  after: true,
 }
 const MISTAKES = {
   auth: 'authenticate',
@@ -144,7 +150,8 @@ const MISTAKES = {
   version: 'apiVersion',
   auditLog: 'audit',
 }
-const EXAMPLE = "{ authenticate: jwt(opts), cors: { origins: ['https://app.example.com'] }, rateLimit: { points: 100, duration: 60 } }"
+const EXAMPLE =
+  "{ authenticate: jwt(opts), cors: { origins: ['https://app.example.com'] }, rateLimit: { points: 100, duration: 60 } }"
 
 function guardOption(value: unknown, name: string): Guard {
   if (typeof value !== 'function') {
@@ -172,6 +179,18 @@ function nameList(value: unknown, name: string, where: string): readonly string[
 function isAuditLog(value: unknown): value is AuditLog {
   return typeof (value as Partial<AuditLog> | null)?.closeSync === 'function'
 }
+
+/**
+ * Resolves the request path first, so a malformed percent-encoding is the 400
+ * `request.invalid_path` it is (before CORS and the budgets, and without rate-limit headers)
+ * rather than an error inside a later guard's callback.
+ */
+const checkPath: Guard = defineGuard(
+  (ctx) => {
+    void ctx.req.path
+  },
+  { guardName: 'checkPath', kind: 'validation' },
+)
 
 function exemptSkip(paths: readonly string[]): ((ctx: SecurityContext) => boolean) | undefined {
   if (paths.length === 0) return undefined
@@ -213,7 +232,8 @@ export function apiStack(options: ApiStackOptions): ApiStack {
   })
   const where = `${WHERE}: rateLimit`
   const exempt = nameList(limits.exempt, 'exempt', where)
-  const store = limits.store === undefined ? {} : { store: limits.store, onStoreFailure: limits.onStoreFailure }
+  const store =
+    limits.store === undefined ? {} : { store: limits.store, onStoreFailure: limits.onStoreFailure }
   const perIp = rateLimit({
     name: limits.ipPolicy ?? 'anonymous',
     points: limits.points,
@@ -230,8 +250,9 @@ export function apiStack(options: ApiStackOptions): ApiStack {
     ...store,
   })
 
-  const edge = Object.freeze([secureHeaders(options.headers ?? {}), cors(options.cors), perIp])
-  const version = options.apiVersion === undefined || options.apiVersion === false ? [] : [apiVersion(options.apiVersion)]
+  const edge = Object.freeze([secureHeaders(options.headers ?? {}), checkPath, cors(options.cors), perIp])
+  const version =
+    options.apiVersion === undefined || options.apiVersion === false ? [] : [apiVersion(options.apiVersion)]
 
   let audit: AuditLog | undefined
   if (options.audit === false) audit = undefined
@@ -251,19 +272,21 @@ export function apiStack(options: ApiStackOptions): ApiStack {
       const anyRole = nameList(route.roles, 'roles', at)
       return [
         ...version,
-        authenticate,
+        route.authenticate === undefined
+          ? authenticate
+          : guardOption(route.authenticate, 'route().authenticate'),
         perPrincipal,
         ...(needed.length > 0 ? [scopes(needed[0]!, ...needed.slice(1))] : []),
         ...(anyRole.length > 0 ? [roles(anyRole[0]!, ...anyRole.slice(1), { mode: 'any' })] : []),
         ...guardList(route.authorize, 'authorize', at),
         ...validation(route.validate),
-        ...guardList(route.then, 'then', at),
+        ...guardList(route.after, 'after', at),
       ]
     },
-    open(route: Pick<ApiRouteOptions, 'validate' | 'then'> = {}): Guard[] {
+    open(route: Pick<ApiRouteOptions, 'validate' | 'after'> = {}): Guard[] {
       const at = `${WHERE}.open()`
-      checkOptions<Pick<ApiRouteOptions, 'validate' | 'then'>>(route, at, { validate: true, then: true })
-      return [...version, ...validation(route.validate), ...guardList(route.then, 'then', at)]
+      checkOptions<Pick<ApiRouteOptions, 'validate' | 'after'>>(route, at, { validate: true, after: true })
+      return [...version, ...validation(route.validate), ...guardList(route.after, 'after', at)]
     },
   }
 }
