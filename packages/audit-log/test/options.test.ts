@@ -119,11 +119,12 @@ describe('flood sampling', () => {
       destination: { file },
       events: bus,
       checkpointIntervalMs: false,
-      sampling: { 'auth.failure': { windowMs: 1 } },
+      sampling: { 'auth.failure': { windowMs: 100 } },
     })
+    // The first two in one window (reported in the same tick), the third well after it ended.
     bus.report('auth.failure', { code: 'auth.invalid_token' })
     bus.report('auth.failure', { code: 'auth.invalid_token' })
-    await new Promise((done) => setTimeout(done, 5))
+    await new Promise((done) => setTimeout(done, 250))
     bus.report('auth.failure', { code: 'auth.invalid_token' })
     await log.close()
     expect(
