@@ -1,10 +1,10 @@
 // The reference notes API on Express 5: the shared domain and security configuration, adapted.
 import { createServer } from 'node:http'
-import { createDomain, createSecurity, readSettings, serve } from '@apiward/example-shared'
+import { createDomain, createSecurity, loadSettings, serve } from '@apiward/example-shared'
 import { createGuard, errorHandler, handleClientErrors, stateOf } from '@apiward/express'
 import express from 'express'
 
-const settings = readSettings()
+const settings = loadSettings()
 const domain = createDomain()
 const security = createSecurity(settings, domain)
 const guard = createGuard()

@@ -1,11 +1,11 @@
 // The reference notes API on Fastify 5: the shared domain and security configuration, adapted.
 
 import { NotFound } from '@apiward/errors'
-import { createDomain, createSecurity, readSettings, serve } from '@apiward/example-shared'
+import { createDomain, createSecurity, loadSettings, serve } from '@apiward/example-shared'
 import { apiward, createGuard, frameworkErrors, stateOf } from '@apiward/fastify'
 import Fastify from 'fastify'
 
-const settings = readSettings()
+const settings = loadSettings()
 const domain = createDomain()
 const security = createSecurity(settings, domain)
 const hops = settings.trustProxy

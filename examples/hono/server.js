@@ -1,7 +1,7 @@
 // The reference notes API on Hono 4 and @hono/node-server: the shared domain and security
 // configuration, adapted.
 import { createServer } from 'node:http'
-import { createDomain, createSecurity, readSettings, serve } from '@apiward/example-shared'
+import { createDomain, createSecurity, loadSettings, serve } from '@apiward/example-shared'
 import {
   createGuard,
   errorHandler,
@@ -13,7 +13,7 @@ import {
 import { getRequestListener } from '@hono/node-server'
 import { Hono } from 'hono'
 
-const settings = readSettings()
+const settings = loadSettings()
 const domain = createDomain()
 const security = createSecurity(settings, domain)
 // Hono's defaults already compare paths exactly (case-sensitive, strict about the trailing slash).

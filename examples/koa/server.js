@@ -1,11 +1,11 @@
 // The reference notes API on Koa 3 and @koa/router: the shared domain and security configuration, adapted.
 import { createServer } from 'node:http'
-import { createDomain, createSecurity, readSettings, serve } from '@apiward/example-shared'
+import { createDomain, createSecurity, loadSettings, serve } from '@apiward/example-shared'
 import { createGuard, errorHandler, handleClientErrors, stateOf } from '@apiward/koa'
 import Router from '@koa/router'
 import Koa from 'koa'
 
-const settings = readSettings()
+const settings = loadSettings()
 const domain = createDomain()
 const security = createSecurity(settings, domain)
 const guard = createGuard()

@@ -81,3 +81,18 @@ export function readSettings(env = process.env) {
     trustProxy: wholeNumber(env, 'TRUST_PROXY', 0, 100),
   }
 }
+
+/**
+ * The settings, or a one-line message naming the variable to fix and exit code 1: a
+ * misconfigured server never starts.
+ * @returns {Settings}
+ */
+export function loadSettings(env = process.env) {
+  try {
+    return readSettings(env)
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err
+    console.error(`notes API: ${err.message}`)
+    process.exit(1)
+  }
+}

@@ -1,5 +1,5 @@
 // The reference notes API, shared by the Express, Koa, Fastify and Hono examples.
-export { readSettings } from './config.js'
+export { loadSettings, readSettings } from './config.js'
 export { createDomain, publicNote } from './domain.js'
 export { serve } from './lifecycle.js'
 export { createSecurity } from './security.js'
