@@ -1,4 +1,5 @@
-// The narrated demo: starts the reference API (examples/express) as a child process, sends it good
+// The narrated demo: starts the reference API (examples/express, or the example directory given as
+// the first argument: `node examples/demo/demo.mjs examples/koa`) as a child process, sends it good
 // and hostile requests, prints who answered each one, then verifies the audit log's hash chain.
 // Exits 1 when an answer is not the one the reference API promises, or when the chain does not verify.
 import { spawn, spawnSync } from 'node:child_process'
@@ -6,12 +7,13 @@ import { createHmac, createPrivateKey, createPublicKey, sign } from 'node:crypto
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { formatLine, verifyFiles } from '@apiward/audit-log'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-const EXAMPLE = join(ROOT, 'examples/express')
+const EXAMPLE = resolve(process.argv[2] ?? join(ROOT, 'examples/express'))
+const NAME = relative(ROOT, EXAMPLE) || EXAMPLE
 const KEYS = join(ROOT, 'examples/keys')
 const ISSUER = 'https://issuer.example.test/'
 const AUDIENCE = 'notes-api'
@@ -121,14 +123,14 @@ function commandOf(script) {
  */
 function startCommand() {
   const manifest = join(EXAMPLE, 'package.json')
-  if (!existsSync(manifest)) fail(`${EXAMPLE} does not exist yet: the demo runs the Express reference API`)
+  if (!existsSync(manifest)) fail(`${EXAMPLE} has no package.json: the demo runs a reference API example`)
   const script = JSON.parse(readFileSync(manifest, 'utf8')).scripts?.start
   if (typeof script !== 'string') fail(`${manifest} has no "start" script`)
   const steps = script.split('&&')
   for (const step of steps.slice(0, -1)) {
     const { command, args, shell } = commandOf(step)
     const done = spawnSync(command, args, { cwd: EXAMPLE, shell, stdio: 'inherit' })
-    if (done.status !== 0) fail(`"${step.trim()}" in examples/express failed (${done.status ?? done.signal})`)
+    if (done.status !== 0) fail(`"${step.trim()}" in ${NAME} failed (${done.status ?? done.signal})`)
   }
   return commandOf(steps.at(-1))
 }
@@ -160,7 +162,7 @@ async function startExample(port, auditFile) {
   const deadline = Date.now() + 20_000
   for (;;) {
     const early = await Promise.race([exited, new Promise((done) => setTimeout(done, 100))])
-    if (early !== undefined) fail(`the Express example exited (${early.code ?? early.signal}):\n${output}`)
+    if (early !== undefined) fail(`${NAME} exited (${early.code ?? early.signal}):\n${output}`)
     const ready = await fetch(`${base}/health`).then(
       (res) => res.ok,
       () => false,
@@ -168,7 +170,7 @@ async function startExample(port, auditFile) {
     if (ready) break
     if (Date.now() > deadline) {
       signal('SIGKILL')
-      fail(`the Express example did not answer GET /health within 20 s:\n${output}`)
+      fail(`${NAME} did not answer GET /health within 20 s:\n${output}`)
     }
   }
   return { child, signal, base, exited, output: () => output }
@@ -239,7 +241,8 @@ const rows = []
 function expect(label, result, { status, code, check, guard }) {
   const problems = []
   if (result.status !== status) problems.push(`status ${result.status}, expected ${status}`)
-  if (code !== undefined && result.code !== code) problems.push(`code ${result.code}, expected ${code}`)
+  if (code !== undefined && result.code !== code)
+    problems.push(`code ${result.code ?? 'none'}, expected ${code}`)
   if (status >= 400 && result.code === undefined) problems.push('not an application/problem+json answer')
   const note = check?.(result)
   if (typeof note === 'string') problems.push(note)
@@ -252,8 +255,8 @@ const key = loadDevKey()
 const workDir = mkdtempSync(join(tmpdir(), 'apiward-demo-'))
 const auditFile = join(workDir, 'audit.log')
 const port = await freePort()
-console.log(bold('apiward demo: the reference notes API on Express, under attack\n'))
-console.log(dim(`starting examples/express on 127.0.0.1:${port}, audit log ${auditFile}`))
+console.log(bold(`apiward demo: the reference notes API (${NAME}), under attack\n`))
+console.log(dim(`starting ${NAME} on 127.0.0.1:${port}, audit log ${auditFile}`))
 const app = await startExample(port, auditFile)
 const { base } = app
 

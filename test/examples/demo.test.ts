@@ -13,11 +13,11 @@ interface DemoRun {
 }
 
 // The demo runs the built packages, as `pnpm demo` does after `tsc -b` (`pnpm test` builds first).
-function runDemo(env: NodeJS.ProcessEnv): Promise<DemoRun> {
+function runDemo(env: NodeJS.ProcessEnv, example?: string): Promise<DemoRun> {
   return new Promise((done) => {
     execFile(
       process.execPath,
-      [join(root, 'examples/demo/demo.mjs')],
+      [join(root, 'examples/demo/demo.mjs'), ...(example === undefined ? [] : [example])],
       { cwd: root, env: { ...process.env, ...env }, timeout: 90_000 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null
@@ -78,5 +78,17 @@ describe('pnpm demo', { timeout: 120_000 }, () => {
     expect(run.stdout).toMatch(/audit log: hash chain verified, \d+ lines/)
     expect(run.stdout).toContain('SIGTERM -> exit 0')
     expect(run.stdout).not.toContain('UNEXPECTED')
+  })
+
+  it('exits 1 and marks every broken promise when the API it runs has no guards', async () => {
+    const run = await runDemo({ NO_COLOR: '1' }, join(root, 'test/examples/fixtures/careless-api'))
+    expect(run.code).toBe(1)
+    expect(row(run.stdout, 'alg: none (an unsigned token)').slice(2, 4)).toEqual(['200', '-'])
+    expect(row(run.stdout, 'alg: none (an unsigned token)').at(-1)).toBe(
+      'UNEXPECTED: status 200, expected 401; code none, expected auth.invalid_token; not an application/problem+json answer',
+    )
+    expect(row(run.stdout, 'a valid token lists its own notes').at(-1)).toBe('ok')
+    expect(run.stdout).toContain('is empty or missing')
+    expect(run.stdout).toMatch(/\d+ unexpected answer\(s\)/)
   })
 })
