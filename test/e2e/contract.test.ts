@@ -630,7 +630,7 @@ describe.each(FRAMEWORKS)('the %s example', (framework) => {
             'X-Request-Id': requestId(),
           },
         })
-        expectSecureHeaders(res)
+        expectSecureHeaders(res, `GET ${path}`)
         expectProblem(res, 400, 'request.invalid_path')
         expect(res.header('ratelimit')).toBeUndefined()
         print(`GET ${path}`, res)

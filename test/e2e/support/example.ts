@@ -35,7 +35,12 @@ export function startCommands(framework: Framework): { cwd: string; steps: strin
   const script = manifest.scripts?.start
   if (!script) throw new Error(`examples/${framework}/package.json has no "start" script`)
   // `exec node server.js` lets the shell hand the process over: the signals reach Node itself.
-  const commands = script.split('&&').map((part) => part.trim().replace(/^exec\s+/, '').split(/\s+/))
+  const commands = script.split('&&').map((part) =>
+    part
+      .trim()
+      .replace(/^exec\s+/, '')
+      .split(/\s+/),
+  )
   for (const command of commands)
     if (command[0] !== 'node')
       throw new Error(

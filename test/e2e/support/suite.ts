@@ -28,17 +28,18 @@ export function directives(policy: string | undefined): string[] | undefined {
 }
 
 /** The headers the contract puts on every answer, errors included. */
-export function expectSecureHeaders(res: Answer): void {
-  expect(res.header('x-content-type-options')).toBe('nosniff')
-  expect(res.header('strict-transport-security')).toMatch(/max-age=\d+/)
-  expect(directives(res.header('content-security-policy'))).toEqual([
+export function expectSecureHeaders(res: Answer, what = 'the answer'): void {
+  const on = `${what} (${res.status} ${res.json?.code ?? ''})`
+  expect(res.header('x-content-type-options'), `X-Content-Type-Options on ${on}`).toBe('nosniff')
+  expect(res.header('strict-transport-security'), `HSTS on ${on}`).toMatch(/max-age=\d+/)
+  expect(directives(res.header('content-security-policy')), `CSP on ${on}`).toEqual([
     "default-src 'none'",
     "frame-ancestors 'none'",
   ])
-  expect(res.header('referrer-policy')).toBe('no-referrer')
-  expect(res.header('cache-control')).toBe('no-store')
-  expect(res.header('x-powered-by')).toBeUndefined()
-  expect(res.header('x-request-id')).toMatch(/^[A-Za-z0-9._-]{1,128}$/)
+  expect(res.header('referrer-policy'), `Referrer-Policy on ${on}`).toBe('no-referrer')
+  expect(res.header('cache-control'), `Cache-Control on ${on}`).toBe('no-store')
+  expect(res.header('x-powered-by'), `X-Powered-By on ${on}`).toBeUndefined()
+  expect(res.header('x-request-id'), `X-Request-Id on ${on}`).toMatch(/^[A-Za-z0-9._-]{1,128}$/)
 }
 
 /** An RFC 9457 answer with the contract's fields, no stack trace, no framework page. */
@@ -93,7 +94,7 @@ export class Client {
       from: call.from ?? freshAddress(),
       headers: { 'X-Request-Id': id, ...call.headers },
     })
-    expectSecureHeaders(res)
+    expectSecureHeaders(res, `${call.method ?? 'GET'} ${call.path.slice(0, 80)}`)
     if (res.status >= 400) expectProblem(res, res.status)
     expect(res.status, `${call.method ?? 'GET'} ${call.path}: ${res.text.slice(0, 300)}`).toBeLessThan(500)
     if (res.header('x-request-id') === id)
