@@ -7,6 +7,7 @@ import { scopes } from '@apiward/authz'
 import { frameworkErrors } from '@apiward/fastify'
 import { cors, secureHeaders } from '@apiward/headers'
 import { createGuard } from '@apiward/hono'
+import { apiStack } from '@apiward/presets'
 import { bruteForce, rateLimit, redisStore } from '@apiward/ratelimit'
 import { validate } from '@apiward/validate'
 import { Redis } from 'ioredis'
@@ -49,6 +50,22 @@ describe('the code samples of the guides', () => {
       frameworkErrors(),
       createGuard({ trustProxy: 0 }),
     ]).not.toThrow()
+  })
+
+  it('builds the preset of the getting-started pages, with an edge and a route', () => {
+    const auth = jwt({
+      jwksUri: 'https://issuer.example.com/jwks.json',
+      issuer: ISSUER,
+      audience: 'notes-api',
+    })
+    const stack = apiStack({
+      authenticate: auth,
+      cors: { origins: ['https://app.example.com'] },
+      rateLimit: { points: 100, duration: 60 },
+      audit: false,
+    })
+    expect(stack.edge.length).toBeGreaterThan(0)
+    expect(stack.route({ scopes: ['notes:read'] })).toContain(auth)
   })
 
   it('builds the shared stores of the load-balancer recipe', () => {
