@@ -60,6 +60,17 @@ export interface ApiStackOptions {
    */
   headers?: SecureHeadersOptions
   /**
+   * The `realm` of the challenges sent by the scope and role checks (`WWW-Authenticate: Bearer
+   * realm="..."`), the same as your `jwt()`'s. Default `'api'`, `jwt()`'s default.
+   */
+  realm?: string
+  /**
+   * Request-level checks of your own, run right after the secure headers and before CORS and the
+   * budgets (a path shape your router refuses, say), so their refusals carry the headers but
+   * spend no budget. Default: none.
+   */
+  requestChecks?: readonly Guard[]
+  /**
    * `apiVersion()` options for every route of {@link ApiStack.route} and {@link ApiStack.open},
    * or `false` for an API without versions. Default `false`.
    */
@@ -121,6 +132,8 @@ const OPTIONS: KnownOptions<ApiStackOptions> = {
   cors: true,
   rateLimit: true,
   headers: true,
+  realm: true,
+  requestChecks: true,
   apiVersion: true,
   audit: true,
 }
@@ -218,6 +231,10 @@ function exemptSkip(paths: readonly string[]): ((ctx: SecurityContext) => boolea
 export function apiStack(options: ApiStackOptions): ApiStack {
   checkOptions<ApiStackOptions>(options, WHERE, OPTIONS, MISTAKES, EXAMPLE)
   const authenticate = guardOption(options.authenticate, 'authenticate')
+  const realm = options.realm ?? 'api'
+  if (typeof realm !== 'string' || !/^[\x20-\x7e]*$/.test(realm) || /["\\]/.test(realm)) {
+    throw new TypeError(`${WHERE}: realm must be printable ASCII without quotes, e.g. realm: 'notes-api'`)
+  }
   if (options.cors === undefined) {
     throw new TypeError(`${WHERE}: cors is required, e.g. cors: { origins: ['https://app.example.com'] }`)
   }
@@ -250,7 +267,13 @@ export function apiStack(options: ApiStackOptions): ApiStack {
     ...store,
   })
 
-  const edge = Object.freeze([secureHeaders(options.headers ?? {}), checkPath, cors(options.cors), perIp])
+  const edge = Object.freeze([
+    secureHeaders(options.headers ?? {}),
+    checkPath,
+    ...guardList(options.requestChecks, 'requestChecks', WHERE),
+    cors(options.cors),
+    perIp,
+  ])
   const version =
     options.apiVersion === undefined || options.apiVersion === false ? [] : [apiVersion(options.apiVersion)]
 
@@ -276,8 +299,8 @@ export function apiStack(options: ApiStackOptions): ApiStack {
           ? authenticate
           : guardOption(route.authenticate, 'route().authenticate'),
         perPrincipal,
-        ...(needed.length > 0 ? [scopes(needed[0]!, ...needed.slice(1))] : []),
-        ...(anyRole.length > 0 ? [roles(anyRole[0]!, ...anyRole.slice(1), { mode: 'any' })] : []),
+        ...(needed.length > 0 ? [scopes(needed[0]!, ...needed.slice(1), { realm })] : []),
+        ...(anyRole.length > 0 ? [roles(anyRole[0]!, ...anyRole.slice(1), { mode: 'any', realm })] : []),
         ...guardList(route.authorize, 'authorize', at),
         ...validation(route.validate),
         ...guardList(route.after, 'after', at),
