@@ -14,8 +14,15 @@ const ROOT = resolve(import.meta.dirname, '../../..')
 /**
  * The framework the costly scenarios (Redis Cluster, killed Redis) run on: one per Node major, so
  * the CI matrix covers two of them without running each scenario four times.
+ * `APIWARD_E2E_FRAMEWORK` picks another one.
  */
 export function scenarioFramework(): Framework {
+  const chosen = process.env.APIWARD_E2E_FRAMEWORK
+  if (chosen !== undefined && chosen !== '') {
+    if (!(FRAMEWORKS as readonly string[]).includes(chosen))
+      throw new TypeError(`APIWARD_E2E_FRAMEWORK must be one of ${FRAMEWORKS.join(', ')}, got "${chosen}"`)
+    return chosen as Framework
+  }
   const major = Number(process.versions.node.split('.')[0])
   if (major === 20) return 'express'
   if (major === 24) return 'fastify'
