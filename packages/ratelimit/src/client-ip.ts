@@ -136,10 +136,24 @@ function checkDeployment(ctx: SecurityContext, ip: string | undefined): void {
   }
 }
 
-function fromFramework(ctx: SecurityContext): string | undefined {
-  const ip = ctx.req.ip
-  if (!(hasWarned(UNTRUSTED) && hasWarned(PERMISSIVE) && hasWarned(FORWARDED))) checkDeployment(ctx, ip)
-  return ip
+/**
+ * How many requests of a guard the deployment checks look at. A proxy in front sends its headers
+ * on every request, so the first ones tell (express-rate-limit checks only its first); checking
+ * every request would cost each a few header scans for warnings that are given once.
+ */
+const CHECKED_REQUESTS = 16
+
+/** The framework's IP, with the deployment checks on the guard's first requests. */
+function fromFramework(): IpResolver {
+  let checked = 0
+  return (ctx) => {
+    const ip = ctx.req.ip
+    if (checked < CHECKED_REQUESTS) {
+      checked++
+      if (!(hasWarned(UNTRUSTED) && hasWarned(PERMISSIVE) && hasWarned(FORWARDED))) checkDeployment(ctx, ip)
+    }
+    return ip
+  }
 }
 
 /** The bucket of every request whose client address is missing. */
@@ -188,7 +202,7 @@ export function ipResolver(options: ClientIpOptions, guard: string): IpResolver 
         `${where}: dangerouslyTrustForwardedFor only applies to a custom ipFrom; to use X-Forwarded-For, trust your proxy in the framework (Express 'trust proxy', Koa app.proxy, Fastify trustProxy)`,
       )
     }
-    return fromFramework
+    return fromFramework()
   }
   if (typeof ipFrom !== 'function') {
     throw new TypeError(`${where}: ipFrom must be a function (ctx) => string | undefined`)
