@@ -7,21 +7,39 @@ const WELL_FORMED = /^[A-Za-z0-9._-]{1,128}$/
 export const REQUEST_ID_HEADER = 'x-request-id'
 
 const ID_LENGTH = 22
-const POOL_LENGTH = 4092 // a multiple of ID_LENGTH: 186 IDs per refill
+const RANDOM_BYTES = 4092 // base64url of it is 5456 characters: 248 IDs per refill
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 const ALPHABET_CODES = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0))
-const poolBytes = new Uint8Array(POOL_LENGTH)
-// The pool is ASCII, so UTF-8 decoding is a copy; `String.fromCharCode.apply` over the bytes costs twice as much.
+const poolBytes = new Uint8Array(RANDOM_BYTES)
+// The fallback pool is ASCII, so UTF-8 decoding is a copy (`String.fromCharCode.apply` over the
+// bytes costs twice as much).
 const decoder = new TextDecoder()
-let pool = ''
-let poolOffset = POOL_LENGTH
 
-/** Refills the pool: fresh random bytes from Web Crypto, each mapped to a base64url character. */
+interface Base64Encoder {
+  from(bytes: ArrayBuffer): { toString(encoding: 'base64url'): string }
+}
+// Node's and Bun's global Buffer encode base64url natively, about 15 times faster than mapping
+// each byte in JavaScript; read from the global, so core still imports no `node:*` module.
+const NativeBuffer = (globalThis as { Buffer?: Base64Encoder }).Buffer
+
+let pool = ''
+let poolEnd = 0
+let poolOffset = 0
+
+/**
+ * Refills the pool with fresh random bytes from Web Crypto, as base64url characters: natively
+ * where a `Buffer` exists, else each byte's low six bits mapped to a character (256 is a
+ * multiple of 64, so they are uniform: no bias either way).
+ */
 function refillPool(): void {
   crypto.getRandomValues(poolBytes)
-  // 256 is a multiple of 64, so the low six bits of a uniform byte are uniform: no bias.
-  for (let i = 0; i < POOL_LENGTH; i++) poolBytes[i] = ALPHABET_CODES[poolBytes[i]! & 63]!
-  pool = decoder.decode(poolBytes)
+  if (NativeBuffer !== undefined) {
+    pool = NativeBuffer.from(poolBytes.buffer).toString('base64url')
+  } else {
+    for (let i = 0; i < RANDOM_BYTES; i++) poolBytes[i] = ALPHABET_CODES[poolBytes[i]! & 63]!
+    pool = decoder.decode(poolBytes)
+  }
+  poolEnd = pool.length - (pool.length % ID_LENGTH)
   poolOffset = 0
 }
 
@@ -31,15 +49,15 @@ function refillPool(): void {
  *
  * IDs are echoed to every client, so they must not tell anything about the server: an ID with a
  * per-process prefix and a counter lets a client count the server's requests between two of its
- * own and tell instances apart. Every character is drawn independently, so one ID tells nothing
- * of another. The random characters come in a pool of 186 IDs made at once, and an ID is a slice
- * of that string: measured on Node 20 (callgrind, per ID, a header-value check included), 1.6k
- * instructions, where `crypto.randomUUID()` costs 5.7k (it serialises sixteen bytes through a
+ * own and tell instances apart. Every character carries six random bits of its own, so one ID
+ * tells nothing of another. The random characters come in a pool of a few hundred IDs made at
+ * once, and an ID is a slice of that string: measured on Node 20 (callgrind, per ID, a
+ * header-value check included), about 1.3k instructions, where `crypto.randomUUID()` costs 5.7k (it serialises sixteen bytes through a
  * lookup table on every call) and the former prefix and counter about 1.2k. Web Crypto also keeps
  * `node:crypto` out of core, which imports no `node:*` module at run time.
  */
 export function newRequestId(): string {
-  if (poolOffset === POOL_LENGTH) refillPool()
+  if (poolOffset === poolEnd) refillPool()
   const id = pool.slice(poolOffset, poolOffset + ID_LENGTH)
   poolOffset += ID_LENGTH
   return id

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { promisify } from 'node:util'
 import { newRequestId } from '@apiward/core'
 import { describe, expect, it } from 'vitest'
 
@@ -30,5 +32,34 @@ describe('newRequestId', () => {
   it('comes from the global Web Crypto, so core imports no node:crypto', () => {
     const source = readFileSync(new URL('../src/request-id.ts', import.meta.url), 'utf8')
     expect(source).not.toMatch(/from 'node:/)
+  })
+
+  it('makes the same kind of IDs where the runtime has no Buffer (the Web Crypto-only path)', async () => {
+    const source = new URL('../src/request-id.ts', import.meta.url).pathname
+    const script = `delete globalThis.Buffer
+      const { newRequestId } = await import(${JSON.stringify(source)})
+      const ids = Array.from({ length: 600 }, () => newRequestId())
+      console.log(JSON.stringify(ids))`
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--experimental-strip-types',
+      '--no-warnings',
+      '--input-type=module',
+      '-e',
+      script,
+    ]).catch(async () =>
+      // Node 20 cannot strip types: the built module is the same code.
+      promisify(execFile)(process.execPath, [
+        '--input-type=module',
+        '-e',
+        script.replace(
+          JSON.stringify(source),
+          JSON.stringify(source.replace('/src/', '/dist/').replace(/\.ts$/, '.js')),
+        ),
+      ]),
+    )
+    const ids = JSON.parse(stdout) as string[]
+    expect(new Set(ids).size).toBe(600)
+    for (const id of ids) expect(id).toMatch(GENERATED_ID)
+    expect(new Set(ids.join('')).size).toBe(64)
   })
 })
