@@ -44,6 +44,7 @@ describe.each(FRAMEWORKS)('the %s example', (framework) => {
   const reader = (sub = user()) => token({ sub, scope: 'notes:read', roles: ['user'] })
   const writer = (sub = user()) => token({ sub, scope: 'notes:read notes:write', roles: ['user'] })
   const admin = (sub = user('admin')) => token({ sub, scope: 'notes:read notes:write', roles: ['admin'] })
+  const spoofed: Array<{ id: string; ip: string }> = []
   const print = (name: string, res: { status: number; json?: any }) => fingerprint(framework, name, res)
 
   beforeAll(async () => {
@@ -619,6 +620,20 @@ describe.each(FRAMEWORKS)('the %s example', (framework) => {
     })
   })
 
+  describe('client address', () => {
+    it('ignores X-Forwarded-For with TRUST_PROXY 0: a spoofed address does not buy a new per-IP budget', async () => {
+      const from = freshAddress()
+      for (let i = 0; i < POINTS; i++) {
+        const res = await client.get('/notes', 'bad.token', from, { 'X-Forwarded-For': `203.0.113.${i + 1}` })
+        expect(res.status).toBe(401)
+        client.expectLines(res, ['auth.failure'])
+      }
+      const over = await client.get('/notes', 'bad.token', from, { 'X-Forwarded-For': '198.51.100.7' })
+      expectProblem(over, 429, 'ratelimit.exceeded')
+      spoofed.push({ id: over.header('x-request-id')!, ip: from })
+    })
+  })
+
   describe('precedence', () => {
     it('answers malformed percent-encoding before anything else with request.invalid_path', async () => {
       for (const path of ['/notes/%zz', '/nope/%E0%A4%A', '/notes%2', '/%']) {
@@ -839,6 +854,16 @@ describe.each(FRAMEWORKS)('the %s example', (framework) => {
           outcome: expect.stringMatching(/^(success|failure|unknown)$/),
         })
         expect(line.route).toEqual(expect.any(String))
+      }
+    })
+
+    it('writes the socket address as ip when no proxy is trusted', () => {
+      const lines = auditLines(app.auditFile)
+      expect(spoofed).toHaveLength(1)
+      for (const { id, ip } of spoofed) {
+        const own = linesOf(lines, id)
+        expect(own.length).toBeGreaterThan(0)
+        for (const line of own) expect(line.ip).toBe(ip)
       }
     })
 
