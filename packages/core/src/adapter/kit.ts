@@ -168,7 +168,7 @@ const FRAMEWORK_ERRORS: Record<string, () => ApiError> = {
   'path.malformed': () =>
     new BadRequest({
       code: 'request.invalid_path',
-      detail: 'The request path has malformed percent-encoding.',
+      detail: 'The request path contains malformed percent-encoding.',
     }),
 }
 
