@@ -17,11 +17,13 @@ export async function serve(server, { name, settings, security }) {
     if (stopping) return
     stopping = true
     const closed = new Promise((done) => server.close(done))
-    // Idle keep-alive connections would hold close() open; those with a request in flight finish first.
-    server.closeIdleConnections?.()
-    const deadline = setTimeout(() => server.closeAllConnections?.(), 10_000)
-    deadline.unref()
+    // Idle keep-alive connections would hold close() open: closed now and as each request in
+    // flight is answered, so a keep-alive client never delays the exit.
+    server.closeIdleConnections()
+    const sweep = setInterval(() => server.closeIdleConnections(), 50)
+    const deadline = setTimeout(() => server.closeAllConnections(), 10_000)
     await closed
+    clearInterval(sweep)
     clearTimeout(deadline)
     try {
       await security.audit?.close()
@@ -32,7 +34,7 @@ export async function serve(server, { name, settings, security }) {
     security.redis?.disconnect()
     process.exit()
   }
-  process.once('SIGTERM', stop)
-  process.once('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
   console.log(`notes API (${name}) listening on http://${host}:${address.port}`)
 }

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -81,6 +82,48 @@ describe.sequential('each example started by its start script', () => {
       expect(lines.at(-1).event).toBe('audit.chain_closed')
     }, 60_000)
   }
+})
+
+describe('an example stopping', () => {
+  it('answers the request in flight, writes its request.completed line and exits 0 on SIGINT', async () => {
+    const auditFile = join(scratch, 'sigint.log')
+    const app = await start('koa', { AUDIT_LOG: auditFile })
+    const body = JSON.stringify({ username: 'alice', password: 'alice-password-1' })
+    const req = request(`${app.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    })
+    const answered = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        let text = ''
+        res.on('data', (chunk: Buffer) => {
+          text += chunk.toString()
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+      })
+      req.on('error', reject)
+    })
+    // Half the body sent: the server holds a request in flight when the signal arrives.
+    req.write(body.slice(0, 10))
+    await once(req, 'socket')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    app.child.kill('SIGINT')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    req.end(body.slice(10))
+    const answer = await answered
+    expect(answer.status).toBe(200)
+    expect(JSON.parse(answer.text)).toEqual({ sub: 'alice' })
+    const [code] = await once(app.child, 'exit')
+    expect(code).toBe(0)
+    const lines = readFileSync(auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    expect(lines.filter((line) => line.event === 'request.completed').map((line) => line.status)).toEqual([
+      200,
+    ])
+    expect(JSON.stringify(lines)).not.toContain('alice-password-1')
+  }, 60_000)
 })
 
 describe('a misconfigured example', () => {
