@@ -53,6 +53,25 @@ function trustSetting(server: object): kit.TrustSetting {
   return [Boolean(trust), typeof trust === 'function' ? trust : trust === true ? undefined : never]
 }
 
+interface RouteContext {
+  config?: { url?: string } & Record<string, unknown>
+}
+
+// Fastify keeps a request's route context under its own symbol ('fastify.context', Fastify 4 and
+// 5); `request.routeOptions` builds a new twelve-field object on every read, the context holds
+// the same `config` (and `config.url`). Found on the first request; without it, routeOptions.
+let kRouteContext: symbol | null | undefined
+
+function routeContextOf(request: FastifyRequest): RouteContext | undefined {
+  if (kRouteContext === undefined) {
+    kRouteContext =
+      Object.getOwnPropertySymbols(request).find((s) => s.description === 'fastify.context') ?? null
+  }
+  return kRouteContext === null
+    ? undefined
+    : (request as unknown as Record<symbol, RouteContext>)[kRouteContext]
+}
+
 /**
  * What guards read of a Fastify request: IP, protocol and host after `trustProxy` (Fastify 4
  * calls the host `hostname`, port included), params, query, the body (`undefined` in `onRequest`
@@ -67,8 +86,15 @@ export const fastifyRequest: kit.RequestReader<FastifyRequest> = {
   query: (request) => request.query as Record<string, unknown> | undefined,
   params: (request) => request.params as Record<string, string> | undefined,
   body: (request) => request.body,
-  route: (request) => request.routeOptions?.url,
-  routeConfig: (request) => request.routeOptions?.config as unknown as Readonly<Record<string, unknown>>,
+  route: (request) => {
+    const context = routeContextOf(request)
+    return context === undefined ? request.routeOptions?.url : context.config?.url
+  },
+  routeConfig: (request) => {
+    const context = routeContextOf(request)
+    const config = context === undefined ? request.routeOptions?.config : context.config
+    return config as unknown as Readonly<Record<string, unknown>> | undefined
+  },
   routing,
   // Guards read the raw body in `onRequest`; the plugin replays it to Fastify's parser.
   setBody: (request, value) => {

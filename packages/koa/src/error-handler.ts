@@ -1,4 +1,3 @@
-import { hasWarned } from '@apiward/core'
 import * as kit from '@apiward/core/adapter'
 import { ApiError, MethodNotAllowed } from '@apiward/errors'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
@@ -36,19 +35,8 @@ function koaError(ctx: ParameterizedContext, err: unknown): unknown {
   return err
 }
 
-async function handleErrors(
-  ctx: ParameterizedContext,
-  next: Next,
-  options: kit.AdapterOptions,
-): Promise<void> {
-  // What the headers already say is refused app-wide; a chunked body is known after its parser.
-  const malformed = kit.emptyJsonBodyError(ctx.req)
-  if (malformed !== undefined) return sendProblem(ctx, malformed, options)
-  try {
-    await next()
-  } catch (err) {
-    return sendProblem(ctx, koaError(ctx, err), options)
-  }
+/** What happens once the rest of the chain has run: a bare error status gets its problem. */
+function afterNext(ctx: ParameterizedContext, options: kit.AdapterOptions): void {
   // A bare error status: nothing answered (404), or `ctx.status = 401` without a body; a body set
   // to null on purpose (`_explicitNullBody`) is an empty answer, not a missing one.
   const status = ctx.status
@@ -58,7 +46,23 @@ async function handleErrors(
   sendProblem(ctx, kit.unansweredStatus(status, ctx.method, matchedMethods(ctx), allow), options)
 }
 
-/** What @koa/router keeps of a route or a `router.use()` middleware. */
+// Not an async function: a `then` on the chain's promise costs a request less than an `await`.
+function handleErrors(ctx: ParameterizedContext, next: Next, options: kit.AdapterOptions): Promise<void> {
+  // What the headers already say is refused app-wide; a chunked body is known after its parser.
+  const malformed = kit.emptyJsonBodyError(ctx.req)
+  if (malformed !== undefined) return Promise.resolve(sendProblem(ctx, malformed, options))
+  let chain: Promise<unknown>
+  try {
+    chain = next()
+  } catch (err) {
+    return Promise.resolve(sendProblem(ctx, koaError(ctx, err), options))
+  }
+  return chain.then(
+    () => afterNext(ctx, options),
+    (err: unknown) => sendProblem(ctx, koaError(ctx, err), options),
+  )
+}
+
 interface RouterLayer {
   path: unknown
   methods: readonly string[]
@@ -109,12 +113,17 @@ const FIRST = 'APIWARD_KOA_ERROR_HANDLER_NOT_FIRST'
  */
 export function errorHandler(options: kit.AdapterOptions = {}): Middleware {
   kit.checkAdapterOptions(options, 'errorHandler()')
+  let placementChecked = false
   return function apiwardErrorHandler(ctx: ParameterizedContext, next: Next): Promise<void> {
-    if (!hasWarned(FIRST) && ctx.app.middleware.indexOf(apiwardErrorHandler) > 0) {
-      kit.warnMisplaced(
-        FIRST,
-        "errorHandler() is not the first middleware: errors thrown before it get Koa's own text/plain answer, with no request ID. Install app.use(errorHandler()) before every other middleware.",
-      )
+    // The middleware list is complete by the first request: one look at it is enough.
+    if (!placementChecked) {
+      placementChecked = true
+      if (ctx.app.middleware.indexOf(apiwardErrorHandler) > 0) {
+        kit.warnMisplaced(
+          FIRST,
+          "errorHandler() is not the first middleware: errors thrown before it get Koa's own text/plain answer, with no request ID. Install app.use(errorHandler()) before every other middleware.",
+        )
+      }
     }
     return handleErrors(ctx, next, options)
   }
