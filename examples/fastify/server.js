@@ -15,7 +15,7 @@ const app = Fastify({
   trustProxy: hops === 0 ? false : (_address, hop) => hop < hops,
   routerOptions: { caseSensitive: true, ignoreTrailingSlash: false, maxParamLength: 1024 },
   bodyLimit: 64 * 1024,
-  maxHeaderSize: 16 * 1024,
+  http: { maxHeaderSize: 16 * 1024 },
   frameworkErrors: frameworkErrors(),
   logger: false,
 })
