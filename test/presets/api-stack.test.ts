@@ -174,6 +174,14 @@ for (const harness of harnesses) {
       expect(open.status).toBe(429)
     })
 
+    it('exempts only the path as written: with the budget spent, another spelling of it is refused', async () => {
+      const exempt = await get('/health')
+      expect(exempt.status).toBe(200)
+      const spelled = await send(`${app.url}/health`, { target: '/./health' })
+      expect(spelled.status).toBe(429)
+      expect(policy(spelled)).toBe('"anonymous";q=3;w=60')
+    })
+
     it('writes the security events and every answered request to the audit log', async () => {
       await built.stack.audit?.flush()
       const events = new Set(built.lines.map((line) => line.event))

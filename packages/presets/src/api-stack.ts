@@ -30,8 +30,9 @@ export interface ApiStackRateLimit {
    */
   onStoreFailure?: OnStoreFailure
   /**
-   * Exact paths never counted (health checks for a load balancer). Default `[]`: every path
-   * counts, unknown ones included, so probing costs budget.
+   * Paths never counted (health checks for a load balancer), compared exactly with the path as
+   * sent: `/./health` or `//health` still count. Default `[]`: every path counts, unknown ones
+   * included, so probing costs budget.
    */
   exempt?: readonly string[]
   /** The per-IP policy's name in `RateLimit-Policy`. Default `'anonymous'`. */
@@ -208,7 +209,7 @@ const checkPath: Guard = defineGuard(
 function exemptSkip(paths: readonly string[]): ((ctx: SecurityContext) => boolean) | undefined {
   if (paths.length === 0) return undefined
   const set = new Set(paths)
-  return (ctx) => set.has(ctx.req.path)
+  return (ctx) => set.has(ctx.req.rawPath)
 }
 
 /**
