@@ -134,7 +134,15 @@ export interface IntrospectionOptions extends BindingOptions {
   requiredClaims?: readonly string[]
   /**
    * A check of your own on an active answer, on every request (cached answers included). Only
-   * `true` accepts; read as `jwt()`'s `validate` is. Default: none.
+   * `true` accepts; read as `jwt()`'s `verifyClaims` is. Default: none.
+   */
+  verifyClaims?: (
+    claims: Readonly<Record<string, unknown>>,
+    ctx: SecurityContext,
+  ) => boolean | PromiseLike<boolean>
+  /**
+   * @deprecated Renamed `verifyClaims`, as in `jwt()` (the old name read as `@apiward/validate`'s
+   * `validate()`). Still honoured, with a one-time warning; giving both is a startup error.
    */
   validate?: (
     claims: Readonly<Record<string, unknown>>,
@@ -190,6 +198,7 @@ export const INTROSPECTION_OPTIONS: KnownOptions<IntrospectionOptions> = {
   clockTolerance: true,
   requiredClaims: true,
   validate: true,
+  verifyClaims: true,
   tokenFormat: true,
   tokenLocations: true,
   required: true,
@@ -345,9 +354,7 @@ export function parseIntrospectionOptions(options: IntrospectionOptions): Intros
   ) {
     throw new TypeError(`${where}: tokenFormat is 'any' (default) or 'opaque'.`)
   }
-  if (options.validate !== undefined && typeof options.validate !== 'function') {
-    throw new TypeError(`${where}: validate is a function (claims, ctx) => boolean.`)
-  }
+  const verifyClaims = verifyClaimsOf(options, where)
   const requiredClaims = options.requiredClaims ?? []
   if (!Array.isArray(requiredClaims) || requiredClaims.some((c) => typeof c !== 'string')) {
     throw new TypeError(`${where}: requiredClaims is a list of claim names.`)
@@ -425,7 +432,7 @@ export function parseIntrospectionOptions(options: IntrospectionOptions): Intros
     binding,
     policy: { clockTolerance, maxTokenLifetime: undefined, rolesClaim },
     requiredClaims,
-    validate: options.validate,
+    validate: verifyClaims,
     opaqueOnly: options.tokenFormat === 'opaque',
     store: cache.store,
     ttlMs: cache.ttl * 1000,
@@ -439,4 +446,24 @@ export function parseIntrospectionOptions(options: IntrospectionOptions): Intros
     bus,
     onMetadata,
   }
+}
+
+/** The check of `verifyClaims`, or of its deprecated name `validate`. */
+function verifyClaimsOf(options: IntrospectionOptions, where: string): IntrospectionOptions['verifyClaims'] {
+  if (options.validate !== undefined && options.verifyClaims !== undefined) {
+    throw new TypeError(`${where}: validate is the old name of verifyClaims; give only verifyClaims.`)
+  }
+  const name = options.validate === undefined ? 'verifyClaims' : 'validate'
+  const check = options.verifyClaims ?? options.validate
+  if (check !== undefined && typeof check !== 'function') {
+    throw new TypeError(`${where}: ${name} is a function (claims, ctx) => boolean.`)
+  }
+  if (name === 'validate') {
+    warnOnce(
+      'APIWARD_INTROSPECTION_VALIDATE_RENAMED',
+      `${where}: the validate option is now called verifyClaims; validate still works but will be removed.`,
+      'auth.md#callbacks',
+    )
+  }
+  return check
 }

@@ -66,6 +66,8 @@ describe('introspection() options', () => {
       /remoteOptions.headers maps header names to string values/,
     ],
     [{ validate: true }, /validate is a function/],
+    [{ verifyClaims: 'yes' }, /verifyClaims is a function/],
+    [{ verifyClaims: () => true, validate: () => true }, /validate is the old name of verifyClaims/],
   ])('refuses %j at startup with a TypeError that names the option', (extra, message) => {
     expect(build(extra)).toThrow(TypeError)
     expect(build(extra)).toThrow(message)
@@ -82,6 +84,15 @@ describe('introspection() options', () => {
     ['cachettl', /unknown option "cachettl"\. Known options: issuer, clientId/],
   ])('refuses the unknown option %s and says what was meant', (name, message) => {
     expect(build({ [name]: 1 })).toThrow(message)
+  })
+
+  it('takes the claims check as verifyClaims, and still as its deprecated name validate, with a warning', async () => {
+    const { hasWarned, resetWarnings } = await import('@apiward/core')
+    resetWarnings()
+    expect(build({ verifyClaims: () => true })).not.toThrow()
+    expect(hasWarned('APIWARD_INTROSPECTION_VALIDATE_RENAMED')).toBe(false)
+    expect(build({ validate: () => true })).not.toThrow()
+    expect(hasWarned('APIWARD_INTROSPECTION_VALIDATE_RENAMED')).toBe(true)
   })
 
   it('accepts plain HTTP on loopback, and elsewhere only with dangerouslyAllowHttp', () => {
