@@ -182,6 +182,13 @@ describe.each(harnesses)('introspection() through $name', (harness) => {
     expect(events.at(-1)).toMatchObject({ type: 'auth.success', credential: 'introspection' })
   })
 
+  it('reports auth.success once per introspected answer, not on each use of the cached answer', async () => {
+    const token = as.issue({})
+    const before = events.filter((e) => e.type === 'auth.success').length
+    for (let i = 0; i < 3; i++) expect((await send(`${server.url}/me`, bearer(token))).status).toBe(200)
+    expect(events.filter((e) => e.type === 'auth.success')).toHaveLength(before + 1)
+  })
+
   it('makes the client the principal of its own token, which names no subject', async () => {
     const a = await send(`${server.url}/me`, bearer(as.issue({ sub: undefined, client_id: 'reporting-job' })))
     expect(a.status).toBe(200)

@@ -171,8 +171,14 @@ export function introspection(options: IntrospectionOptions): IntrospectionGuard
     succeed(ctx, principal)
   }
 
+  // An answer served from the cache is no new authentication: `auth.success` marks the answer
+  // once (the memory cache hands back the same judged entry; a shared store's reads count anew),
+  // and each use shows in `request.completed`, as with jwt()'s verified-token cache.
+  const announced = new WeakSet<Principal>()
   const succeed = (ctx: SecurityContext, principal: Principal): void => {
     ctx.principal = principal
+    if (!ctx.events.hasListeners || announced.has(principal)) return
+    announced.add(principal)
     ctx.emit('auth.success', { credential: 'introspection' })
   }
 
