@@ -1,4 +1,3 @@
-import { hasWarned } from '@apiward/core'
 import * as kit from '@apiward/core/adapter'
 import type {
   Application,
@@ -90,18 +89,11 @@ function allowedMethods(app: Application, path: string): string[] {
   return [...found]
 }
 
-const LAST = 'APIWARD_EXPRESS_ERROR_HANDLER_NOT_LAST'
-
-/** Warns when routes follow the error handler: they are never reached, each answers its 404. */
-function checkLast(app: Application, notFound: RequestHandler): void {
+/** Whether routes follow the error handler: they are never reached, each answers its 404. */
+function routesAfter(app: Application, notFound: RequestHandler): boolean {
   const stack = stackOf(app) ?? []
   const at = stack.findIndex((layer) => layer.handle === (notFound as unknown))
-  if (at === -1 || !stack.slice(at + 1).some((l) => l.route !== undefined || l.handle?.stack !== undefined))
-    return
-  kit.warnMisplaced(
-    LAST,
-    'Routes were added after errorHandler(): they are never reached, every request to them gets its 404. Install app.use(errorHandler()) last, after every route and router.',
-  )
+  return at !== -1 && stack.slice(at + 1).some((l) => l.route !== undefined || l.handle?.stack !== undefined)
 }
 
 /**
@@ -124,7 +116,7 @@ function checkLast(app: Application, notFound: RequestHandler): void {
 export function errorHandler(options: kit.AdapterOptions = {}): [RequestHandler, ErrorRequestHandler] {
   kit.checkAdapterOptions(options, 'errorHandler()')
   const notFound: RequestHandler = (req: Request, res: Response) => {
-    if (!hasWarned(LAST)) checkLast(req.app, notFound)
+    kit.warnMisplaced('APIWARD_EXPRESS_ERROR_HANDLER_NOT_LAST', () => routesAfter(req.app, notFound))
     sendProblem(req, res, kit.unmatchedRoute(req.method, allowedMethods(req.app, req.path)), options)
   }
   const onError: ErrorRequestHandler = (err: unknown, req: Request, res: Response, next: NextFunction) => {

@@ -1,39 +1,18 @@
 import * as kit from '@apiward/core/adapter'
-import { ApiError, MethodNotAllowed } from '@apiward/errors'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
 import { sendProblem } from './context.js'
-
-/** What @koa/router leaves on the context: every route layer whose path matched. */
-interface RouterMatch {
-  matched?: ReadonlyArray<{ methods?: readonly string[] }>
-}
 
 /**
  * The methods the routes whose path matched accept. @koa/router
  * records those routes on `ctx.matched` whatever the method, across every router the request
  * went through (nested routers included), so no router needs to be passed in.
  */
-function matchedMethods(ctx: ParameterizedContext): string[] {
-  const matched = (ctx as RouterMatch).matched
-  if (!Array.isArray(matched)) return []
-  const methods: string[] = []
-  for (const layer of matched) {
-    if (Array.isArray(layer?.methods)) methods.push(...layer.methods)
-  }
-  return methods
-}
+const matchedMethods = (ctx: ParameterizedContext): string[] =>
+  kit.layerMethods((ctx as { matched?: unknown }).matched)
 
 /** What only the router knows: a 405 thrown by `router.allowedMethods({ throw: true })`. */
-function koaError(ctx: ParameterizedContext, err: unknown): unknown {
-  if (typeof err !== 'object' || err === null || ApiError.is(err)) return err
-  const status = (err as { status?: unknown }).status
-  // router.allowedMethods({ throw: true }) throws before it sets `Allow`.
-  if (status === 405) {
-    const allow = matchedMethods(ctx)
-    if (allow.length > 0) return new MethodNotAllowed(kit.allowHeaderMethods(allow), { cause: err })
-  }
-  return err
-}
+const koaError = (ctx: ParameterizedContext, err: unknown) =>
+  kit.routerMethodError(err, () => matchedMethods(ctx))
 
 /** What happens once the rest of the chain has run: a bare error status gets its problem. */
 function afterNext(ctx: ParameterizedContext, options: kit.AdapterOptions): void {
@@ -92,7 +71,7 @@ export function routes(
   return out
 }
 
-const FIRST = 'APIWARD_KOA_ERROR_HANDLER_NOT_FIRST'
+const FIRST: kit.MisplacedCode = 'APIWARD_KOA_ERROR_HANDLER_NOT_FIRST'
 
 /**
  * The first middleware of an app: renders every error as problem+json. `ApiError`s are sent as
@@ -118,12 +97,7 @@ export function errorHandler(options: kit.AdapterOptions = {}): Middleware {
     // The middleware list is complete by the first request: one look at it is enough.
     if (!placementChecked) {
       placementChecked = true
-      if (ctx.app.middleware.indexOf(apiwardErrorHandler) > 0) {
-        kit.warnMisplaced(
-          FIRST,
-          "errorHandler() is not the first middleware: errors thrown before it get Koa's own text/plain answer, with no request ID. Install app.use(errorHandler()) before every other middleware.",
-        )
-      }
+      kit.warnMisplaced(FIRST, () => ctx.app.middleware.indexOf(apiwardErrorHandler) > 0)
     }
     return handleErrors(ctx, next, options)
   }

@@ -66,7 +66,8 @@ export {
   stateIn,
   writeOutcome,
 } from './node.js'
-export { warnEarlierRoutes, warnMisplaced } from './placement.js'
+export { type MisplacedCode, warnEarlierRoutes, warnMisplaced } from './placement.js'
+export { layerMethods, routerMethodError } from './router.js'
 export {
   compileTrustProxy,
   firstListValue,

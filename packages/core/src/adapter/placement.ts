@@ -1,4 +1,4 @@
-import { warnOnce } from '../warn.js'
+import { hasWarned, warnOnce } from '../warn.js'
 
 /**
  * Warns once, at startup, about the routes of a Fastify app registered before the apiward plugin:
@@ -19,11 +19,23 @@ export function warnEarlierRoutes(listing: string): void {
   )
 }
 
+const MISPLACED = {
+  APIWARD_EXPRESS_ERROR_HANDLER_NOT_LAST:
+    'Routes were added after errorHandler(): they are never reached, every request to them gets its 404. Install app.use(errorHandler()) last, after every route and router.',
+  APIWARD_KOA_ERROR_HANDLER_NOT_FIRST:
+    "errorHandler() is not the first middleware: errors thrown before it get Koa's own text/plain answer, with no request ID. Install app.use(errorHandler()) before every other middleware.",
+} as const
+
+/** The placement mistakes {@link warnMisplaced} knows, each with its message. */
+export type MisplacedCode = keyof typeof MISPLACED
+
 /**
  * Warns once, with the docs section on placement, that an adapter's error handling is out of
  * place in its app: Koa's `errorHandler()` must be the first middleware (errors from outside it
  * get Koa's own text answer), Express's the last (every route after it answers its 404).
+ * `misplaced` is asked only until the warning was given, so a request pays for the look once.
  */
-export function warnMisplaced(code: string, message: string): void {
-  warnOnce(code, message, 'adapters.md#placement')
+export function warnMisplaced(code: MisplacedCode, misplaced: () => boolean): void {
+  if (hasWarned(code) || !misplaced()) return
+  warnOnce(code, MISPLACED[code], 'adapters.md#placement')
 }
