@@ -1,52 +1,16 @@
-import { compose, type GuardInput, type Principal } from '@apiward/core'
+import type { GuardInput, Principal } from '@apiward/core'
 import * as kit from '@apiward/core/adapter'
 import { Context } from 'hono'
-import { holderOf, honoRequest, rememberCopy } from './context.js'
-import { configure, type HonoOptions } from './options.js'
+import { honoRequest } from './context.js'
 
 /** Options of {@link guardFetch}: the adapter options without `forwardErrors` (there is no error handling to hand denials to). */
-export type FetchGuardOptions = Omit<HonoOptions, 'forwardErrors'>
+export type FetchGuardOptions = kit.FetchGuardOptions
 
 /** A fetch handler: Bun's and Deno's `fetch`, a Next.js route handler, Cloudflare's `fetch`. */
 export type FetchHandler<A extends unknown[] = unknown[]> = (
   request: Request,
   ...rest: A
 ) => Response | Promise<Response>
-
-const kBody = Symbol('apiward.fetch.body')
-type Marked = Request & { [kBody]?: { bytes?: Uint8Array; value?: { parsed: unknown } } }
-
-const fetchRequest: kit.FetchReader<Request> = {
-  body: (request) => (request as Marked)[kBody]?.value?.parsed,
-  setBody: (request, value) => {
-    const marked = request as Marked
-    marked[kBody] = { ...marked[kBody], value: { parsed: value } }
-  },
-  bodyRead: (request, bytes) => {
-    const marked = request as Marked
-    marked[kBody] = { ...marked[kBody], bytes }
-  },
-}
-
-/** A `Response` of any realm: a runtime may replace the global class (`@hono/node-server` does). */
-function isResponse(value: unknown): value is Response {
-  const r = value as Partial<Response> | null
-  return (
-    typeof r === 'object' &&
-    r !== null &&
-    typeof r.status === 'number' &&
-    typeof r.headers?.get === 'function'
-  )
-}
-
-/** The request the handler gets: the original, or a copy with the bytes a guard read. */
-function forHandler(request: Request): Request {
-  const bytes = (request as Marked)[kBody]?.bytes
-  if (bytes === undefined) return request
-  const copy = new Request(request, { body: bytes })
-  rememberCopy(copy, request)
-  return copy
-}
 
 /**
  * Wraps a fetch handler `(request, ...rest) => Response` with guards: they run in order before
@@ -70,46 +34,12 @@ export function guardFetch<A extends unknown[]>(
   handler: FetchHandler<A>,
   options: FetchGuardOptions = {},
 ): (request: Request, ...rest: A) => Promise<Response> {
-  if (typeof handler !== 'function') {
-    throw new TypeError('guardFetch(guards, handler): handler must be a function (request) => Response')
-  }
-  if ((options as HonoOptions).forwardErrors !== undefined) {
-    throw new TypeError(
-      'guardFetch(): forwardErrors has no meaning around a fetch handler, which has no error handling to forward to; remove it.',
-    )
-  }
-  const config = configure(options, 'guardFetch()')
-  const composed = compose(...(Array.isArray(guards) ? guards : [guards as GuardInput]))
-  return kit.markGuards(async function apiwardFetch(request: Request, ...rest: A): Promise<Response> {
-    const view = new kit.FetchRequest(request, request, fetchRequest, {
-      env: rest[0],
-      trust: config.trust,
-      routing: config.routing,
-      secureServer: config.secureServer,
-    })
-    const binding = new kit.FetchBinding(request)
-    const ctx = kit.createFetchContext(request, view, binding, config)
-    let response: unknown
-    try {
-      await composed(ctx)
-    } catch (err) {
-      return kit.finishResponse(ctx, binding, kit.outcomeResponse(ctx, kit.guardFailure(err), config))
-    }
-    try {
-      response = await handler(forHandler(request), ...rest)
-    } catch (err) {
-      response = kit.outcomeResponse(ctx, kit.guardFailure(err), config)
-    }
-    const answer = isResponse(response)
-      ? response
-      : kit.outcomeResponse(ctx, new TypeError('The fetch handler did not return a Response'), config)
-    return kit.finishResponse(ctx, binding, answer)
-  }, composed)
+  return kit.fetchGuard(guards, handler, options)
 }
 
 /** The caller a guard of `guardFetch()` established; `undefined` while anonymous. */
 export function authOf(request: Request): Principal | undefined {
-  return kit.contextIn(holderOf(request))?.principal
+  return kit.fetchContextOf(request)?.principal
 }
 
 /**
@@ -124,5 +54,5 @@ export function authOf(request: Request): Principal | undefined {
  */
 export function parsedBody(holder: Context | Request): unknown {
   if (holder instanceof Context) return honoRequest.body?.(holder)
-  return (holderOf(holder) as Marked)[kBody]?.value?.parsed
+  return kit.fetchParsedBody(holder)
 }

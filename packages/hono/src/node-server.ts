@@ -1,18 +1,7 @@
-import { checkOptions, type KnownOptions, newRequestId, REQUEST_ID_HEADER } from '@apiward/core'
 import * as kit from '@apiward/core/adapter'
-import { BadRequest, InternalServerError, toProblem } from '@apiward/errors'
 
 /** Options of {@link requestErrorHandler}. */
-export type RequestErrorOptions = Pick<
-  kit.AdapterOptions,
-  'problemTypeBase' | 'requestIdHeader' | 'onUnexpectedError'
->
-
-const OPTIONS: KnownOptions<RequestErrorOptions> = {
-  problemTypeBase: true,
-  requestIdHeader: true,
-  onUnexpectedError: true,
-}
+export type RequestErrorOptions = kit.RequestErrorOptions
 
 /**
  * The `errorHandler` of `@hono/node-server`'s `getRequestListener()`: answers what the server
@@ -29,27 +18,5 @@ const OPTIONS: KnownOptions<RequestErrorOptions> = {
  * ```
  */
 export function requestErrorHandler(options: RequestErrorOptions = {}): (err: unknown) => Response {
-  const where = 'requestErrorHandler()'
-  checkOptions<RequestErrorOptions>(options, where, OPTIONS)
-  kit.checkAdapterOptions(options, where)
-  const report = options.onUnexpectedError ?? kit.logUnexpectedError
-  return function apiwardRequestError(err: unknown): Response {
-    const requestId = newRequestId()
-    const refused = err instanceof Error && err.name === 'RequestError'
-    if (!refused) {
-      try {
-        report(err, requestId)
-      } catch (failure) {
-        kit.logUnexpectedError(failure, requestId)
-      }
-    }
-    const error = refused
-      ? new BadRequest({ code: 'request.malformed', detail: 'The request is not valid HTTP.', cause: err })
-      : new InternalServerError({ cause: err })
-    const { status, headers, body } = toProblem(error, { requestId, typeBase: options.problemTypeBase })
-    const response = new Response(JSON.stringify(body), { status, headers })
-    if (options.requestIdHeader !== false)
-      response.headers.set(options.requestIdHeader ?? REQUEST_ID_HEADER, requestId)
-    return response
-  }
+  return kit.requestErrorResponder(options, 'requestErrorHandler()')
 }

@@ -1,4 +1,4 @@
-import { booleanOption, EXACT_ROUTER, type RoutingPolicy } from '@apiward/core'
+import type { RoutingPolicy } from '@apiward/core'
 import * as kit from '@apiward/core/adapter'
 
 /** Options every entry point of this package takes: the adapter options, and what Hono and fetch runtimes do not resolve. */
@@ -29,34 +29,7 @@ export interface HonoOptions extends kit.AdapterOptions {
 }
 
 /** Options parsed once, when a guard or a handler is built. */
-export interface Configuration extends kit.AdapterOptions {
-  readonly trust: kit.TrustFn
-  readonly routing: RoutingPolicy
-  readonly secureServer: boolean | undefined
-}
-
-const EXTRA = { trustProxy: true, routing: true, secureServer: true } as const
+export type Configuration = kit.FetchConfiguration
 
 /** Checks the options and compiles them; a mistake is a `TypeError` naming the option and the fix. */
-export function configure(options: HonoOptions, where: string): Configuration {
-  kit.checkAdapterOptions<HonoOptions>(options, where, EXTRA)
-  const { routing } = options
-  if (
-    routing !== undefined &&
-    (typeof routing !== 'object' ||
-      routing === null ||
-      typeof routing.caseSensitive !== 'boolean' ||
-      typeof routing.strictSlash !== 'boolean')
-  ) {
-    throw new TypeError(
-      `${where}: routing must be { caseSensitive: boolean, strictSlash: boolean }, e.g. { caseSensitive: true, strictSlash: false } for new Hono({ strict: false })`,
-    )
-  }
-  booleanOption(options.secureServer, 'secureServer', where, false)
-  return {
-    ...options,
-    secureServer: options.secureServer,
-    trust: kit.compileTrustProxy(options.trustProxy, where),
-    routing: routing ?? EXACT_ROUTER,
-  }
-}
+export const configure: (options: HonoOptions, where: string) => Configuration = kit.configureFetch

@@ -25,6 +25,26 @@ export {
   readWebBody,
   socketAddress,
 } from './fetch.js'
+export {
+  bodyKindOf,
+  configureFetch,
+  type FetchAdapterOptions,
+  type FetchConfiguration,
+  type FetchGuardOptions,
+  fetchContextFor,
+  fetchContextOf,
+  fetchGuard,
+  fetchHolder,
+  fetchParsedBody,
+  finishOwned,
+  type HttpException,
+  httpExceptionError,
+  jsonText,
+  type RequestErrorOptions,
+  rememberCopy,
+  requestErrorResponder,
+  runOwned,
+} from './fetch-handler.js'
 export { FrameworkRequest, frameworkOf, type RequestReader } from './framework-request.js'
 export { checkHookLists, markHookLists } from './hook-lists.js'
 export {
@@ -67,7 +87,14 @@ export {
   writeOutcome,
 } from './node.js'
 export { type MisplacedCode, warnEarlierRoutes, warnMisplaced } from './placement.js'
-export { layerMethods, routerMethodError } from './router.js'
+export {
+  lastRoutePath,
+  layerMethods,
+  type RouteTable,
+  routerMethodError,
+  tableMethods,
+  tableRoutes,
+} from './router.js'
 export {
   compileTrustProxy,
   firstListValue,
