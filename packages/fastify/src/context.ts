@@ -1,4 +1,4 @@
-import { type SecurityContext, type StateKey, warnOnce } from '@apiward/core'
+import type { SecurityContext, StateKey } from '@apiward/core'
 import * as kit from '@apiward/core/adapter'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { fastifyRequest } from './request.js'
@@ -6,17 +6,9 @@ import { fastifyRequest } from './request.js'
 /** Decorates the apps the `apiward` plugin was registered on (their child contexts inherit it). */
 export const kPlugin: unique symbol = Symbol.for('apiward.fastify.plugin')
 
-// Only the plugin renders Fastify's own errors as problem+json and refuses route options where a
-// later spread replaced a guard's hooks ({ ...guard(a), ...guard(b) } keeps only b).
-const NO_PLUGIN =
-  '@apiward/fastify: guard() hooks run on an app without the apiward plugin: register it first.'
-
 /** Warns once when a guard hook runs on an app without the plugin; `true` sets the hook's run-once flag. */
 export function warnWithoutPlugin(request: FastifyRequest): true {
-  if ((request.server as { [kPlugin]?: true })[kPlugin] !== true) {
-    warnOnce('APIWARD_FASTIFY_NO_PLUGIN', NO_PLUGIN, 'adapters.md#fastify')
-  }
-  return true
+  return kit.warnWithoutPlugin((request.server as { [kPlugin]?: true })[kPlugin] === true)
 }
 
 /**

@@ -1,5 +1,5 @@
 import { METHODS } from 'node:http'
-import { type GuardInput, toGuardList } from '@apiward/core'
+import type { GuardInput } from '@apiward/core'
 import * as kit from '@apiward/core/adapter'
 import type { FastifyInstance, FastifyPluginAsync, RegisterOptions } from 'fastify'
 import fp from 'fastify-plugin'
@@ -49,18 +49,16 @@ const isDefault = (l: kit.ClientErrorListener) => l.name === 'bound defaultClien
 const NAME = '@apiward/fastify'
 // Fastify hands its own register options (`prefix`, ...) to the plugin along with ours.
 const PLUGIN_OPTIONS = { guards: true, prefix: true, logLevel: true, logSerializers: true } as const
-const WHERE = 'apiward plugin options.guards'
 // No app-wide hook at all without app-wide guards: every request would pay for it.
 const NO_HOOKS = { onRequest: [], preHandler: [] }
+// A route whose guard reads the raw body: Fastify's parser reads the bytes again, the guard's body wins.
+const RAW_BODY = { preParsing: replayRawBody, preHandler: restoreBody }
 
 const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
   const { guards, ...adapterOptions } = options
-  if (guards !== undefined && !Array.isArray(guards)) {
-    throw new TypeError('apiward plugin: options.guards must be an array of guards: [rateLimit({ ... })]')
-  }
+  const appGuards = kit.appGuardsOption(guards, 'apiward plugin')
   kit.checkAdapterOptions<ApiwardOptions & RegisterOptions>(options, 'apiward plugin', PLUGIN_OPTIONS)
   if (!fastify.hasDecorator(kPlugin)) kit.warnEarlierRoutes(fastify.printRoutes({ commonPrefix: false }))
-  const appGuards = guards?.length ? toGuardList(guards, WHERE) : []
   const appHooks = appGuards.length > 0 ? createGuard(adapterOptions)(appGuards) : NO_HOOKS
   const appWide = kit.guardsIn([...appHooks.onRequest, ...appHooks.preHandler])
   // `request.auth` and the context are not declared with decorateRequest(): Fastify would then
@@ -70,15 +68,7 @@ const plugin: FastifyPluginAsync<ApiwardOptions> = async (fastify, options) => {
   const inventory: kit.RouteEntry[] = []
   fastify.decorate(kRoutes, inventory)
   fastify.addHook('onRoute', function apiwardCheckGuards(route) {
-    kit.checkHookLists(route, `@apiward/fastify: ${String(route.method)} ${route.url}`)
-    const id = { method: String(route.method), url: route.url }
-    for (const g of appGuards) g.checkRouteConfig?.((route.config ?? {}) as Record<string, unknown>, id)
-    const guards = [...appWide, ...kit.guardsIn([route.onRequest, route.preParsing, route.preHandler].flat())]
-    for (const method of [route.method].flat()) inventory.push({ method, path: route.url, guards })
-    if (guards.some((g) => g.readsRawBody)) {
-      route.preParsing = [route.preParsing ?? [], replayRawBody].flat()
-      route.preHandler = [restoreBody, route.preHandler ?? []].flat()
-    }
+    kit.addGuardedRoute(route, appGuards, appWide, inventory, RAW_BODY, NAME)
   })
   // In place of Fastify's own JSON answer; a clientErrorHandler of the user's is left alone.
   const { problemTypeBase, requestIdHeader } = options

@@ -1,4 +1,3 @@
-import { schemaViolationError } from '@apiward/core'
 import * as kit from '@apiward/core/adapter'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { contextOf } from './context.js'
@@ -23,12 +22,7 @@ const FST_CODES: Readonly<Record<string, string>> = {
  * for the kit's rendering (a generic 500 reported to `onUnexpectedError`).
  */
 export function fastifyError(err: unknown): unknown {
-  if (typeof err !== 'object' || err === null) return err
-  const { code, validation, validationContext } = err as Record<string, unknown>
-  if (code === 'FST_ERR_VALIDATION' || (Array.isArray(validation) && typeof validationContext === 'string')) {
-    return schemaViolationError(validationContext, Array.isArray(validation) ? validation : undefined, err)
-  }
-  return typeof code === 'string' && code in FST_CODES ? kit.frameworkErrorToApiError(err, FST_CODES) : err
+  return kit.codedFrameworkError(err, FST_CODES, 'FST_ERR_VALIDATION')
 }
 
 /**

@@ -26,32 +26,12 @@ export const restoreBody: preHandlerHookHandler = (request, _reply, done) => {
   done()
 }
 
-type RouterOptions = { caseSensitive?: boolean; ignoreTrailingSlash?: boolean }
-type RouterConfig = RouterOptions & { routerOptions?: RouterOptions }
-
 /** Fastify's `caseSensitive` (default on) and `ignoreTrailingSlash` (default off), Fastify 5's `routerOptions` first. */
-function routing(request: FastifyRequest): RoutingPolicy {
-  const config = request.server.initialConfig as RouterConfig
-  const router = config.routerOptions
-  return {
-    caseSensitive: (router?.caseSensitive ?? config.caseSensitive) !== false,
-    strictSlash: (router?.ignoreTrailingSlash ?? config.ignoreTrailingSlash) !== true,
-  }
-}
-
-type Trust = boolean | string | number | readonly string[] | ((address: string, hop: number) => boolean)
+const routing = (request: FastifyRequest): RoutingPolicy => kit.routingOf(request.server.initialConfig)
 
 /** The `trustProxy` server option: Fastify keeps its options under a symbol of its own. */
-function trustProxyOption(server: object): Trust | undefined {
-  const key = Object.getOwnPropertySymbols(server).find((s) => s.description === 'fastify.options')
-  return key === undefined ? undefined : (server as Record<symbol, { trustProxy?: Trust }>)[key]?.trustProxy
-}
-
-const never = () => false
-function trustSetting(server: object): kit.TrustSetting {
-  const trust = trustProxyOption(server)
-  return [Boolean(trust), typeof trust === 'function' ? trust : trust === true ? undefined : never]
-}
+const optionsOf = kit.slotReader<{ trustProxy?: unknown }>('fastify.options')
+const trustSetting = (server: object): kit.TrustSetting => kit.trustSettingOf(optionsOf(server)?.trustProxy)
 
 interface RouteContext {
   config?: { url?: string } & Record<string, unknown>
@@ -60,17 +40,7 @@ interface RouteContext {
 // Fastify keeps a request's route context under its own symbol ('fastify.context', Fastify 4 and
 // 5); `request.routeOptions` builds a new twelve-field object on every read, the context holds
 // the same `config` (and `config.url`). Found on the first request; without it, routeOptions.
-let kRouteContext: symbol | null | undefined
-
-function routeContextOf(request: FastifyRequest): RouteContext | undefined {
-  if (kRouteContext === undefined) {
-    kRouteContext =
-      Object.getOwnPropertySymbols(request).find((s) => s.description === 'fastify.context') ?? null
-  }
-  return kRouteContext === null
-    ? undefined
-    : (request as unknown as Record<symbol, RouteContext>)[kRouteContext]
-}
+const routeContextOf = kit.slotReader<RouteContext>('fastify.context')
 
 /**
  * What guards read of a Fastify request: IP, protocol and host after `trustProxy` (Fastify 4

@@ -88,6 +88,17 @@ export {
 } from './node.js'
 export { type MisplacedCode, warnEarlierRoutes, warnMisplaced } from './placement.js'
 export {
+  addGuardedRoute,
+  appGuardsOption,
+  codedFrameworkError,
+  type HookedRoute,
+  type RawBodyHooks,
+  routingOf,
+  slotReader,
+  trustSettingOf,
+  warnWithoutPlugin,
+} from './route-hooks.js'
+export {
   lastRoutePath,
   layerMethods,
   type RouteTable,
