@@ -30,8 +30,8 @@ export const restoreBody: preHandlerHookHandler = (request, _reply, done) => {
 const routing = (request: FastifyRequest): RoutingPolicy => kit.routingOf(request.server.initialConfig)
 
 /** The `trustProxy` server option: Fastify keeps its options under a symbol of its own. */
-const optionsOf = kit.slotReader<{ trustProxy?: unknown }>('fastify.options')
-const trustSetting = (server: object): kit.TrustSetting => kit.trustSettingOf(optionsOf(server)?.trustProxy)
+const trustSetting = (server: object): kit.TrustSetting =>
+  kit.trustSettingOf(kit.symbolSlot<{ trustProxy?: unknown }>(server, 'fastify.options')?.trustProxy)
 
 interface RouteContext {
   config?: { url?: string } & Record<string, unknown>

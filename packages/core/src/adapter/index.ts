@@ -95,6 +95,7 @@ export {
   type RawBodyHooks,
   routingOf,
   slotReader,
+  symbolSlot,
   trustSettingOf,
   warnWithoutPlugin,
 } from './route-hooks.js'

@@ -66,6 +66,16 @@ export function warnWithoutPlugin(registered: boolean): true {
 }
 
 /**
+ * The value of an own property of `target` under a symbol of the given description (a
+ * framework's private slot), looked up on each call: two copies of a framework in one process
+ * each have a symbol of their own.
+ */
+export function symbolSlot<T>(target: object, description: string): T | undefined {
+  const key = Object.getOwnPropertySymbols(target).find((s) => s.description === description)
+  return key === undefined ? undefined : (target as Record<symbol, T>)[key]
+}
+
+/**
  * A reader of a framework's private slot on its objects, under a symbol of the given description
  * found on the first object read and kept (the slot is the same symbol on every object); when
  * the first object has none, every read is `undefined`.
