@@ -20,8 +20,9 @@ export { AUDIENCE, BODY, FRAMEWORKS, ISSUER, PATH, SUBJECT } from './constants.m
  * - `token`: which signed token is sent (the smoke check expects 401 without it). `redis`: needs the
  *   bench's redis-server. `needs(pkgExports)`: a reason when something it needs is missing.
  * - `headers`: response headers the smoke check requires (lower case), beyond the bare route's.
- * - `limit`: `{ work? }`: a `limit-<name>` row is added; `work(config)` returns the per-request
- *   work the limit does by hand, `(authorization) => principal | undefined` (undefined: 401).
+ * - `limit`: `{ work?, about?, readsIp? }`: a `limit-<name>` row is added; `work(config)` returns
+ *   the per-request work the limit does by hand, `(authorization) => principal | undefined`
+ *   (undefined: 401); `readsIp`: the limit reads the client IP as the framework resolves it.
  * - `budget`: `{ instructions, base?, label }`: what the stack may add beyond its limit, in
  *   instructions per request; with `base`, net of what the base stack adds beyond its own limit.
  * - `peerOf`: the apiward stack a peer is compared with.
@@ -68,7 +69,8 @@ function limitOf(stack) {
     frameworks: stack.frameworks,
     token: stack.token,
     work: stack.limit.work,
-    about: `the limit of ${stack.name}: its framework's no-op middleware setting the response headers ${stack.name} sends, by hand${stack.limit.work ? `, and ${stack.limit.about}` : ''}`,
+    readsIp: stack.limit.readsIp,
+    about: `the limit of ${stack.name}: its framework's no-op middleware setting the response headers ${stack.name} sends, by hand${stack.limit.readsIp ? ', reading the client IP the framework resolved' : ''}${stack.limit.work ? `, and ${stack.limit.about}` : ''}`,
   }
 }
 

@@ -19,6 +19,9 @@ const handler = (_req, res) => {
   res.json(BODY)
 }
 
+/** Where a limit that reads the client IP puts it, so the read is not optimised away. */
+export let lastIp
+
 export async function build(name, config) {
   const app = express()
   const stack = stackByName.get(name)
@@ -29,9 +32,10 @@ export async function build(name, config) {
   } else if (name === 'popular') {
     await popular(app, config)
   } else if (stack.limitOf) {
-    const { headers, work } = await limitParts(name, config)
+    const { headers, work, readsIp } = await limitParts(name, config)
     const limit = (req, res, next) => {
       for (let i = 0; i < headers.length; i++) res.setHeader(headers[i][0], headers[i][1])
+      if (readsIp) lastIp = req.ip
       if (work !== undefined) {
         const principal = work(req.headers.authorization)
         if (principal === undefined) return res.status(401).json(DENIED)

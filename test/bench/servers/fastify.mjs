@@ -17,6 +17,9 @@ export const version = createRequire(import.meta.url)('fastify/package.json').ve
 
 const handler = async () => BODY
 
+/** Where a limit that reads the client IP puts it, so the read is not optimised away. */
+export let lastIp
+
 export async function build(name, config) {
   if (name === 'popular') return popular(config)
   const app = fastify()
@@ -26,10 +29,11 @@ export async function build(name, config) {
   } else if (name === 'noop') {
     app.get('/hello', { onRequest: [(_request, _reply, done) => done()] }, handler)
   } else if (stack.limitOf) {
-    const { headers, work } = await limitParts(name, config)
+    const { headers, work, readsIp } = await limitParts(name, config)
     app.decorateRequest('auth', undefined)
     const onRequest = (request, reply, done) => {
       for (let i = 0; i < headers.length; i++) reply.header(headers[i][0], headers[i][1])
+      if (readsIp) lastIp = request.ip
       if (work !== undefined) {
         const principal = work(request.headers.authorization)
         if (principal === undefined) return reply.code(401).send(DENIED)

@@ -13,6 +13,9 @@ export const version = JSON.parse(
 
 const handler = (c) => c.json(BODY)
 
+/** Where a limit that reads the client IP puts it, so the read is not optimised away. */
+export let lastIp
+
 export async function build(name, config) {
   const app = new Hono()
   const stack = stackByName.get(name)
@@ -21,9 +24,10 @@ export async function build(name, config) {
   } else if (name === 'noop') {
     app.get('/hello', (_c, next) => next(), handler)
   } else if (stack.limitOf) {
-    const { headers, work } = await limitParts(name, config)
+    const { headers, work, readsIp } = await limitParts(name, config)
     const limit = (c, next) => {
       for (let i = 0; i < headers.length; i++) c.header(headers[i][0], headers[i][1])
+      if (readsIp) lastIp = c.env.incoming.socket.remoteAddress
       if (work !== undefined) {
         const principal = work(c.req.header('authorization'))
         if (principal === undefined) return c.json(DENIED, 401)

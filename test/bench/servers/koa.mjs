@@ -20,6 +20,9 @@ const handler = (ctx) => {
   ctx.body = BODY
 }
 
+/** Where a limit that reads the client IP puts it, so the read is not optimised away. */
+export let lastIp
+
 export async function build(name, config) {
   const app = new Koa()
   const router = new Router()
@@ -31,10 +34,11 @@ export async function build(name, config) {
   } else if (name === 'popular') {
     await popular(app, router, config)
   } else if (stack.limitOf) {
-    const { headers, work } = await limitParts(name, config)
+    const { headers, work, readsIp } = await limitParts(name, config)
     const limit = (ctx, next) => {
       const res = ctx.res
       for (let i = 0; i < headers.length; i++) res.setHeader(headers[i][0], headers[i][1])
+      if (readsIp) lastIp = ctx.ip
       if (work !== undefined) {
         const principal = work(ctx.req.headers.authorization)
         if (principal === undefined) {

@@ -14,7 +14,21 @@ const PRESET_HEADERS = [
   'x-frame-options',
   'cache-control',
 ]
-const HELMET_HEADERS = ['content-security-policy', 'strict-transport-security', 'x-content-type-options']
+// What helmet 8 sends with its defaults (koa-helmet and @fastify/helmet run the same helmet).
+const HELMET_HEADERS = [
+  'content-security-policy',
+  'cross-origin-opener-policy',
+  'cross-origin-resource-policy',
+  'origin-agent-cluster',
+  'referrer-policy',
+  'strict-transport-security',
+  'x-content-type-options',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-frame-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+]
 
 export const stacks = [
   {
@@ -96,7 +110,8 @@ export const stacks = [
   {
     name: 'cors-package',
     peerOf: 'cors',
-    headers: ['vary'],
+    // It sends Access-Control-Allow-Credentials to requests without Origin too.
+    headers: ['access-control-allow-credentials', 'vary'],
     limit: {},
     install: {
       express: async (app, _config, handler) => {
@@ -109,7 +124,7 @@ export const stacks = [
   {
     name: 'fastify-cors',
     peerOf: 'cors',
-    headers: ['vary'],
+    headers: ['access-control-allow-credentials', 'vary'],
     limit: {},
     install: {
       fastify: async (app, _config, handler) => {
@@ -123,7 +138,8 @@ export const stacks = [
   {
     name: 'koa-cors',
     peerOf: 'cors',
-    headers: ['vary'],
+    // With a fixed origin it answers every request with it, Origin or not.
+    headers: ['access-control-allow-credentials', 'access-control-allow-origin', 'vary'],
     limit: {},
     install: {
       koa: async (router, _config, handler) => {
