@@ -130,8 +130,10 @@ describe.each(FRAMEWORKS)('the %s example', (framework) => {
         path: `/notes/${'a'.repeat(1100)}`,
         headers: { 'X-Request-Id': requestId(), Authorization: `Bearer ${await reader()}` },
       })
-      expect([400, 414]).toContain(res.status)
       print('a 1100-byte path parameter', res)
+      expect([400, 414]).toContain(res.status)
+      expectProblem(res, res.status)
+      expectSecureHeaders(res, 'a 1100-byte path parameter')
     })
 
     it('creates a note owned by the caller, with its Location, and finds it again', async () => {
@@ -649,10 +651,10 @@ describe.each(FRAMEWORKS)('the %s example', (framework) => {
             'X-Request-Id': requestId(),
           },
         })
+        print(`GET ${path}`, res)
         expectSecureHeaders(res, `GET ${path}`)
         expectProblem(res, 400, 'request.invalid_path')
         expect(res.header('ratelimit')).toBeUndefined()
-        print(`GET ${path}`, res)
       }
     })
 
@@ -716,6 +718,27 @@ describe.each(FRAMEWORKS)('the %s example', (framework) => {
       })
       expectProblem(res, 401, 'auth.invalid_token')
       print('a bad token with a bad id and a bad body', res)
+      const unusable: Record<string, string> = {}
+      for (const [name, body] of [
+        ['an empty', ''],
+        ['a malformed', '{'],
+        ['a 70 KiB', 'x'.repeat(70 * 1024)],
+      ] as const) {
+        const anonymous = await send(app.port, {
+          method: 'POST',
+          path: '/notes',
+          headers: { 'Content-Type': 'application/json', 'X-Request-Id': requestId() },
+          body,
+          from: freshAddress(),
+        })
+        print(`no token with ${name} JSON body`, anonymous)
+        unusable[name] = `${anonymous.status} ${anonymous.json?.code}`
+      }
+      expect(unusable).toEqual({
+        'an empty': '401 auth.missing_token',
+        'a malformed': '401 auth.missing_token',
+        'a 70 KiB': '401 auth.missing_token',
+      })
     })
 
     it('answers the principal budget before the scope check', async () => {

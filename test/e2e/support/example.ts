@@ -34,26 +34,33 @@ export function scenarioFramework(): Framework {
  * packages it runs on) and the server itself. The suite starts the example exactly as `pnpm start`
  * would, without needing pnpm on PATH.
  */
-export function startCommands(framework: Framework): { cwd: string; steps: string[][]; server: string[] } {
+export function startCommands(framework: Framework): { cwd: string; steps: Step[]; server: string[] } {
   const cwd = join(ROOT, 'examples', framework)
   const manifest = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as {
     scripts?: Record<string, string>
   }
   const script = manifest.scripts?.start
   if (!script) throw new Error(`examples/${framework}/package.json has no "start" script`)
-  // `exec node server.js` lets the shell hand the process over: the signals reach Node itself.
-  const commands = script.split('&&').map((part) =>
-    part
-      .trim()
+  // Steps joined by `&&` must succeed; a step followed by `;` may fail, as in the shell.
+  const parts = script.split(/(&&|;)/)
+  const steps: Step[] = []
+  for (let i = 0; i < parts.length; i += 2) {
+    // `exec node server.js` lets the shell hand the process over: the signals reach Node itself.
+    const command = parts[i]!.trim()
       .replace(/^exec\s+/, '')
-      .split(/\s+/),
-  )
-  for (const command of commands)
+      .split(/\s+/)
     if (command[0] !== 'node')
       throw new Error(
         `examples/${framework}: every step of the start script must be "node ...", got "${script}"`,
       )
-  return { cwd, steps: commands.slice(0, -1).map((c) => c.slice(1)), server: commands.at(-1)!.slice(1) }
+    steps.push({ args: command.slice(1), mustSucceed: parts[i + 1] !== ';' })
+  }
+  return { cwd, steps: steps.slice(0, -1), server: steps.at(-1)!.args }
+}
+
+interface Step {
+  args: string[]
+  mustSucceed: boolean
 }
 
 const prepared = new Set<Framework>()
@@ -62,15 +69,15 @@ const prepared = new Set<Framework>()
  * Runs the build steps of an example's start script once per test process, under a lock so that
  * test files running side by side do not build the same packages at the same time.
  */
-function prepare(framework: Framework, cwd: string, steps: string[][]): void {
+function prepare(framework: Framework, cwd: string, steps: Step[]): void {
   if (prepared.has(framework)) return
-  for (const step of steps) {
-    const locked = spawnSync('flock', [BUILD_LOCK, process.execPath, ...step], { cwd, encoding: 'utf8' })
+  for (const { args, mustSucceed } of steps) {
+    const locked = spawnSync('flock', [BUILD_LOCK, process.execPath, ...args], { cwd, encoding: 'utf8' })
     const result =
-      locked.error === undefined ? locked : spawnSync(process.execPath, step, { cwd, encoding: 'utf8' })
-    if (result.status !== 0)
+      locked.error === undefined ? locked : spawnSync(process.execPath, args, { cwd, encoding: 'utf8' })
+    if (result.status !== 0 && mustSucceed)
       throw new Error(
-        `examples/${framework}: "node ${step.join(' ')}" failed:\n${result.stdout}${result.stderr}`,
+        `examples/${framework}: "node ${args.join(' ')}" failed:\n${result.stdout}${result.stderr}`,
       )
   }
   prepared.add(framework)
