@@ -4,6 +4,7 @@ import { auditLines, verifyAudit } from './support/audit.js'
 import { cleanUp, type Example, FRAMEWORKS, startExample } from './support/example.js'
 import { freshAddress } from './support/http.js'
 import { type JwksServer, startJwks } from './support/jwks.js'
+import { eventually } from './support/load.js'
 import { Client, expectProblem } from './support/suite.js'
 
 const POINTS = 6
@@ -25,6 +26,13 @@ describe.each(FRAMEWORKS)('two instances of the %s example on one redis-server',
     jwks = await startJwks()
     const env = { REDIS_URL: redis.url, JWKS_URL: jwks.url, RATE_LIMIT_POINTS: String(POINTS) }
     ;[a, b] = await Promise.all([startExample(framework, env), startExample(framework, env)])
+    // The ready line may come before the Redis connection: the tests start once both count there.
+    const counted = await eventually(async () => {
+      const t = await reader()
+      for (let i = 0; i < POINTS; i++) await one.get('/notes', t)
+      return (await two.get('/notes', t)).status === 429
+    }, 10_000)
+    expect(counted).toBe(true)
   })
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()])
