@@ -4,7 +4,6 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { anyOf, jwt } from '@apiward/auth'
 import { casbin, owner, roles } from '@apiward/authz'
 import { defineGuard } from '@apiward/core'
-import { emptyJsonBodyError } from '@apiward/core/adapter'
 import { ApiError, Unauthorized } from '@apiward/errors'
 import { apiStack } from '@apiward/presets'
 import { bruteForce, redisStore } from '@apiward/ratelimit'
@@ -125,29 +124,6 @@ function parameterLength(paths) {
   )
 }
 
-/**
- * An empty body whose type says JSON is refused before the budgets, as the Node adapters refuse
- * it before any guard (body parsers would hand it on as `{}`): the same answer on Hono, whose
- * requests are not Node's.
- */
-const emptyJsonBody = defineGuard(
-  (ctx) => {
-    const req = ctx.req
-    const malformed = emptyJsonBodyError({
-      method: req.method,
-      headers: {
-        'content-length': req.header('content-length'),
-        'transfer-encoding': req.header('transfer-encoding'),
-        'content-type': req.header('content-type'),
-      },
-      readableEnded: false,
-      readableDidRead: false,
-    })
-    if (malformed !== undefined) throw malformed
-  },
-  { guardName: 'emptyJsonBody', kind: 'validation' },
-)
-
 function redisClient(settings) {
   const options = { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false }
   if (settings.redisClusterNodes !== undefined) {
@@ -196,7 +172,7 @@ export function createSecurity(settings, domain) {
       ...outage,
     },
     realm: REALM,
-    requestChecks: [parameterLength(['/notes/:id']), emptyJsonBody],
+    requestChecks: [parameterLength(['/notes/:id'])],
     apiVersion: {
       supported: ['1', '2'],
       default: '2',

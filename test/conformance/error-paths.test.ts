@@ -252,8 +252,10 @@ describe.each(harnesses.filter((h) => h.framework !== 'express'))(
   },
 )
 
-// Fastify has no parser for other JSON types and answers them 415 before any guard.
-describe.each(harnesses.filter((h) => h.framework !== 'fastify'))(
+// Fastify has no parser for other JSON types and answers them 415 before any guard. Express 5's
+// parser leaves an empty body unread (req.body stays undefined, nothing to mistake for {}), so
+// there the guard that reads the body decides, in its place.
+describe.each(harnesses.filter((h) => h.framework !== 'fastify' && h.name !== 'express5'))(
   '$name adapter: an empty body of a +json type',
   (harness) => {
     let server: RunningServer

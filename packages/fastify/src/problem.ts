@@ -1,3 +1,4 @@
+import { compose, type GuardInput } from '@apiward/core'
 import * as kit from '@apiward/core/adapter'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { contextOf } from './context.js'
@@ -39,20 +40,30 @@ export function sendProblem(req: FastifyRequest, reply: FastifyReply, err: unkno
 /** The handler Fastify's `frameworkErrors` server option takes. */
 export type FrameworkErrorsHandler = (error: Error, request: FastifyRequest, reply: FastifyReply) => void
 
+/** Options of {@link frameworkErrors}: the adapter options, and the app-wide guards whose headers these answers carry. */
+export interface FrameworkErrorsOptions extends kit.AdapterOptions {
+  /** The app-wide guards (the plugin's `guards`): their leading header guards (secure headers, CORS) run on these answers too. */
+  guards?: readonly GuardInput[]
+}
+
 /**
  * A handler for Fastify's `frameworkErrors` server option: Fastify's router answers a malformed
  * URL (400 `request.invalid_path`) and, on Fastify 5, a path parameter over `maxParamLength`
- * (414) before any plugin runs, so only this option turns those answers into problem+json too.
+ * (414) before any plugin runs, so only this option turns those answers into problem+json too,
+ * with the headers of the app-wide header guards given as `guards`.
  *
  * @example
  * ```ts
- * const app = Fastify({ frameworkErrors: frameworkErrors() })
- * await app.register(apiward)
+ * const app = Fastify({ frameworkErrors: frameworkErrors({ guards: [secureHeaders()] }) })
+ * await app.register(apiward, { guards: [secureHeaders()] })
  * ```
  */
-export function frameworkErrors(options: kit.AdapterOptions = {}): FrameworkErrorsHandler {
-  kit.checkAdapterOptions(options, 'frameworkErrors()')
+export function frameworkErrors(options: FrameworkErrorsOptions = {}): FrameworkErrorsHandler {
+  const { guards, ...adapter } = options
+  kit.checkAdapterOptions(adapter, 'frameworkErrors()')
+  const headerGuards = guards === undefined ? undefined : compose(...guards)
   return function apiwardFrameworkErrors(error, request, reply) {
-    sendProblem(request, reply, error, options)
+    if (headerGuards !== undefined) kit.applyHeaderGuards(headerGuards, contextOf(request, reply, adapter))
+    sendProblem(request, reply, error, adapter)
   }
 }

@@ -27,9 +27,6 @@ function afterNext(ctx: ParameterizedContext, options: kit.AdapterOptions): void
 
 // Not an async function: a `then` on the chain's promise costs a request less than an `await`.
 function handleErrors(ctx: ParameterizedContext, next: Next, options: kit.AdapterOptions): Promise<void> {
-  // What the headers already say is refused app-wide; a chunked body is known after its parser.
-  const malformed = kit.emptyJsonBodyError(ctx.req)
-  if (malformed !== undefined) return Promise.resolve(sendProblem(ctx, malformed, options))
   let chain: Promise<unknown>
   try {
     chain = next()

@@ -51,6 +51,7 @@ export {
   type AdapterOptions,
   type Allowed,
   allowHeaderMethods,
+  applyHeaderGuards,
   checkAdapterOptions,
   type Denied,
   forwardedHost,

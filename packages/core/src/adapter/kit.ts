@@ -231,7 +231,7 @@ export function guardFailure(err: unknown): unknown {
  * CORS) on a request refused before its guards ran, so the refusal carries their headers as any
  * denial does. What they throw (a preflight's answer) is dropped: the refusal stands.
  */
-function applyHeaderGuards(guard: Guard, ctx: SecurityContext): void {
+export function applyHeaderGuards(guard: Guard, ctx: SecurityContext): void {
   for (const part of guard.parts ?? [guard]) {
     if (part.kind !== 'headers') return
     try {
@@ -268,10 +268,11 @@ export function runGuard<A, B, C, R>(
   allowed: Allowed<A, B, C, R>,
   denied: Denied<A, B, C, R>,
 ): R | Promise<R> {
-  // After a body parser an empty JSON body reads as `{}`; the guards never see one.
+  // After a body parser an empty JSON body reads as `{}`; the guards never see one. A body no
+  // parser read is left to the guard that reads it (jsonBody()), in its place after authentication.
   const raw = (ctx.req as { raw?: BodyFacts }).raw
-  const malformed = raw === undefined ? undefined : emptyJsonBodyError(raw)
-  if (malformed !== undefined) {
+  const malformed = raw === undefined || guard.readsRawBody === true ? undefined : emptyJsonBodyError(raw)
+  if (malformed !== undefined && ctx.req.body !== undefined) {
     applyHeaderGuards(guard, ctx)
     return denied(a, b, c, ctx, malformed)
   }
