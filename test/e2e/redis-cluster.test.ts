@@ -5,7 +5,7 @@ import { cleanUp, type Example, scenarioFramework, startExample } from './suppor
 import { freshAddress } from './support/http.js'
 import { type JwksServer, startJwks } from './support/jwks.js'
 import { eventually, expectServed, load, sleep } from './support/load.js'
-import { Client, expectProblem } from './support/suite.js'
+import { Client, expectProblem, sharesOneBudget } from './support/suite.js'
 
 const POINTS = 6
 const framework = scenarioFramework()
@@ -20,13 +20,7 @@ describe(`two instances of the ${framework} example on a three-node Redis Cluste
   let users = 0
   const reader = () => jwks.trusted.sign({ sub: `cluster-${++users}`, scope: 'notes:read' })
 
-  const sharedBudget = async () => {
-    const t = await reader()
-    const first: number[] = []
-    for (let i = 0; i < POINTS; i++) first.push((await one.get('/notes', t)).status)
-    const second = (await two.get('/notes', t)).status
-    return first.every((s) => s === 200) && second === 429
-  }
+  const sharedBudget = async () => sharesOneBudget(one, two, await reader(), POINTS)
 
   beforeAll(async () => {
     ;[cluster, jwks] = await Promise.all([startCluster(), startJwks()])

@@ -4,7 +4,7 @@ import { auditLines, verifyAudit } from './support/audit.js'
 import { cleanUp, type Example, scenarioFramework, startExample } from './support/example.js'
 import { type JwksServer, startJwks } from './support/jwks.js'
 import { eventually, expectServed, load, sleep } from './support/load.js'
-import { Client } from './support/suite.js'
+import { Client, sharesOneBudget } from './support/suite.js'
 
 const POINTS = 6
 const framework = scenarioFramework()
@@ -19,14 +19,7 @@ describe(`two instances of the ${framework} example when redis-server is killed 
   let users = 0
   const reader = () => jwks.trusted.sign({ sub: `outage-${++users}`, scope: 'notes:read' })
 
-  /** POINTS requests of one principal on the first instance, then one on the second. */
-  const sharedBudget = async () => {
-    const t = await reader()
-    const first: number[] = []
-    for (let i = 0; i < POINTS; i++) first.push((await one.get('/notes', t)).status)
-    const second = (await two.get('/notes', t)).status
-    return first.every((s) => s === 200) && second === 429
-  }
+  const sharedBudget = async () => sharesOneBudget(one, two, await reader(), POINTS)
 
   beforeAll(async () => {
     redis = await startRedis()

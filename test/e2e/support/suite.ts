@@ -132,3 +132,19 @@ export class Client {
     })
   }
 }
+
+/**
+ * Whether two instances count one budget: `points` requests of one token on the first all pass,
+ * and the next one, on the second instance, is refused with 429.
+ */
+export async function sharesOneBudget(
+  one: Client,
+  two: Client,
+  token: string,
+  points: number,
+): Promise<boolean> {
+  const first: number[] = []
+  for (let i = 0; i < points; i++) first.push((await one.get('/notes', token)).status)
+  const second = (await two.get('/notes', token)).status
+  return first.every((s) => s === 200) && second === 429
+}
