@@ -2,6 +2,8 @@
 
 export const FRAMEWORKS = ['express', 'koa', 'fastify', 'hono']
 
+/** The route every server registers, and the request the load generators send, unless a stack names its own. */
+export const ROUTE = '/hello'
 export const PATH = '/hello?limit=10'
 
 /** The body every stack answers with; the smoke check compares it exactly. */

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer, Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { BODY, FRAMEWORKS, PATH, runsOn, STACKS, stackByName } from './stacks.mjs'
+import { FRAMEWORKS, routeOf, runsOn, STACKS, stackByName } from './stacks.mjs'
 
 export const SERVE = fileURLToPath(new URL('./servers/serve.mjs', import.meta.url))
 
@@ -221,12 +221,13 @@ const TRANSPORT = new Set(['date', 'connection', 'keep-alive', 'content-length',
  * response headers the stack promises beyond the bare route's. Returns those headers, in order.
  */
 export async function smoke(port, stack, tokens, bareHeaders) {
-  const url = `http://127.0.0.1:${port}${PATH}`
+  const { path, body } = routeOf(stack)
+  const url = `http://127.0.0.1:${port}${path}`
   const headers = stack.token ? { authorization: `Bearer ${tokens[stack.token]}` } : {}
   const ok = await fetch(url, { headers })
   const text = await ok.text()
   if (ok.status !== 200) throw new Error(`answered ${ok.status} instead of 200: ${text.slice(0, 300)}`)
-  if (text !== JSON.stringify(BODY)) throw new Error(`answered an unexpected body: ${text.slice(0, 300)}`)
+  if (text !== JSON.stringify(body)) throw new Error(`answered an unexpected body: ${text.slice(0, 300)}`)
   const extra = [...ok.headers].filter(([name]) => !TRANSPORT.has(name) && !bareHeaders?.has(name))
   const promised = stack.limitOf ? stackByName.get(stack.limitOf).headers : stack.headers
   if (bareHeaders && promised) {

@@ -13,17 +13,18 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { fixtures } from './fixtures.mjs'
 import { availability, cleanup, filterFrom, plan, recordLimitHeaders, startServer } from './harness.mjs'
-import { PATH, STACKS, stackByName } from './stacks.mjs'
+import { routeOf, STACKS, stackByName } from './stacks.mjs'
 
 /**
  * The stacks counted when no filter is given: every registered stack but Redis (its round trip is
- * not the server's instructions), the popular stacks and those that check a signature per request
- * (under valgrind each check takes milliseconds: select them with a filter, e.g. `nocache`).
+ * not the server's instructions), the popular stacks (`popular`, `popular-reference-*`) and those
+ * that check a signature per request (under valgrind each check takes milliseconds: select them
+ * with a filter, e.g. `nocache` or `reference`).
  */
 const DEFAULT_STACKS = STACKS.filter(
   (s) =>
     !s.redis &&
-    s.name !== 'popular' &&
+    !s.name.startsWith('popular') &&
     !s.name.includes('nocache') &&
     !/nocache/.test(s.peerOf ?? '') &&
     !/nocache/.test(s.limitOf ?? '') &&
@@ -46,12 +47,12 @@ if (spawnSync('sh', ['-c', 'command -v valgrind && command -v callgrind_control'
 }
 
 /** Sends `n` requests over the agent's keep-alive connections, `CONCURRENCY` at a time. */
-function load(agent, port, n, token) {
+function load(agent, port, n, token, path) {
   const headers = token ? { authorization: `Bearer ${token}` } : {}
   let sent = 0
   const one = () =>
     new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: PATH, agent, headers }, (res) => {
+      const req = request({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
         if (res.statusCode !== 200) reject(new Error(`answered ${res.statusCode}`))
         res.resume()
         res.on('end', resolve)
@@ -106,9 +107,10 @@ async function measure(framework, stack, fixture, dir, run) {
     // runs code the requests do not, and V8 would still be compiling it while counting.
     const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
     try {
-      await load(agent, server.port, WARMUP, token)
+      const { path } = routeOf(stack)
+      await load(agent, server.port, WARMUP, token, path)
       control(server.pid, '--instr=on')
-      await load(agent, server.port, REQUESTS, token)
+      await load(agent, server.port, REQUESTS, token, path)
       control(server.pid, '--instr=off')
     } finally {
       agent.destroy()
@@ -181,6 +183,8 @@ try {
     const bare = rows.bare?.ir
     for (const [name, row] of Object.entries(rows)) {
       row.ratio = bare / row.ir
+      const peers = Object.keys(rows).filter((peer) => stackByName.get(peer)?.peerOf === name)
+      if (peers.length > 0) row.peers = Object.fromEntries(peers.map((peer) => [peer, rows[peer].ir]))
       const limit = rows[`limit-${name}`]
       if (limit) {
         row.limit = limit.ir
@@ -206,16 +210,41 @@ try {
     }
     results[framework] = rows
   }
-  console.log('\ninstructions per request in thousands; /bare = bare / stack, /limit = limit / stack')
+  console.log(
+    '\ninstructions per request in thousands; /bare = bare / stack, /limit = limit / stack, /peer = peer / stack',
+  )
   for (const [framework, rows] of Object.entries(results)) {
     console.log(`\n${framework}`)
     console.log(
-      `${'stack'.padEnd(30)} ${'instr'.padStart(7)} ${'/bare'.padStart(6)} ${'limit'.padStart(7)} ${'/limit'.padStart(6)} ${'beyond'.padStart(7)}`,
+      `${'stack'.padEnd(30)} ${'instr'.padStart(7)} ${'/bare'.padStart(6)} ${'limit'.padStart(7)} ${'/limit'.padStart(6)} ${'beyond'.padStart(7)} ${'/peer'.padStart(6)}`,
     )
     for (const [name, row] of Object.entries(rows)) {
       if (name.startsWith('limit-')) continue
+      const peers = Object.values(row.peers ?? {})
       console.log(
-        `${name.padEnd(30)} ${k(row.ir).padStart(7)} ${row.ratio.toFixed(3).padStart(6)} ${(row.limit ? k(row.limit) : '-').padStart(7)} ${(row.limit ? (row.limit / row.ir).toFixed(3) : '-').padStart(6)} ${(row.limit ? k(row.beyondLimit) : '-').padStart(7)}`,
+        `${name.padEnd(30)} ${k(row.ir).padStart(7)} ${row.ratio.toFixed(3).padStart(6)} ${(row.limit ? k(row.limit) : '-').padStart(7)} ${(row.limit ? (row.limit / row.ir).toFixed(3) : '-').padStart(6)} ${(row.limit ? k(row.beyondLimit) : '-').padStart(7)} ${(peers.length > 0 ? peers.map((p) => (p / row.ir).toFixed(3)).join('/') : '-').padStart(6)}`,
+      )
+    }
+  }
+  // The stacks compared with a limit, the bare route and a peer at once (the reference API's full
+  // stack): what each costs as a multiple of the others, in instructions.
+  const compared = []
+  for (const [framework, rows] of Object.entries(results)) {
+    for (const [name, row] of Object.entries(rows)) {
+      if (row.limit === undefined || row.peers === undefined || rows.bare === undefined) continue
+      for (const [peer, ir] of Object.entries(row.peers)) {
+        compared.push({ framework, name, row, peer, ir, bare: rows.bare.ir })
+      }
+    }
+  }
+  if (compared.length > 0) {
+    console.log('\nstack against its limit, the bare route and its peer: instructions per request, stack / x')
+    console.log(
+      `${'stack'.padEnd(28)} ${'stack'.padStart(7)} ${'limit'.padStart(7)} ${'s-limit'.padStart(7)} ${'s/limit'.padStart(7)} ${'s/bare'.padStart(6)} ${'peer'.padStart(7)} ${'s/peer'.padStart(6)}  peer`,
+    )
+    for (const c of compared) {
+      console.log(
+        `${`${c.framework}/${c.name}`.padEnd(28)} ${k(c.row.ir).padStart(7)} ${k(c.row.limit).padStart(7)} ${k(c.row.beyondLimit).padStart(7)} ${(c.row.ir / c.row.limit).toFixed(3).padStart(7)} ${(c.row.ir / c.bare).toFixed(3).padStart(6)} ${k(c.ir).padStart(7)} ${(c.row.ir / c.ir).toFixed(3).padStart(6)}  ${c.peer}`,
       )
     }
   }

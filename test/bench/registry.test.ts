@@ -13,15 +13,27 @@ interface Stack {
   guards?: unknown
   install?: Record<string, unknown>
   frameworks?: string[]
-  limit?: { work?: unknown; about?: string }
+  limit?: { work?: unknown; about?: string; readsIp?: boolean; readsParams?: boolean }
   limitOf?: string
+  route?: string
+  path?: string
+  body?: unknown
+  strictRouting?: boolean
+  readsParams?: boolean
   peerOf?: string
   headers?: string[]
   budget?: { instructions: number; base?: string; label: string }
 }
 
 describe('the bench stack registry', async () => {
-  const { STACKS, FRAMEWORKS } = (await import(registry)) as { STACKS: Stack[]; FRAMEWORKS: string[] }
+  const { STACKS, FRAMEWORKS, ROUTE, PATH, BODY, routeOf } = (await import(registry)) as {
+    STACKS: Stack[]
+    FRAMEWORKS: string[]
+    ROUTE: string
+    PATH: string
+    BODY: unknown
+    routeOf: (stack: Stack | undefined) => { route: string; path: string; body: unknown }
+  }
   const byName = new Map(STACKS.map((s) => [s.name, s]))
 
   it('loads the stacks of every file in test/bench/stacks, each tagged with its package', () => {
@@ -61,6 +73,58 @@ describe('the bench stack registry', async () => {
         expect(stack.budget.instructions).toBeGreaterThan(0)
         if (stack.budget.base) expect(byName.get(stack.budget.base)?.limit, stack.name).toBeDefined()
       }
+    }
+  })
+
+  it('answers the default route, request and body for a stack that names none', () => {
+    expect(routeOf(byName.get('bare'))).toEqual({ route: ROUTE, path: PATH, body: BODY })
+    expect(routeOf(byName.get('bare')).route).toBe('/hello')
+  })
+
+  it('sends to every stack a request its own route matches, and answers it with a JSON body', () => {
+    for (const stack of STACKS) {
+      const { route, path, body } = routeOf(stack)
+      expect(route, stack.name).toMatch(/^\//)
+      const pattern = new RegExp(`^${route.replace(/:[A-Za-z]+/g, '[^/]+')}$`)
+      expect(path.split('?')[0], `${stack.name} sends a path its route ${route} matches`).toMatch(pattern)
+      expect(JSON.parse(JSON.stringify(body)), stack.name).toEqual(body)
+      if (stack.strictRouting !== undefined) expect(typeof stack.strictRouting, stack.name).toBe('boolean')
+    }
+  })
+
+  it('gives every limit the route, request, body and routing of its stack', () => {
+    for (const stack of STACKS.filter((s) => s.limit)) {
+      const limit = byName.get(`limit-${stack.name}`)
+      expect(limit, stack.name).toBeDefined()
+      expect(routeOf(limit), stack.name).toEqual(routeOf(stack))
+      expect(limit?.strictRouting, stack.name).toBe(stack.strictRouting)
+      expect(limit?.readsParams, stack.name).toBe(stack.limit?.readsParams)
+    }
+  })
+
+  it('hands route parameters only to the limits whose route has some', () => {
+    for (const stack of STACKS.filter((s) => s.limit?.readsParams)) {
+      expect(routeOf(stack).route, stack.name).toContain('/:')
+      expect(typeof stack.limit?.work, `${stack.name} reads parameters, so its limit does work`).toBe(
+        'function',
+      )
+    }
+  })
+
+  it("runs the reference API's full stack on every framework, against its limit and a popular peer on each", () => {
+    const reference = byName.get('reference')
+    expect(reference?.apiward).toBe(true)
+    expect(reference?.frameworks).toBeUndefined()
+    expect(routeOf(reference)).toMatchObject({ route: '/notes/:id', path: '/notes/n1' })
+    expect(reference?.budget).toMatchObject({ instructions: 20000 })
+    expect(reference?.budget?.base).toBeUndefined()
+    expect(byName.get('limit-reference')?.readsIp).toBe(true)
+    for (const fw of FRAMEWORKS) {
+      const peers = STACKS.filter(
+        (s) => s.peerOf === 'reference' && (s.frameworks ?? FRAMEWORKS).includes(fw),
+      )
+      expect(peers, fw).toHaveLength(1)
+      expect(routeOf(peers[0]), fw).toEqual(routeOf(reference))
     }
   })
 })

@@ -22,7 +22,7 @@ import {
   startServer,
   which,
 } from './harness.mjs'
-import { PATH } from './stacks.mjs'
+import { routeOf, stackByName } from './stacks.mjs'
 
 const SECONDS = positive('BENCH_SECONDS', 4)
 const ROUNDS = positive('BENCH_ROUNDS', 3)
@@ -51,7 +51,7 @@ if (!WRK) {
   process.exit(1)
 }
 
-async function wrk(port, seconds, token) {
+async function wrk(port, seconds, token, path) {
   const headers = token ? ['-H', `Authorization: Bearer ${token}`] : []
   const [cmd, args] = pinned(PIN?.load, WRK, [
     '-t1',
@@ -60,7 +60,7 @@ async function wrk(port, seconds, token) {
     '--timeout',
     '5s',
     ...headers,
-    `http://127.0.0.1:${port}${PATH}`,
+    `http://127.0.0.1:${port}${path}`,
   ])
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
@@ -85,9 +85,10 @@ async function measure({ framework, stack }, fixture, bare) {
   try {
     await smoke(server.port, stack, fixture.tokens, stack.name === 'bare' ? undefined : bare.get(framework))
     const token = stack.token ? fixture.tokens[stack.token] : undefined
-    await wrk(server.port, WARMUP, token)
+    const { path } = routeOf(stack)
+    await wrk(server.port, WARMUP, token, path)
     const before = await server.cpu()
-    const run = await wrk(server.port, SECONDS, token)
+    const run = await wrk(server.port, SECONDS, token, path)
     const cpuSeconds = (await server.cpu()) - before
     // A few refusals under load are the stack working (a fail-closed store answering 503 when
     // Redis was starved of CPU for 100 ms); more than 1% would make the numbers meaningless.
@@ -143,13 +144,20 @@ function summarise(configs, runs, failed) {
       s.cpuRatio = bare ? s.reqPerCpuSecond / bare.reqPerCpuSecond : null
       const limit = fw.stacks[`limit-${name}`]
       s.limitRatio = limit ? s.reqPerCpuSecond / limit.reqPerCpuSecond : null
+      const peers = Object.keys(fw.stacks).filter((peer) => stackByName.get(peer)?.peerOf === name)
+      s.peerRatios =
+        peers.length > 0
+          ? Object.fromEntries(
+              peers.map((peer) => [peer, s.reqPerCpuSecond / fw.stacks[peer].reqPerCpuSecond]),
+            )
+          : null
     }
   }
   return frameworks
 }
 
 function printTable(framework, version, stacks) {
-  const rows = [['stack', 'req/s', 'ratio', 'req/CPU-s', '/bare', '/limit', 'spread']]
+  const rows = [['stack', 'req/s', 'ratio', 'req/CPU-s', '/bare', '/limit', '/peer', 'spread']]
   for (const [name, s] of Object.entries(stacks)) {
     rows.push([
       name,
@@ -158,6 +166,11 @@ function printTable(framework, version, stacks) {
       Math.round(s.reqPerCpuSecond).toString(),
       s.cpuRatio?.toFixed(2) ?? '-',
       s.limitRatio?.toFixed(2) ?? '-',
+      s.peerRatios
+        ? Object.values(s.peerRatios)
+            .map((r) => r.toFixed(2))
+            .join('/')
+        : '-',
       s.spread === null ? '-' : `±${Math.round(s.spread * 100)}%`,
     ])
   }
@@ -245,6 +258,9 @@ try {
   }
   const frameworks = summarise(configs, runs, failed)
   const versions = {}
+  console.log(
+    '\nratio = req/s of the stack / bare; /bare, /limit, /peer = req/CPU-s of the stack / bare, its limit, its peer',
+  )
   for (const fw of Object.keys(frameworks)) {
     versions[fw] = (await import(`./servers/${fw}.mjs`)).version
     printTable(fw, versions[fw], frameworks[fw].stacks)

@@ -7,7 +7,9 @@
 // route doing by hand the stack's unavoidable work (see README.md).
 import { readdirSync } from 'node:fs'
 
-export { AUDIENCE, BODY, FRAMEWORKS, ISSUER, PATH, SUBJECT } from './constants.mjs'
+import { BODY, PATH, ROUTE } from './constants.mjs'
+
+export { AUDIENCE, BODY, FRAMEWORKS, ISSUER, PATH, ROUTE, SUBJECT } from './constants.mjs'
 
 /**
  * A stack:
@@ -15,14 +17,24 @@ export { AUDIENCE, BODY, FRAMEWORKS, ISSUER, PATH, SUBJECT } from './constants.m
  * - `apiward: true` and `guards(config)`: the guards given to the adapter's `guard()`, built once.
  *   `adapterOptions`: given to the adapter's `createGuard()` and error handling.
  * - `install`: `{ [framework]: async (app, config, handler) => void }` for stacks that are not
- *   apiward guards (peers): adds the `/hello` route with the peer's middleware. `frameworks`
- *   lists where the stack runs (default: every framework, or the keys of `install`).
+ *   apiward guards (peers): adds the stack's route with the peer's middleware (`handler` answers
+ *   the stack's `body`). `frameworks` lists where the stack runs (default: every framework, or the
+ *   keys of `install`).
+ * - `route`, `path`, `body`: the route pattern the server registers (default `ROUTE`, `/hello`),
+ *   the request the smoke check and both load generators send (default `PATH`,
+ *   `/hello?limit=10`) and the JSON every answer must carry (default `BODY`). A limit answers
+ *   the route, path and body of its stack; see `routeOf()`.
+ * - `strictRouting: true`: the reference API's routing (Express `case sensitive routing` and
+ *   `strict routing`, @koa/router `sensitive` and `strict`, Fastify `maxParamLength: 1024`;
+ *   Hono's defaults are already strict), for the stack and its limit.
  * - `token`: which signed token is sent (the smoke check expects 401 without it). `redis`: needs the
  *   bench's redis-server. `needs(pkgExports)`: a reason when something it needs is missing.
  * - `headers`: response headers the smoke check requires (lower case), beyond the bare route's.
  * - `limit`: `{ work?, about?, readsIp? }`: a `limit-<name>` row is added; `work(config)` returns
  *   the per-request work the limit does by hand, `(authorization) => principal | undefined`
- *   (undefined: 401); `readsIp`: the limit reads the client IP as the framework resolves it.
+ *   (undefined: 401); `readsIp`: the limit reads the client IP as the framework resolves it;
+ *   `readsParams`: `work` gets the route's parameters as a second argument (Express
+ *   `req.params`, Koa `ctx.params`, Fastify `request.params`, Hono `c.req.param()`).
  * - `budget`: `{ instructions, base?, label }`: what the stack may add beyond its limit, in
  *   instructions per request; with `base`, net of what the base stack adds beyond its own limit.
  * - `peerOf`: the apiward stack a peer is compared with.
@@ -70,6 +82,11 @@ function limitOf(stack) {
     token: stack.token,
     work: stack.limit.work,
     readsIp: stack.limit.readsIp,
+    readsParams: stack.limit.readsParams,
+    route: stack.route,
+    path: stack.path,
+    body: stack.body,
+    strictRouting: stack.strictRouting,
     about: `the limit of ${stack.name}: its framework's no-op middleware setting the response headers ${stack.name} sends, by hand${stack.limit.readsIp ? ', reading the client IP the framework resolved' : ''}${stack.limit.work ? `, and ${stack.limit.about}` : ''}`,
   }
 }
@@ -88,6 +105,13 @@ for (const stack of STACKS) {
 }
 
 export const stackByName = new Map(STACKS.map((s) => [s.name, s]))
+
+/** The route a stack's server registers, the request sent to it and the body it answers with. */
+export const routeOf = (stack) => ({
+  route: stack?.route ?? ROUTE,
+  path: stack?.path ?? PATH,
+  body: stack?.body ?? BODY,
+})
 
 /** Whether a stack runs on a framework. */
 export const runsOn = (stack, framework) =>

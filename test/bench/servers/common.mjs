@@ -20,7 +20,12 @@ export async function limitParts(stackName, config) {
   const headers = config.limitHeaders?.[`${config.framework}/${stack.limitOf}`]
   if (!Array.isArray(headers))
     throw new Error(`${stackName}: the runner gave no header list for ${stack.limitOf}`)
-  return { headers, work: stack.work ? await stack.work(config) : undefined, readsIp: stack.readsIp === true }
+  return {
+    headers,
+    work: stack.work ? await stack.work(config) : undefined,
+    readsIp: stack.readsIp === true,
+    readsParams: stack.readsParams === true,
+  }
 }
 
 /** The body a limit server answers a request without its credential with. */

@@ -2,7 +2,7 @@
 // peers and the popular stack.
 import { createRequire } from 'node:module'
 import express from 'express'
-import { AUDIENCE, BODY, ISSUER, stackByName } from '../stacks.mjs'
+import { AUDIENCE, BODY, ISSUER, routeOf, stackByName } from '../stacks.mjs'
 import {
   adapterOptions,
   apiwardGuards,
@@ -15,8 +15,9 @@ import {
 
 export const version = createRequire(import.meta.url)('express/package.json').version
 
-const handler = (_req, res) => {
-  res.json(BODY)
+/** The handler answering `body` as JSON. */
+const answer = (body) => (_req, res) => {
+  res.json(body)
 }
 
 /** Where a limit that reads the client IP puts it, so the read is not optimised away. */
@@ -25,31 +26,37 @@ export let lastIp
 export async function build(name, config) {
   const app = express()
   const stack = stackByName.get(name)
+  const { route, body } = routeOf(stack)
+  const handler = answer(body)
+  if (stack.strictRouting) {
+    app.set('case sensitive routing', true)
+    app.set('strict routing', true)
+  }
   if (name === 'bare') {
-    app.get('/hello', handler)
+    app.get(route, handler)
   } else if (name === 'noop') {
-    app.get('/hello', (_req, _res, next) => next(), handler)
+    app.get(route, (_req, _res, next) => next(), handler)
   } else if (name === 'popular') {
     await popular(app, config)
   } else if (stack.limitOf) {
-    const { headers, work, readsIp } = await limitParts(name, config)
+    const { headers, work, readsIp, readsParams } = await limitParts(name, config)
     const limit = (req, res, next) => {
       for (let i = 0; i < headers.length; i++) res.setHeader(headers[i][0], headers[i][1])
       if (readsIp) lastIp = req.ip
       if (work !== undefined) {
-        const principal = work(req.headers.authorization)
+        const principal = work(req.headers.authorization, readsParams ? req.params : undefined)
         if (principal === undefined) return res.status(401).json(DENIED)
         req.auth = principal
       }
       next()
     }
-    app.get('/hello', limit, handler)
+    app.get(route, limit, handler)
   } else if (stack.install) {
     await stack.install.express(app, config, handler)
   } else {
     const { createGuard, errorHandler } = await import('@apiward/express')
     const guard = createGuard(adapterOptions(name))
-    app.get('/hello', guard(...(await apiwardGuards(name, config))), handler)
+    app.get(route, guard(...(await apiwardGuards(name, config))), handler)
     app.use(errorHandler(adapterOptions(name)))
   }
   return app

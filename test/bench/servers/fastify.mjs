@@ -2,7 +2,7 @@
 // and the popular stack.
 import { createRequire } from 'node:module'
 import { fastify } from 'fastify'
-import { AUDIENCE, BODY, ISSUER, stackByName } from '../stacks.mjs'
+import { AUDIENCE, BODY, ISSUER, routeOf, stackByName } from '../stacks.mjs'
 import {
   adapterOptions,
   apiwardGuards,
@@ -15,40 +15,45 @@ import {
 
 export const version = createRequire(import.meta.url)('fastify/package.json').version
 
-const handler = async () => BODY
+/** The handler answering `body` as JSON. */
+const answer = (body) => async () => body
+const handler = answer(BODY)
 
 /** Where a limit that reads the client IP puts it, so the read is not optimised away. */
 export let lastIp
 
 export async function build(name, config) {
   if (name === 'popular') return popular(config)
-  const app = fastify()
   const stack = stackByName.get(name)
+  // Case-sensitive and strict about trailing slashes are Fastify's defaults.
+  const app = fastify(stack.strictRouting ? { routerOptions: { maxParamLength: 1024 } } : undefined)
+  const { route, body } = routeOf(stack)
+  const handler = answer(body)
   if (name === 'bare') {
-    app.get('/hello', handler)
+    app.get(route, handler)
   } else if (name === 'noop') {
-    app.get('/hello', { onRequest: [(_request, _reply, done) => done()] }, handler)
+    app.get(route, { onRequest: [(_request, _reply, done) => done()] }, handler)
   } else if (stack.limitOf) {
-    const { headers, work, readsIp } = await limitParts(name, config)
+    const { headers, work, readsIp, readsParams } = await limitParts(name, config)
     app.decorateRequest('auth', undefined)
     const onRequest = (request, reply, done) => {
       for (let i = 0; i < headers.length; i++) reply.header(headers[i][0], headers[i][1])
       if (readsIp) lastIp = request.ip
       if (work !== undefined) {
-        const principal = work(request.headers.authorization)
+        const principal = work(request.headers.authorization, readsParams ? request.params : undefined)
         if (principal === undefined) return reply.code(401).send(DENIED)
         request.auth = principal
       }
       done()
     }
-    app.get('/hello', { onRequest: [onRequest] }, handler)
+    app.get(route, { onRequest: [onRequest] }, handler)
   } else if (stack.install) {
     await stack.install.fastify(app, config, handler)
   } else {
     const { apiward, createGuard } = await import('@apiward/fastify')
     const guard = createGuard(adapterOptions(name))
     await app.register(apiward, adapterOptions(name))
-    app.get('/hello', { ...guard(...(await apiwardGuards(name, config))) }, handler)
+    app.get(route, { ...guard(...(await apiwardGuards(name, config))) }, handler)
   }
   return app
 }

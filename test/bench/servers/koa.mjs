@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module'
 import Router from '@koa/router'
 import Koa from 'koa'
-import { AUDIENCE, BODY, ISSUER, stackByName } from '../stacks.mjs'
+import { AUDIENCE, BODY, ISSUER, routeOf, stackByName } from '../stacks.mjs'
 import {
   adapterOptions,
   apiwardGuards,
@@ -16,8 +16,9 @@ import {
 
 export const version = createRequire(import.meta.url)('koa/package.json').version
 
-const handler = (ctx) => {
-  ctx.body = BODY
+/** The handler answering `body` as JSON. */
+const answer = (body) => (ctx) => {
+  ctx.body = body
 }
 
 /** Where a limit that reads the client IP puts it, so the read is not optimised away. */
@@ -25,22 +26,24 @@ export let lastIp
 
 export async function build(name, config) {
   const app = new Koa()
-  const router = new Router()
   const stack = stackByName.get(name)
+  const router = new Router(stack.strictRouting ? { sensitive: true, strict: true } : undefined)
+  const { route, body } = routeOf(stack)
+  const handler = answer(body)
   if (name === 'bare') {
-    router.get('/hello', handler)
+    router.get(route, handler)
   } else if (name === 'noop') {
-    router.get('/hello', (_ctx, next) => next(), handler)
+    router.get(route, (_ctx, next) => next(), handler)
   } else if (name === 'popular') {
     await popular(app, router, config)
   } else if (stack.limitOf) {
-    const { headers, work, readsIp } = await limitParts(name, config)
+    const { headers, work, readsIp, readsParams } = await limitParts(name, config)
     const limit = (ctx, next) => {
       const res = ctx.res
       for (let i = 0; i < headers.length; i++) res.setHeader(headers[i][0], headers[i][1])
       if (readsIp) lastIp = ctx.ip
       if (work !== undefined) {
-        const principal = work(ctx.req.headers.authorization)
+        const principal = work(ctx.req.headers.authorization, readsParams ? ctx.params : undefined)
         if (principal === undefined) {
           ctx.status = 401
           ctx.body = DENIED
@@ -50,14 +53,14 @@ export async function build(name, config) {
       }
       return next()
     }
-    router.get('/hello', limit, handler)
+    router.get(route, limit, handler)
   } else if (stack.install) {
     await stack.install.koa(router, config, handler)
   } else {
     const { createGuard, errorHandler } = await import('@apiward/koa')
     const guard = createGuard(adapterOptions(name))
     app.use(errorHandler(adapterOptions(name)))
-    router.get('/hello', guard(...(await apiwardGuards(name, config))), handler)
+    router.get(route, guard(...(await apiwardGuards(name, config))), handler)
   }
   app.use(router.routes())
   return app.callback()
