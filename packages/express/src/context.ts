@@ -5,7 +5,7 @@ import { expressRequest } from './request.js'
 
 /** Express serialises a handler's object body in `res.json`, so transformers hook there. */
 class ExpressBinding extends kit.NodeBinding {
-  interceptSend(ctx: SecurityContext): void {
+  override interceptSend(ctx: SecurityContext): void {
     const res = this.res as Response
     const json = res.json
     res.json = function transformedJson(this: Response, body: unknown) {

@@ -39,7 +39,7 @@ class FastifyBinding extends kit.NodeBinding {
     if (!this.res.headersSent) this.#reply.header(name, value)
   }
 
-  interceptSend(): void {
+  override interceptSend(): void {
     this.#reply.serializer(serializeTransformed)
   }
 }

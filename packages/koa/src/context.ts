@@ -4,12 +4,9 @@ import * as kit from '@apiward/core/adapter'
 import type { ParameterizedContext } from 'koa'
 import { koaRequest } from './request.js'
 
-/** Koa serialises the body after the middleware chain, where the guard that allowed applies transformers. */
-class KoaBinding extends kit.NodeBinding {
-  interceptSend(): void {}
-}
-
-const bind = (res: ServerResponse) => new KoaBinding(res)
+// Koa serialises the body after the middleware chain, where the guard that allowed applies the
+// transformers: the kit's binding as it is.
+const bind = (res: ServerResponse) => new kit.NodeBinding(res)
 
 /**
  * The request's `SecurityContext`, created on first use. Every `guard()` and the error handler

@@ -18,7 +18,9 @@ const koaError = (ctx: ParameterizedContext, err: unknown) =>
 function afterNext(ctx: ParameterizedContext, options: kit.AdapterOptions): void {
   // A bare error status: nothing answered (404), or `ctx.status = 401` without a body; a body set
   // to null on purpose (`_explicitNullBody`) is an empty answer, not a missing one.
-  const status = ctx.status
+  // Koa's `ctx.status` is `ctx.res.statusCode` behind two delegated getters; on the answered
+  // path one plain read decides.
+  const status = ctx.res.statusCode
   if (status < 400 || status > 599 || ctx.body != null || ctx.respond === false || ctx.headerSent) return
   if ((ctx.response as { _explicitNullBody?: boolean })._explicitNullBody === true) return
   const allow = ctx.response.get('Allow')

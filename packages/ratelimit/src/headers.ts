@@ -32,3 +32,26 @@ export function secondsUntil(resetAt: number, now: number): number {
 export function serviceLimitItem(prefix: string, remaining: number, seconds: number): string {
   return `${prefix}${Math.max(remaining, 0)};t=${seconds}`
 }
+
+/**
+ * The items of one window's `RateLimit` member, as {@link serviceLimitItem} writes them: the
+ * `;t=` end is kept while its seconds stay the same (they change once a second, the quota left on
+ * every request), so a request converts one number instead of two.
+ */
+export class ServiceLimitItems {
+  readonly #prefix: string
+  #seconds = -1
+  #end = ''
+
+  constructor(window: HeaderWindow) {
+    this.#prefix = serviceLimitPrefix(window)
+  }
+
+  item(remaining: number, seconds: number): string {
+    if (seconds !== this.#seconds) {
+      this.#end = `;t=${seconds}`
+      this.#seconds = seconds
+    }
+    return `${this.#prefix}${Math.max(remaining, 0)}${this.#end}`
+  }
+}

@@ -15,7 +15,7 @@ import { TooManyRequests } from '@apiward/errors'
 import { type CallbackSite, callbackFailed, wrongAnswer } from './callbacks.js'
 import { type ClientIpOptions, ipResolver } from './client-ip.js'
 import { DeploymentChecks, type RequestRecord } from './deployment.js'
-import { policyField, secondsUntil, serviceLimitItem, serviceLimitPrefix } from './headers.js'
+import { policyField, ServiceLimitItems, secondsUntil } from './headers.js'
 import { type KeyOptions, keyBuilder } from './keys.js'
 import { memoryStore } from './memory-store.js'
 import { integerOption, MAX_DURATION, nameOption, warnIfMilliseconds } from './options.js'
@@ -177,7 +177,8 @@ interface Window {
   readonly name: string
   readonly points: number
   readonly duration: number
-  readonly itemPrefix: string
+  /** Builds this window's `RateLimit` items. */
+  readonly items: ServiceLimitItems
 }
 
 const WINDOW_OPTIONS = { points: true, duration: true, name: true } satisfies KnownOptions<RateLimitWindow>
@@ -216,7 +217,7 @@ function readWindows(options: RateLimitOptions, name: string, where: string): Wi
       name: policy,
       points,
       duration,
-      itemPrefix: serviceLimitPrefix({ name: policy, points, duration }),
+      items: new ServiceLimitItems({ name: policy, points, duration }),
     })
   }
   return windows
@@ -326,7 +327,7 @@ export function rateLimit(options: RateLimitOptions): Guard {
         {
           ...window,
           points,
-          itemPrefix: serviceLimitPrefix({ name: window.name, points, duration: window.duration }),
+          items: new ServiceLimitItems({ name: window.name, points, duration: window.duration }),
         },
       ],
       `:q${points}`,
@@ -408,7 +409,7 @@ export function rateLimit(options: RateLimitOptions): Guard {
         if (seconds > retryAfter) retryAfter = seconds
       }
       if (standard) {
-        const item = serviceLimitItem(window.itemPrefix, remaining, seconds)
+        const item = window.items.item(remaining, seconds)
         field = i === 0 ? item : `${field}, ${item}`
       }
       if (remaining < tightestRemaining) {

@@ -37,10 +37,11 @@ export function hookWriteHead(res: ServerResponse, ctx: SecurityContext): void {
 /**
  * The response binding of a Node `ServerResponse`: headers set only while they can be, list
  * headers and removals applied through a `writeHead` hook, the end of the response watched with
- * one `close` listener. Adapters extend it with how their framework serialises a body
- * (`interceptSend`).
+ * one `close` listener. Adapters whose framework serialises a body before it is written extend it
+ * with `interceptSend`; one that serialises after the middleware (Koa) uses it as it is, which
+ * also spares a subclass's forwarding constructor on every request.
  */
-export abstract class NodeBinding implements ResponseBinding {
+export class NodeBinding implements ResponseBinding {
   readonly res: ServerResponse
 
   constructor(res: ServerResponse) {
@@ -64,7 +65,8 @@ export abstract class NodeBinding implements ResponseBinding {
     res.once('close', () => ctx.finish(res.statusCode, !res.writableFinished))
   }
 
-  abstract interceptSend(ctx: SecurityContext): void
+  /** Applies the context's `onSend` transformers to the body the framework sends. Default: nothing (see above). */
+  interceptSend(_ctx: SecurityContext): void {}
 }
 
 const kContext = Symbol.for('apiward.context')
