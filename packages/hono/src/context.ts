@@ -14,7 +14,7 @@ type BodyCache = Record<string, Promise<unknown> | undefined>
 
 /**
  * What guards read of a Hono context: route parameters, the route pattern the router matched,
- * and the body seam through `c.req`: the bytes a guard read land in `c.req`'s body cache (so
+ * the headers they set as `c.header()` sets them, and the body seam through `c.req`: the bytes a guard read land in `c.req`'s body cache (so
  * `c.req.arrayBuffer()` still reads them), and the value it parsed is the request's validated
  * `json` (`c.req.valid('json')`) and what `c.req.json()` returns.
  */
@@ -38,6 +38,9 @@ export const honoRequest: kit.FetchReader<Context> = {
   bodyRead: (c, body) => {
     ;(c.req.bodyCache as BodyCache).arrayBuffer = Promise.resolve(body.buffer)
   },
+  setHeader: (c, name, value) => c.header(name, value),
+  // The headers `c.header()` fills, which `c.json()` and the others build their response on.
+  ownHeaders: (c) => (c.finalized ? undefined : c.body(null).headers),
 }
 
 /**
@@ -49,35 +52,11 @@ export function contextOf(c: Context, config: Configuration): SecurityContext {
 }
 
 /**
- * Runs `next()` as the guard that made the request's context, which finishes the response once
- * the rest of the chain answered: the error handler and `notFound()` leave it that work.
- */
-export const own: (c: Context, next: () => Promise<void>) => Promise<void> = kit.runOwned
-
-/**
  * Finishes an answer of the request (headers guards set, transformers, `onFinish`), unless the
- * guard that owns the context is still waiting for it (`own`), which finishes it then.
+ * guard that owns the context is still waiting for it, which finishes it then.
  */
-export const finish: (c: Context, ctx: SecurityContext, response: Response) => Response | Promise<Response> =
+export const finish: (ctx: SecurityContext, response: Response) => Response | Promise<Response> =
   kit.finishOwned
-
-/**
- * Replaces `c.res` with a finished response. Hono's `c.res` setter copies the old response's
- * headers onto a new one, which would bring back a header a guard removed, so the old one goes
- * first.
- */
-export function finishRes(c: Context, ctx: SecurityContext): void | Promise<void> {
-  const response = c.res
-  const finished = kit.finishOwned(c, ctx, response, true)
-  if (finished instanceof Promise) return finished.then((done) => replaceRes(c, response, done))
-  replaceRes(c, response, finished)
-}
-
-function replaceRes(c: Context, response: Response, finished: Response): void {
-  if (finished === response) return
-  c.res = undefined
-  c.res = finished
-}
 
 /**
  * What a guard stored for the handler under a typed key (`createKey<T>()`): validated input, a

@@ -30,7 +30,7 @@ export function errorHandler(options: HonoOptions = {}): ErrorHandler {
   return function apiwardErrorHandler(err: Error, c: Context) {
     const ctx = contextOf(c, config)
     const target = (ctx.req as kit.FetchRequest<Context>).target
-    return finish(c, ctx, kit.outcomeResponse(ctx, honoError(err, target), config))
+    return finish(ctx, kit.outcomeResponse(ctx, honoError(err, target), config))
   }
 }
 
@@ -50,7 +50,7 @@ export function notFound(app: Hono, options: HonoOptions = {}): NotFoundHandler 
   return function apiwardNotFound(c: Context) {
     const ctx = contextOf(c, config)
     const outcome = kit.unmatchedRoute(ctx.req.method, kit.tableMethods(app, c.req.path))
-    return finish(c, ctx, kit.outcomeResponse(ctx, outcome, config))
+    return finish(ctx, kit.outcomeResponse(ctx, outcome, config))
   }
 }
 

@@ -1,7 +1,7 @@
-import { Answer, compose, type GuardInput } from '@apiward/core'
+import { compose, type GuardInput } from '@apiward/core'
 import * as kit from '@apiward/core/adapter'
-import type { Context, MiddlewareHandler, Next } from 'hono'
-import { contextOf, finish, finishRes, own } from './context.js'
+import type { Context, MiddlewareHandler } from 'hono'
+import { contextOf } from './context.js'
 import { configure, type HonoOptions } from './options.js'
 
 /** Options of {@link createGuard}: the adapter options, `trustProxy` and `routing`. */
@@ -9,9 +9,6 @@ export type HonoGuardOptions = HonoOptions
 
 /** The `guard()` function of {@link createGuard}. */
 export type HonoGuard = (...guards: GuardInput[]) => MiddlewareHandler
-
-const passed = (): undefined => undefined
-const failed = (_a: unknown, _b: unknown, _c: unknown, _ctx: unknown, failure: unknown): unknown => failure
 
 /**
  * Builds a `guard()` bound to options (trusted proxies, routing policy, events bus, problem type
@@ -29,36 +26,23 @@ const failed = (_a: unknown, _b: unknown, _c: unknown, _ctx: unknown, failure: u
  */
 export function createGuard(options: HonoGuardOptions = {}): HonoGuard {
   const config = configure(options, 'createGuard()')
-  const forward = options.forwardErrors === true
+  const hooks: kit.FetchMiddlewareHooks<Context> = {
+    context: (c) => contextOf(c, config),
+    // Only an established principal is written: Hono's variables are a map per request.
+    passed: (c, ctx) => {
+      if (ctx.principal !== undefined) c.set('auth', ctx.principal)
+    },
+    response: (c) => c.res,
+    // Hono's `c.res` setter copies the old response's headers onto the new one, which would bring
+    // back a header a guard removed, so the old one goes first.
+    replace: (c, response) => {
+      c.res = undefined
+      c.res = response
+    },
+  }
   return function guard(...guards: GuardInput[]): MiddlewareHandler {
     const composed = compose(...guards)
-    return kit.markGuards(async function apiwardGuard(c: Context, next: Next): Promise<Response | undefined> {
-      const owner = kit.contextIn(c) === undefined
-      const ctx = contextOf(c, config)
-      const ran = kit.runGuard(composed, ctx, c, undefined, undefined, passed, failed)
-      const failure = ran instanceof Promise ? await ran : ran
-      if (failure !== undefined) {
-        if (forward && failure instanceof Error && !Answer.is(failure)) throw failure
-        const answer = kit.outcomeResponse(ctx, failure, config)
-        return owner ? finish(c, ctx, answer) : answer
-      }
-      // Only an established principal is written: Hono's variables are a map per request.
-      if (ctx.principal !== undefined) c.set('auth', ctx.principal)
-      if (!owner) {
-        await next()
-        return undefined
-      }
-      try {
-        await own(c, next)
-      } catch (err) {
-        // Hono hands its error handler only Errors; a thrown null or string comes up to here.
-        c.res = undefined
-        c.res = kit.outcomeResponse(ctx, kit.guardFailure(err), config)
-      }
-      const finishing = finishRes(c, ctx)
-      if (finishing !== undefined) await finishing
-      return undefined
-    }, composed)
+    return kit.markGuards(kit.fetchMiddleware(composed, config, hooks), composed)
   }
 }
 

@@ -1,6 +1,7 @@
 import { ApiError, BadRequest, InternalServerError, PayloadTooLarge, toProblem } from '@apiward/errors'
+import { Answer } from '../answer.js'
 import type { SecurityContext } from '../context.js'
-import { compose, type GuardInput } from '../guard.js'
+import { compose, type Guard, type GuardInput } from '../guard.js'
 import { mediaTypeMatches, mediaTypeOf } from '../media-type.js'
 import { booleanOption, checkOptions, type KnownOptions } from '../options.js'
 import { EXACT_ROUTER, type RoutingPolicy } from '../path.js'
@@ -19,6 +20,7 @@ import {
   guardFailure,
   logUnexpectedError,
   markGuards,
+  runGuard,
 } from './kit.js'
 import { contextIn } from './node.js'
 import { compileTrustProxy, type TrustFn, type TrustProxy } from './trust-proxy.js'
@@ -279,12 +281,9 @@ export function httpExceptionError(
   return new ApiError(exception.status, { headers, cause: err })
 }
 
-const kBinding = Symbol('apiward.fetch.binding')
-const kActive = Symbol('apiward.fetch.active')
-
-interface Owned {
-  [kBinding]?: FetchBinding
-  [kActive]?: boolean
+/** The binding of a {@link fetchContextFor} context, kept on its request view. */
+function bindingOf(ctx: SecurityContext): FetchBinding {
+  return (ctx.req as FetchRequest<unknown>).binding!
 }
 
 /**
@@ -307,40 +306,118 @@ export function fetchContextFor<F extends object>(
     routing: config.routing,
     secureServer: config.secureServer,
   })
-  const binding = new FetchBinding(request)
-  ;(holder as Owned)[kBinding] = binding
+  const binding = new FetchBinding(request, holder, reader)
+  view.binding = binding
   return createFetchContext(holder, view, binding, config)
-}
-
-/**
- * Runs `next()` as the guard that made the request's context, which finishes the response once
- * the rest of the chain answered: the error handler and the not-found handler leave it that work.
- */
-export async function runOwned(holder: object, next: () => Promise<void>): Promise<void> {
-  const owned = holder as Owned
-  owned[kActive] = true
-  try {
-    await next()
-  } finally {
-    owned[kActive] = false
-  }
 }
 
 /**
  * Finishes an answer of the request of a {@link fetchContextFor} context (headers guards set,
  * transformers, `onFinish`), unless the guard that owns the context is still waiting for it
- * ({@link runOwned}), which finishes it then; `always` finishes it regardless (that guard's own
+ * ({@link fetchMiddleware}), which finishes it then; `always` finishes it regardless (that guard's own
  * finishing).
  */
 export function finishOwned(
-  holder: object,
   ctx: SecurityContext,
   response: Response,
   always = false,
 ): Response | Promise<Response> {
-  const owned = holder as Owned
-  if (!always && owned[kActive] === true) return response
-  return finishResponse(ctx, owned[kBinding]!, response)
+  const binding = bindingOf(ctx)
+  if (!always && binding.active) return response
+  return finishResponse(ctx, binding, response)
+}
+
+/** What a fetch framework's middleware tells {@link fetchMiddleware} about its request `F` (Hono's `c`). */
+export interface FetchMiddlewareHooks<F> {
+  /** The request's context, made on first use with {@link fetchContextFor}. */
+  readonly context: (framework: F) => SecurityContext
+  /** Hands the handler what the guards established, once they let the request on (Hono: `c.set('auth', ...)`). */
+  readonly passed: (framework: F, ctx: SecurityContext) => void
+  /** The response the rest of the chain left (Hono: `c.res`). */
+  readonly response: (framework: F) => Response
+  /** Replaces it with the finished one, or with the answer to what the rest of the chain threw. */
+  readonly replace: (framework: F, response: Response) => void
+}
+
+/**
+ * The middleware of a fetch framework's `guard()` (Hono's `(c, next)`): runs the composed guard
+ * on the request's context; the first that denies answers (problem+json, an `answerNow()` answer
+ * as it is, finished with the headers guards set), or is thrown to the framework's error handling
+ * with `forwardErrors` (never an `answerNow()` answer). Otherwise the request goes on with
+ * `next()`, and the guard that made the context finishes the response the rest of the chain left
+ * (headers, transformers, `onFinish`), after the framework's error handling answered, or answers
+ * what came up to it itself. A guard that completes synchronously goes on synchronously: the only
+ * promise hop it adds is the one that waits for `next()`.
+ */
+export function fetchMiddleware<F extends object>(
+  composed: Guard,
+  config: FetchConfiguration,
+  hooks: FetchMiddlewareHooks<F>,
+): (framework: F, next: () => Promise<void>) => Promise<Response | undefined> {
+  const forward = config.forwardErrors === true
+  const finishChain = (framework: F, ctx: SecurityContext): undefined | Promise<undefined> => {
+    const response = hooks.response(framework)
+    const finished = finishResponse(ctx, bindingOf(ctx), response)
+    if (finished instanceof Promise) return finished.then((done) => replaceWith(framework, response, done))
+    return replaceWith(framework, response, finished)
+  }
+  const replaceWith = (framework: F, response: Response, finished: Response): undefined => {
+    if (finished !== response) hooks.replace(framework, finished)
+    return undefined
+  }
+  const done = (framework: F, ctx: SecurityContext): undefined | Promise<undefined> => {
+    bindingOf(ctx).active = false
+    return finishChain(framework, ctx)
+  }
+  const failed = (framework: F, ctx: SecurityContext, err: unknown): undefined | Promise<undefined> => {
+    bindingOf(ctx).active = false
+    // The framework's error handling takes only Errors; anything else thrown comes up to here.
+    hooks.replace(framework, outcomeResponse(ctx, guardFailure(err), config))
+    return finishChain(framework, ctx)
+  }
+  const allowed = (
+    framework: F,
+    next: () => Promise<void>,
+    owner: boolean,
+    ctx: SecurityContext,
+  ): Promise<undefined> => {
+    hooks.passed(framework, ctx)
+    if (!owner) return next() as Promise<undefined>
+    bindingOf(ctx).active = true
+    return next().then(
+      () => done(framework, ctx),
+      (err: unknown) => failed(framework, ctx, err),
+    )
+  }
+  const denied = (
+    _framework: F,
+    _next: unknown,
+    owner: boolean,
+    ctx: SecurityContext,
+    failure: unknown,
+  ): Promise<Response> => {
+    if (forward && failure instanceof Error && !Answer.is(failure)) return Promise.reject(failure)
+    const answer = outcomeResponse(ctx, failure, config)
+    return Promise.resolve(owner ? finishOwned(ctx, answer) : answer)
+  }
+  return function apiwardGuard(framework: F, next: () => Promise<void>): Promise<Response | undefined> {
+    try {
+      const owner = contextIn(framework) === undefined
+      const ctx = hooks.context(framework)
+      // `allowed` and `denied` return promises, so this is one whether the guard was synchronous or not.
+      return runGuard<F, () => Promise<void>, boolean, Promise<Response | undefined>>(
+        composed,
+        ctx,
+        framework,
+        next,
+        owner,
+        allowed,
+        denied,
+      ) as Promise<Response | undefined>
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
 }
 
 /** A value as JSON text, `undefined` for one JSON cannot hold (a `BigInt`, a cycle). */

@@ -31,6 +31,20 @@ export interface FetchReader<F> {
   readonly setBody: (request: F, value: unknown) => void
   /** Called once the raw body was read, so the handler can still read it. */
   readonly bodyRead?: (request: F, body: Uint8Array) => void
+  /**
+   * Sets (a string) or removes (`undefined`) a response header through the framework's own call
+   * (Hono's `c.header()`), so the response the handler builds through the framework carries the
+   * headers guards set as the framework's own, with no second pass when it is finished. Default:
+   * the headers are only added when the response is finished.
+   */
+  readonly setHeader?: (request: F, name: string, value: string | undefined) => void
+  /**
+   * The `Headers` object the framework builds the handler's response on, once `setHeader` put a
+   * header there (Hono's prepared headers), `undefined` when it cannot say: a response that
+   * carries this very object has every header guards set (and what the handler did with them
+   * after), so finishing it adds none. Any other response gets them when it is finished.
+   */
+  readonly ownHeaders?: (request: F) => Headers | undefined
 }
 
 /** What a fetch view needs of the server besides the `Request`: its bindings and the trust in proxies. */
@@ -56,7 +70,7 @@ export interface FetchServerFacts {
 const URL_SCHEME_FROM_CLIENT = typeof (globalThis as { Deno?: unknown }).Deno === 'object'
 
 interface NodeEnv {
-  incoming?: Pick<IncomingMessage, 'url' | 'rawHeaders' | 'socket'>
+  incoming?: Pick<IncomingMessage, 'url' | 'headers' | 'rawHeaders' | 'socket'>
 }
 interface DenoEnv {
   remoteAddr?: { hostname?: unknown }
@@ -119,6 +133,10 @@ export class FetchRequest<F> implements SecurityRequest {
   readonly request: Request
   /** The framework's own request object (Hono's `Context`, or the `Request` itself). */
   readonly framework: F
+  /** The Node request behind it where `@hono/node-server` serves it, `undefined` elsewhere. */
+  readonly incoming: NodeEnv['incoming'] | undefined
+  /** The response binding of the request's context, where the kit keeps it (`fetchContextFor`). */
+  binding: FetchBinding | undefined = undefined
   readonly #reader: FetchReader<F>
   readonly #facts: FetchServerFacts
   #url: URL | undefined
@@ -131,6 +149,7 @@ export class FetchRequest<F> implements SecurityRequest {
   constructor(request: Request, framework: F, reader: FetchReader<F>, facts: FetchServerFacts) {
     this.request = request
     this.framework = framework
+    this.incoming = incomingOf(facts.env)
     this.#reader = reader
     this.#facts = facts
   }
@@ -143,7 +162,7 @@ export class FetchRequest<F> implements SecurityRequest {
   /** The request target: as the client sent it on Node, the URL's path and query elsewhere. */
   get target(): string {
     if (this.#target === undefined) {
-      const raw = incomingOf(this.#facts.env)?.url
+      const raw = this.incoming?.url
       this.#target = typeof raw === 'string' && raw !== '' ? raw : this.#parsed.pathname + this.#parsed.search
     }
     return this.#target
@@ -190,7 +209,7 @@ export class FetchRequest<F> implements SecurityRequest {
       const forwarded = firstListValue(this.header('x-forwarded-proto'))
       if (forwarded !== undefined) return forwarded.toLowerCase() === 'https' ? 'https' : 'http'
     }
-    const incoming = incomingOf(this.#facts.env)
+    const incoming = this.incoming
     // The connection decides: an absolute-form `https://` target on a plain connection names a
     // scheme the client merely wrote, which Deno (not Node, not Bun) puts into the URL.
     if (incoming !== undefined)
@@ -254,7 +273,7 @@ export class FetchRequest<F> implements SecurityRequest {
 
   /** TLS peer information where the server exposes the socket (`@hono/node-server` over `https`). */
   get tls(): TlsInfo | undefined {
-    return tlsInfo(incomingOf(this.#facts.env)?.socket)
+    return tlsInfo(this.incoming?.socket)
   }
 
   header(name: string): string | undefined {
@@ -262,7 +281,7 @@ export class FetchRequest<F> implements SecurityRequest {
   }
 
   headerValues(name: string): readonly string[] | undefined {
-    const incoming = incomingOf(this.#facts.env)
+    const incoming = this.incoming
     if (incoming === undefined) {
       const value = this.request.headers.get(name)
       return value === null ? undefined : [value]
@@ -352,31 +371,58 @@ export async function readWebBody(request: Request, limit: number): Promise<Uint
 /**
  * The response binding of a fetch handler: headers guards set are collected and applied to the
  * `Response` the handler returns (`finishResponse`), where a header the handler set itself wins;
- * the end of the response is the moment it is handed back, or the request's `signal` aborting
- * (the client went away) before that.
+ * with a reader that has `setHeader` they also go through the framework's own call at once. The
+ * end of the response is the moment it is handed back, or the request's `signal` aborting (the
+ * client went away) before that.
  */
 export class FetchBinding implements ResponseBinding {
   /** The headers guards set, by lower-case name (a `Map`: a WHATWG `Headers` costs more to fill and walk). */
   readonly headers: Map<string, string> = new Map()
+  /**
+   * The framework's `Headers` the guards' headers went to (`FetchReader.ownHeaders`): a response
+   * that carries this object already has them.
+   */
+  ownHeaders: Headers | undefined = undefined
+  /** Whether a list header or a removal waits for `ctx.applySendHeaders()` at finishing. */
+  sendHooked = false
+  /** Whether the guard that made the context waits for the rest of the chain, and finishes its answer then. */
+  active = false
   readonly #request: Request
+  readonly #framework: unknown
+  // `never`: any framework's reader, only ever called with the framework request it came with.
+  readonly #set: FetchReader<never>['setHeader']
+  readonly #own: FetchReader<never>['ownHeaders']
 
-  constructor(request: Request) {
+  constructor(request: Request, framework?: unknown, reader?: FetchReader<never>) {
     this.#request = request
+    this.#framework = framework
+    this.#set = reader?.setHeader
+    this.#own = reader?.ownHeaders
   }
 
   setHeader(name: string, value: string): void {
-    this.headers.set(name.toLowerCase(), value)
+    const key = name.toLowerCase()
+    this.headers.set(key, value)
+    const set = this.#set
+    if (set === undefined) return
+    set(this.#framework as never, key, value)
+    if (this.ownHeaders === undefined && this.#own !== undefined)
+      this.ownHeaders = this.#own(this.#framework as never)
   }
 
   removeHeader(name: string): void {
-    this.headers.delete(name.toLowerCase())
+    const key = name.toLowerCase()
+    this.headers.delete(key)
+    this.#set?.(this.#framework as never, key, undefined)
   }
 
   /** Transformers run in `finishResponse`, which knows when the handler's body is JSON. */
   interceptSend(): void {}
 
   /** List headers and removals are applied in `finishResponse`. */
-  hookSendHeaders(): void {}
+  hookSendHeaders(): void {
+    this.sendHooked = true
+  }
 
   watchFinish(ctx: SecurityContext): void {
     // Read only here: a server's lightweight request (@hono/node-server) makes its signal on first use.
@@ -398,6 +444,10 @@ export function createFetchContext<F>(
   binding: FetchBinding,
   options: AdapterOptions,
 ): SecurityContext {
+  // Served by @hono/node-server: the Node request's headers, as the Node adapters read them (a
+  // repeated header joined with `, `, which is no well-formed ID), without a WHATWG `Headers`.
+  const incoming = view.incoming
+  if (incoming !== undefined) return createContext(holder, view, binding, incoming.headers, options)
   const name =
     typeof options.requestIdHeader === 'string' ? options.requestIdHeader.toLowerCase() : REQUEST_ID_HEADER
   const value = view.request.headers.get(name)
@@ -414,7 +464,10 @@ function isTransformable(response: Response): boolean {
 }
 
 function applyHeaders(ctx: SecurityContext, binding: FetchBinding, headers: Headers): void {
-  for (const [name, value] of binding.headers) if (!headers.has(name)) headers.set(name, value)
+  // A response built on the framework's headers has them already, with the handler's changes.
+  if (headers !== binding.ownHeaders && binding.headers.size !== 0)
+    for (const [name, value] of binding.headers) if (!headers.has(name)) headers.set(name, value)
+  if (!binding.sendHooked) return
   ctx.applySendHeaders({
     getHeader: (name) => headers.get(name) ?? undefined,
     setHeader: (name, value) => headers.set(name, value),

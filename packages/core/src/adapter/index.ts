@@ -31,10 +31,12 @@ export {
   type FetchAdapterOptions,
   type FetchConfiguration,
   type FetchGuardOptions,
+  type FetchMiddlewareHooks,
   fetchContextFor,
   fetchContextOf,
   fetchGuard,
   fetchHolder,
+  fetchMiddleware,
   fetchParsedBody,
   finishOwned,
   type HttpException,
@@ -43,7 +45,6 @@ export {
   type RequestErrorOptions,
   rememberCopy,
   requestErrorResponder,
-  runOwned,
 } from './fetch-handler.js'
 export { FrameworkRequest, frameworkOf, type RequestReader } from './framework-request.js'
 export { checkHookLists, markHookLists } from './hook-lists.js'
