@@ -14,6 +14,29 @@ export async function apiwardGuards(stackName, config) {
   return stack.guards(config)
 }
 
+/**
+ * The per-request rebuild of the headers a stack computes per request (`limit.changing`):
+ * `refresh()` gives each of them, in place in `headers`, a fresh string of the recorded value's
+ * length, its first number counted down, as a limiter's remaining quota is. `undefined` when no
+ * header of the list changes.
+ */
+function changingValues(headers, names) {
+  const parts = []
+  for (const entry of headers) {
+    if (!names.includes(entry[0])) continue
+    const m = /^(\D*)(\d+)(.*)$/s.exec(entry[1])
+    if (m === null) throw new Error(`the changing header ${entry[0]} has no number: ${entry[1]}`)
+    parts.push({ entry, head: m[1], n: Number(m[2]), tail: m[3] })
+  }
+  if (parts.length === 0) return undefined
+  return () => {
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]
+      part.entry[1] = `${part.head}${--part.n}${part.tail}`
+    }
+  }
+}
+
 /** What a limit server does by hand: the response headers its stack sent, and the stack's work. */
 export async function limitParts(stackName, config) {
   const stack = stackByName.get(stackName)
@@ -22,6 +45,7 @@ export async function limitParts(stackName, config) {
     throw new Error(`${stackName}: the runner gave no header list for ${stack.limitOf}`)
   return {
     headers,
+    refresh: changingValues(headers, stack.changing ?? []),
     work: stack.work ? await stack.work(config) : undefined,
     readsIp: stack.readsIp === true,
     readsParams: stack.readsParams === true,

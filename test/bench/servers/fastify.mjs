@@ -34,9 +34,10 @@ export async function build(name, config) {
   } else if (name === 'noop') {
     app.get(route, { onRequest: [(_request, _reply, done) => done()] }, handler)
   } else if (stack.limitOf) {
-    const { headers, work, readsIp, readsParams } = await limitParts(name, config)
+    const { headers, refresh, work, readsIp, readsParams } = await limitParts(name, config)
     app.decorateRequest('auth', undefined)
     const onRequest = (request, reply, done) => {
+      if (refresh !== undefined) refresh()
       for (let i = 0; i < headers.length; i++) reply.header(headers[i][0], headers[i][1])
       if (readsIp) lastIp = request.ip
       if (work !== undefined) {

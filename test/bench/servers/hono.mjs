@@ -28,8 +28,9 @@ export async function build(name, config) {
   } else if (name === 'noop') {
     app.get(route, (_c, next) => next(), handler)
   } else if (stack.limitOf) {
-    const { headers, work, readsIp, readsParams } = await limitParts(name, config)
+    const { headers, refresh, work, readsIp, readsParams } = await limitParts(name, config)
     const limit = (c, next) => {
+      if (refresh !== undefined) refresh()
       for (let i = 0; i < headers.length; i++) c.header(headers[i][0], headers[i][1])
       if (readsIp) lastIp = c.env.incoming.socket.remoteAddress
       if (work !== undefined) {

@@ -37,9 +37,10 @@ export async function build(name, config) {
   } else if (name === 'popular') {
     await popular(app, router, config)
   } else if (stack.limitOf) {
-    const { headers, work, readsIp, readsParams } = await limitParts(name, config)
+    const { headers, refresh, work, readsIp, readsParams } = await limitParts(name, config)
     const limit = (ctx, next) => {
       const res = ctx.res
+      if (refresh !== undefined) refresh()
       for (let i = 0; i < headers.length; i++) res.setHeader(headers[i][0], headers[i][1])
       if (readsIp) lastIp = ctx.ip
       if (work !== undefined) {

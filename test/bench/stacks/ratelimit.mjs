@@ -9,7 +9,7 @@ export const stacks = [
     apiward: true,
     guards: async () => [await rateLimit({ points: 1e9, duration: 60 })],
     headers: ['x-request-id', 'ratelimit', 'ratelimit-policy'],
-    limit: { readsIp: true },
+    limit: { readsIp: true, changing: ['ratelimit'] },
     budget: {
       instructions: 2000,
       base: 'empty',
@@ -50,7 +50,7 @@ export const stacks = [
     name: 'express-rate-limit',
     peerOf: 'rateLimit-memory',
     headers: ['ratelimit', 'ratelimit-policy'],
-    limit: { readsIp: true },
+    limit: { readsIp: true, changing: ['ratelimit'] },
     install: {
       express: async (app, _config, handler) => {
         const { rateLimit } = await import('express-rate-limit')
@@ -69,7 +69,7 @@ export const stacks = [
     name: 'fastify-rate-limit',
     peerOf: 'rateLimit-memory',
     headers: ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
-    limit: { readsIp: true },
+    limit: { readsIp: true, changing: ['x-ratelimit-remaining'] },
     install: {
       fastify: async (app, _config, handler) => {
         const { fastifyRateLimit } = await import('@fastify/rate-limit')
@@ -83,7 +83,7 @@ export const stacks = [
     name: 'koa-ratelimit',
     peerOf: 'rateLimit-memory',
     headers: ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
-    limit: { readsIp: true },
+    limit: { readsIp: true, changing: ['x-ratelimit-remaining'] },
     install: {
       koa: async (router, _config, handler) => {
         const { default: ratelimit } = await import('koa-ratelimit')
