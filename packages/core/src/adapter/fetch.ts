@@ -47,14 +47,11 @@ export interface FetchReader<F> {
   readonly ownHeaders?: (request: F) => Headers | undefined
 }
 
-/** What a fetch view needs of the server besides the `Request`: its bindings and the trust in proxies. */
+/**
+ * What a fetch view needs of the server besides the `Request` and its bindings: the trust in
+ * proxies, the routing policy, TLS (the same for every request: an adapter's compiled options).
+ */
 export interface FetchServerFacts {
-  /**
-   * The runtime's second argument to the fetch handler: `@hono/node-server`'s `{ incoming }`,
-   * Deno's `ServeHandlerInfo` (`remoteAddr`), Bun's `Server` (`requestIP()`); anything else
-   * gives no socket facts.
-   */
-  readonly env: unknown
   readonly trust: TrustFn
   readonly routing: RoutingPolicy
   /**
@@ -139,6 +136,12 @@ export class FetchRequest<F> implements SecurityRequest {
   binding: FetchBinding | undefined = undefined
   readonly #reader: FetchReader<F>
   readonly #facts: FetchServerFacts
+  /**
+   * The runtime's second argument to the fetch handler: `@hono/node-server`'s `{ incoming }`,
+   * Deno's `ServeHandlerInfo` (`remoteAddr`), Bun's `Server` (`requestIP()`); anything else
+   * gives no socket facts.
+   */
+  readonly #env: unknown
   #url: URL | undefined
   #target: string | undefined
   #path: string | undefined
@@ -146,12 +149,13 @@ export class FetchRequest<F> implements SecurityRequest {
   #ip: string | undefined | null = null
   #body: Promise<Uint8Array> | undefined
 
-  constructor(request: Request, framework: F, reader: FetchReader<F>, facts: FetchServerFacts) {
+  constructor(request: Request, framework: F, reader: FetchReader<F>, env: unknown, facts: FetchServerFacts) {
     this.request = request
     this.framework = framework
-    this.incoming = incomingOf(facts.env)
+    this.incoming = incomingOf(env)
     this.#reader = reader
     this.#facts = facts
+    this.#env = env
   }
 
   get #parsed(): URL {
@@ -200,7 +204,7 @@ export class FetchRequest<F> implements SecurityRequest {
   get #peerTrusted(): boolean {
     const trust = this.#facts.trust
     if (trust === undefined) return false
-    const peer = socketAddress(this.#facts.env, this.request)
+    const peer = socketAddress(this.#env, this.request)
     return peer !== undefined && trust(peer, 0)
   }
 
@@ -235,7 +239,7 @@ export class FetchRequest<F> implements SecurityRequest {
 
   get ip(): string | undefined {
     if (this.#ip === null) {
-      const peer = socketAddress(this.#facts.env, this.request)
+      const peer = socketAddress(this.#env, this.request)
       const ip = forwardedClientIp(peer, this.header('x-forwarded-for'), this.#facts.trust)
       this.#ip = ip === undefined ? undefined : clientAddress(ip)
     }
@@ -243,7 +247,7 @@ export class FetchRequest<F> implements SecurityRequest {
   }
 
   get peerAddress(): string | undefined {
-    const peer = socketAddress(this.#facts.env, this.request)
+    const peer = socketAddress(this.#env, this.request)
     return peer === undefined ? undefined : clientAddress(peer)
   }
 
@@ -368,6 +372,25 @@ export async function readWebBody(request: Request, limit: number): Promise<Uint
   return body
 }
 
+// Shared by every binding until its first header: never written to (`setHeader` replaces it).
+const EMPTY_LIST: string[] = []
+
+// The lower-case form of the first header names guards set (their own constants, the same on
+// every request): a comparison with each costs less than `toLowerCase()`, a call into the runtime.
+const NAMES: string[] = []
+const LOWER: string[] = []
+const NAMES_KEPT = 16
+
+function lowerName(name: string): string {
+  for (let i = 0; i < NAMES.length; i++) if (NAMES[i] === name) return LOWER[i]!
+  const lower = name.toLowerCase()
+  if (NAMES.length < NAMES_KEPT) {
+    NAMES.push(name)
+    LOWER.push(lower)
+  }
+  return lower
+}
+
 /**
  * The response binding of a fetch handler: headers guards set are collected and applied to the
  * `Response` the handler returns (`finishResponse`), where a header the handler set itself wins;
@@ -376,8 +399,7 @@ export async function readWebBody(request: Request, limit: number): Promise<Uint
  * client went away) before that.
  */
 export class FetchBinding implements ResponseBinding {
-  /** The headers guards set, by lower-case name (a `Map`: a WHATWG `Headers` costs more to fill and walk). */
-  readonly headers: Map<string, string> = new Map()
+  #headers: string[] = EMPTY_LIST
   /**
    * The framework's `Headers` the guards' headers went to (`FetchReader.ownHeaders`): a response
    * that carries this object already has them.
@@ -400,9 +422,25 @@ export class FetchBinding implements ResponseBinding {
     this.#own = reader?.ownHeaders
   }
 
+  /**
+   * The headers guards set, as lower-case name and value in turn (`[name, value, name, value]`):
+   * fewer instructions to make, fill and walk for the few a request has than a `Map`, let alone a
+   * WHATWG `Headers`.
+   */
+  get headers(): readonly string[] {
+    return this.#headers
+  }
+
   setHeader(name: string, value: string): void {
-    const key = name.toLowerCase()
-    this.headers.set(key, value)
+    const key = lowerName(name)
+    const headers = this.#headers
+    if (headers.length === 0) this.#headers = [key, value]
+    else {
+      let i = 0
+      while (i < headers.length && headers[i] !== key) i += 2
+      headers[i] = key
+      headers[i + 1] = value
+    }
     const set = this.#set
     if (set === undefined) return
     set(this.#framework as never, key, value)
@@ -411,8 +449,9 @@ export class FetchBinding implements ResponseBinding {
   }
 
   removeHeader(name: string): void {
-    const key = name.toLowerCase()
-    this.headers.delete(key)
+    const key = lowerName(name)
+    const headers = this.#headers
+    for (let i = 0; i < headers.length; i += 2) if (headers[i] === key) headers.splice(i, 2)
     this.#set?.(this.#framework as never, key, undefined)
   }
 
@@ -465,8 +504,10 @@ function isTransformable(response: Response): boolean {
 
 function applyHeaders(ctx: SecurityContext, binding: FetchBinding, headers: Headers): void {
   // A response built on the framework's headers has them already, with the handler's changes.
-  if (headers !== binding.ownHeaders && binding.headers.size !== 0)
-    for (const [name, value] of binding.headers) if (!headers.has(name)) headers.set(name, value)
+  if (headers !== binding.ownHeaders) {
+    const own = binding.headers
+    for (let i = 0; i < own.length; i += 2) if (!headers.has(own[i]!)) headers.set(own[i]!, own[i + 1]!)
+  }
   if (!binding.sendHooked) return
   ctx.applySendHeaders({
     getHeader: (name) => headers.get(name) ?? undefined,
