@@ -20,6 +20,7 @@ interface Stack {
   body?: unknown
   strictRouting?: boolean
   readsParams?: boolean
+  readsIp?: boolean
   peerOf?: string
   headers?: string[]
   budget?: { instructions: number; base?: string; label: string }
