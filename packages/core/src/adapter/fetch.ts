@@ -204,7 +204,7 @@ export class FetchRequest<F> implements SecurityRequest {
   get #peerTrusted(): boolean {
     const trust = this.#facts.trust
     if (trust === undefined) return false
-    const peer = socketAddress(this.#env, this.request)
+    const peer = this.#peer
     return peer !== undefined && trust(peer, 0)
   }
 
@@ -237,17 +237,27 @@ export class FetchRequest<F> implements SecurityRequest {
     return host === undefined || host === '' ? undefined : host.toLowerCase()
   }
 
+  /** The socket's peer address, from the Node request where there is one (no second look at `env`). */
+  get #peer(): string | undefined {
+    const incoming = this.incoming
+    return incoming !== undefined
+      ? (incoming.socket?.remoteAddress ?? undefined)
+      : socketAddress(this.#env, this.request)
+  }
+
   get ip(): string | undefined {
     if (this.#ip === null) {
-      const peer = socketAddress(this.#env, this.request)
-      const ip = forwardedClientIp(peer, this.header('x-forwarded-for'), this.#facts.trust)
+      const trust = this.#facts.trust
+      // `X-Forwarded-For` counts only from a trusted proxy: without one it is not even read.
+      const forwarded = trust === undefined ? undefined : this.header('x-forwarded-for')
+      const ip = forwardedClientIp(this.#peer, forwarded, trust)
       this.#ip = ip === undefined ? undefined : clientAddress(ip)
     }
     return this.#ip
   }
 
   get peerAddress(): string | undefined {
-    const peer = socketAddress(this.#env, this.request)
+    const peer = this.#peer
     return peer === undefined ? undefined : clientAddress(peer)
   }
 
