@@ -253,3 +253,94 @@ describe('the scheme of a request without a Node connection', () => {
     expect(await protocolOf('http://api.test/x')).toBe('http')
   })
 })
+
+describe('headers guards set on Hono', () => {
+  let server: RunningServer
+  const unexpected: unknown[] = []
+  const setsHeaders: Guard = (ctx) => {
+    ctx.setHeader('X-Guard', 'guard')
+    ctx.setHeader('X-Kept', 'guard')
+    ctx.appendHeader('Vary', 'Origin')
+    ctx.removeHeader('X-Powered-By')
+  }
+  beforeAll(async () => {
+    const app = new Hono()
+    const guard = createGuard({ onUnexpectedError: (err) => unexpected.push(err) })
+    app.get('/built', guard(setsHeaders), (c) => {
+      c.header('X-Kept', 'handler')
+      c.header('Vary', 'Accept')
+      c.header('X-Powered-By', 'hono')
+      return c.json({ built: true })
+    })
+    app.get('/removed', guard(setsHeaders), (c) => {
+      c.header('X-Guard', undefined)
+      return c.json({ removed: true })
+    })
+    app.get('/own', guard(setsHeaders), () =>
+      Response.json({ own: true }, { headers: { 'X-Kept': 'handler', 'X-Powered-By': 'raw' } }),
+    )
+    app.get('/thrown', guard(setsHeaders), () => {
+      throw 'not an Error'
+    })
+    app.get('/denied', guard(setsHeaders, denies), (c) => c.text('unreachable'))
+    app.onError(errorHandler())
+    server = await serve(app)
+  })
+  afterAll(() => server.close())
+
+  it('are on the response the handler builds through c, where its own c.header() calls win', async () => {
+    const answer = await send(`${server.url}/built`)
+    expect(answer.status).toBe(200)
+    expect(answer.json).toEqual({ built: true })
+    expect(answer.headers['x-guard']).toBe('guard')
+    expect(answer.headers['x-kept']).toBe('handler')
+    expect(answer.headers.vary).toBe('Accept, Origin')
+    expect(answer.headers['x-powered-by']).toBeUndefined()
+    expect(answer.headers['x-request-id']).toMatch(/^[A-Za-z0-9_-]{22}$/)
+  })
+
+  it('leave out one the handler removed with c.header(name) before building its response', async () => {
+    const answer = await send(`${server.url}/removed`)
+    expect(answer.json).toEqual({ removed: true })
+    expect(answer.headers['x-guard']).toBeUndefined()
+    expect(answer.headers['x-kept']).toBe('guard')
+  })
+
+  it('are added to a Response the handler made itself, whose own headers win', async () => {
+    const answer = await send(`${server.url}/own`)
+    expect(answer.json).toEqual({ own: true })
+    expect(answer.headers['x-guard']).toBe('guard')
+    expect(answer.headers['x-kept']).toBe('handler')
+    expect(answer.headers.vary).toBe('Origin')
+    expect(answer.headers['x-powered-by']).toBeUndefined()
+  })
+
+  it('are on the 500 problem of a handler that throws something other than an Error', async () => {
+    const answer = await send(`${server.url}/thrown`)
+    expect(answer.status).toBe(500)
+    expect(answer.headers['content-type']).toMatch(PROBLEM)
+    expect(answer.headers['x-guard']).toBe('guard')
+    expect(answer.json.requestId).toBe(answer.headers['x-request-id'])
+    expect(unexpected).toEqual(['not an Error'])
+  })
+
+  it('are on the denial of a later guard, with the request ID of its problem', async () => {
+    const answer = await send(`${server.url}/denied`)
+    expect(answer.status).toBe(401)
+    expect(answer.headers['x-guard']).toBe('guard')
+    expect(answer.headers.vary).toBe('Origin')
+    expect(answer.json.requestId).toBe(answer.headers['x-request-id'])
+  })
+
+  it('echo a well-formed incoming X-Request-Id and replace a repeated one', async () => {
+    const echoed = await send(`${server.url}/built`, { headers: { 'X-Request-Id': 'abc-123' } })
+    expect(echoed.headers['x-request-id']).toBe('abc-123')
+    const repeated = await send(`${server.url}/built`, {
+      headers: [
+        ['X-Request-Id', 'abc-123'],
+        ['X-Request-Id', 'def-456'],
+      ],
+    })
+    expect(repeated.headers['x-request-id']).toMatch(/^[A-Za-z0-9_-]{22}$/)
+  })
+})
