@@ -79,12 +79,13 @@ export class DeploymentChecks {
     }
     const record = ctx.get(kRecord)
     if (record === undefined) {
-      const first: RequestRecord = { counters: [counter], policy: '', field: '' }
+      const first: RequestRecord = { first: counter, more: undefined, policy: '', field: '' }
       ctx.set(kRecord, first)
       return first
     }
-    if (!record.counters.includes(counter)) {
-      record.counters.push(counter)
+    if (record.first !== counter && !record.more?.includes(counter)) {
+      if (record.more === undefined) record.more = [counter]
+      else record.more.push(counter)
       return record
     }
     warnOnce(
@@ -98,8 +99,10 @@ export class DeploymentChecks {
 
 /** What the limiters of one request did so far. */
 export interface RequestRecord {
-  /** The first counter of each limiter that charged the request. */
-  readonly counters: Counter[]
+  /** The first counter of the first limiter that charged the request (most requests meet one). */
+  readonly first: Counter
+  /** The first counter of each further limiter that charged it. */
+  more: Counter[] | undefined
   /** The `RateLimit-Policy` members sent so far, `''` for none. */
   policy: string
   /** The `RateLimit` members sent so far, `''` for none. */

@@ -412,7 +412,7 @@ export function rateLimit(options: RateLimitOptions): Guard {
         const item = window.items.item(remaining, seconds)
         field = i === 0 ? item : `${field}, ${item}`
       }
-      if (remaining < tightestRemaining) {
+      if (legacy && remaining < tightestRemaining) {
         tightestRemaining = remaining
         tightest = i
       }
