@@ -5,6 +5,18 @@ import { absoluteFormHost, normalizePath, originForm, type RoutingPolicy, router
 import type { ProxyTrust, SecurityRequest, TlsInfo } from '../request.js'
 import { tlsInfo } from './tls.js'
 
+// The spelling of the last address seen: a keep-alive connection sends request after request
+// from one address, which then costs one comparison instead of a parse.
+let lastAddress = ''
+let lastSpelling = ''
+const sameClient = (address: string): string => {
+  if (address !== lastAddress) {
+    lastSpelling = clientAddress(address)
+    lastAddress = address
+  }
+  return lastSpelling
+}
+
 /**
  * The `SecurityRequest` of a Node.js `IncomingMessage`; adapters extend it with what only their
  * framework knows (IP after trust-proxy, params, parsed query and body, route pattern).
@@ -50,7 +62,7 @@ export abstract class NodeSecurityRequest implements SecurityRequest {
   get ip(): string | undefined {
     if (this.#ip === null) {
       const ip = this.frameworkIp
-      this.#ip = ip === undefined ? undefined : clientAddress(ip)
+      this.#ip = ip === undefined ? undefined : sameClient(ip)
     }
     return this.#ip
   }
