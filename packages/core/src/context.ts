@@ -52,6 +52,9 @@ export interface ContextOptions {
 export type BodyTransform = (body: unknown, ctx: SecurityContext, status: number) => unknown
 type FinishListener = (outcome: RequestOutcome, ctx: SecurityContext) => void
 
+// Read once: on Node the `performance` global is a lazy getter, which every request would pay.
+const clock: { now(): number } = globalThis.performance
+
 /**
  * Everything guards share about one request: the request view, the principal once
  * authenticated, the request ID, and the hooks that act on the response. Adapters create one
@@ -92,7 +95,7 @@ export class SecurityContext {
     this.req = req
     this.requestId = options.requestId
     this.events = options.events ?? securityEvents
-    this.startedAt = performance.now()
+    this.startedAt = clock.now()
     this.#binding = binding
     if (this.events.listens('request.completed')) {
       this.#codes = []
@@ -244,7 +247,7 @@ export class SecurityContext {
       status,
       aborted,
       error: this.error,
-      durationMs: performance.now() - this.startedAt,
+      durationMs: clock.now() - this.startedAt,
     }
     for (const listener of listeners) {
       try {
