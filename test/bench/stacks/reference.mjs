@@ -92,6 +92,8 @@ const principalOf = (claims) => ({
 const limit = {
   readsIp: true,
   readsParams: true,
+  // The per-principal budget's remaining quota, a new value on every request.
+  changing: ['ratelimit'],
   about:
     'the token looked up in a Map, the note loaded from a Map and its owner compared by hand, then the request.completed line built by hand, its chain hash computed with node:crypto, written to the file destination of pino',
   work: async (config) => {
