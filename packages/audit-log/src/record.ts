@@ -58,6 +58,9 @@ export function outcomeOf(event: SecurityEvent): Outcome {
 
 const str = (value: unknown, redactor: Redactor): string | undefined =>
   typeof value === 'string' ? redactor.text(value) : undefined
+/** `str()` of a field whose values repeat from line to line. */
+const label = (value: unknown, redactor: Redactor): string | undefined =>
+  typeof value === 'string' ? redactor.label(value) : undefined
 const num = (value: unknown): number | undefined =>
   typeof value === 'number' && Number.isFinite(value) ? value : undefined
 
@@ -92,7 +95,7 @@ export function recordOf(
   names: FieldNames,
 ): Record<string, unknown> {
   const time = new Date(typeof event.time === 'number' ? event.time : Date.now()).toISOString()
-  const route = str(event.route, redactor) ?? str(event.path, redactor)
+  const route = label(event.route, redactor) ?? str(event.path, redactor)
   const durationMs = num(event.durationMs)
   const extras = extrasOf(event, redactor)
   if (names === 'ecs') {
@@ -129,22 +132,22 @@ export function recordOf(
   }
   return {
     time,
-    event: redactor.text(event.type),
+    event: redactor.label(event.type),
     outcome: outcomeOf(event),
-    level: str(event.severity, redactor),
+    level: label(event.severity, redactor),
     requestId: str(event.requestId, redactor),
-    principal: str(event.principal, redactor),
-    credential: str(event.credential, redactor),
-    ip: str(event.ip, redactor),
-    method: str(event.method, redactor),
+    principal: label(event.principal, redactor),
+    credential: label(event.credential, redactor),
+    ip: label(event.ip, redactor),
+    method: label(event.method, redactor),
     route,
     path: typeof event.route === 'string' ? str(event.path, redactor) : undefined,
     status: num(event.status),
-    reason: str(event.code, redactor),
+    reason: label(event.code, redactor),
     durationMs: durationMs === undefined ? undefined : round(durationMs),
     aborted: typeof event.aborted === 'boolean' ? event.aborted : undefined,
     policyVersion: event.policyVersion === undefined ? undefined : redactor.value(event.policyVersion),
-    userAgent: str(event.userAgent, redactor),
+    userAgent: label(event.userAgent, redactor),
     eventSeq: num(event.seq),
     ...extras,
   }

@@ -61,6 +61,10 @@ export function escapeJson(json: string): string {
   return UNSAFE_IN_JSON.test(json) ? json.replace(UNSAFE_IN_JSON, escapeChar) : json
 }
 
+/** How many distinct repeated values `label()` remembers, and how long each may be. */
+const LABELS = 512
+const LABEL_LENGTH = 256
+
 /** Depth, key and item bounds of one value: a huge or cyclic event costs a bounded amount. */
 const MAX_DEPTH = 6
 const MAX_ITEMS = 100
@@ -71,6 +75,7 @@ export class Redactor {
   readonly maxLength: number
   readonly #keys: RegExp
   readonly #shapes: RegExp
+  readonly #labels = new Map<string, string>()
 
   constructor(options: RedactOptions, maxLength: number) {
     this.censor = options.censor ?? '[REDACTED]'
@@ -86,6 +91,21 @@ export class Redactor {
   /** Whether a field name holds a secret. */
   isSecretKey(key: string): boolean {
     return this.#keys.test(key)
+  }
+
+  /**
+   * `text()` of a value that repeats from line to line (an event type, a method, a route, a
+   * principal, an IP, a user agent): remembered for the last {@link LABELS} distinct values, so a
+   * repeated one costs a lookup instead of a pattern scan.
+   */
+  label(value: string): string {
+    if (value.length > LABEL_LENGTH) return this.text(value)
+    const known = this.#labels.get(value)
+    if (known !== undefined) return known
+    const text = this.text(value)
+    if (this.#labels.size >= LABELS) this.#labels.clear()
+    this.#labels.set(value, text)
+    return text
   }
 
   /**

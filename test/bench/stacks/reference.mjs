@@ -4,11 +4,9 @@
 // `owner()` loading the note from a Map, and the hash-chained audit log to a file. Against its
 // limit (the same answer and headers, the token in a Map, the owner compared and the audit line
 // written and hashed by hand), and next to the same job done with the packages users pick today.
-import { createHash, createPublicKey, randomBytes, randomFillSync } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { createPublicKey, hash, randomBytes, randomFillSync } from 'node:crypto'
 import { AUDIENCE, ISSUER, SUBJECT } from '../constants.mjs'
+import { benchFile, fileDestination, fileLogger } from '../log-files.mjs'
 
 const ROUTE = '/notes/:id'
 const PATH = '/notes/n1'
@@ -48,27 +46,6 @@ function requestIds() {
     at += 16
     return pool.toString('base64url', at - 16, at)
   }
-}
-
-/** A file in a temp directory of this server process, removed when it exits. */
-function benchFile(name) {
-  const dir = mkdtempSync(join(tmpdir(), 'apiward-bench-reference-'))
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
-  return join(dir, `${name}-${process.pid}.log`)
-}
-
-/** pino's file destination, buffered as the audit log's file sink is (4 KiB, synchronous writes). */
-async function fileDestination(name) {
-  const { pino } = await import('pino')
-  const destination = pino.destination({ dest: benchFile(name), minLength: 4096, sync: true })
-  process.once('exit', () => destination.flushSync())
-  return destination
-}
-
-/** A pino logger to a file through that destination. */
-async function fileLogger(name, options = {}) {
-  const { pino } = await import('pino')
-  return pino(options, await fileDestination(name))
 }
 
 /** The ES256 public key as a KeyObject, the way the peers' docs pass a key. */
@@ -137,7 +114,7 @@ const limit = {
       }
       n++
       const canonical = `${JSON.stringify(record).slice(0, -1)},"chain":"${chain}","n":${n},"prev":"${prev}"`
-      prev = createHash('sha256').update(canonical).digest('hex')
+      prev = hash('sha256', canonical, 'hex')
       destination.write(`${canonical},"hash":"${prev}"}\n`)
       return who
     }
