@@ -68,11 +68,21 @@ export function keyBuilder(options: KeyOptions, resolveIp: IpResolver, where: st
     switch (source) {
       case 'ip':
         return byIp
-      case 'principal':
+      case 'principal': {
+        // The key of the last principal seen: a client sends request after request as the same
+        // principal, and its hash then costs one comparison.
+        let lastId: string | undefined
+        let lastHash = ''
         return (ctx, ip) => {
           const id = ctx.principal?.id
-          return id === undefined ? byIp(ctx, ip) : `p:${hashKey(id)}`
+          if (id === undefined) return byIp(ctx, ip)
+          if (id !== lastId) {
+            lastHash = `p:${hashKey(id)}`
+            lastId = id
+          }
+          return lastHash
         }
+      }
       case 'apiKey':
         return (ctx, ip) => {
           const principal = ctx.principal
