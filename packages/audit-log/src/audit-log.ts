@@ -289,6 +289,8 @@ function sinkFor(destination: unknown, bounds: BufferBounds): { sink: Sink; file
 class RunningAuditLog implements AuditLog {
   readonly #bus: SecurityEventBus
   readonly #redactor: Redactor
+  /** The record of the event being written, built by `recordOf()`: all its strings went through `text()`. */
+  #scanned: Record<string, unknown> | undefined
   readonly #names: FieldNames
   readonly #sampler: Sampler
   readonly #sink: Sink
@@ -441,7 +443,9 @@ class RunningAuditLog implements AuditLog {
     }
     let record: Record<string, unknown>
     try {
+      this.#redactor.takeUnsafe()
       record = recordOf(event, this.#redactor, this.#names)
+      this.#scanned = record
     } catch (err) {
       record = this.#ownRecord('audit.unwritable_event', {
         sourceEvent: this.#redactor.text(String(type)),
@@ -491,7 +495,11 @@ class RunningAuditLog implements AuditLog {
   }
 
   #append(record: Record<string, unknown>): boolean {
-    const line = this.#chain.seal(escapeJson(JSON.stringify(record)))
+    const json = JSON.stringify(record)
+    // An event's record whose strings `text()` found safe needs no escape pass; any other is escaped.
+    const scanned = record === this.#scanned && !this.#redactor.takeUnsafe()
+    this.#scanned = undefined
+    const line = this.#chain.seal(scanned ? json : escapeJson(json))
     if (!this.#sink.write(line)) {
       this.#chain.undo()
       return false

@@ -61,6 +61,9 @@ export function escapeJson(json: string): string {
   return UNSAFE_IN_JSON.test(json) ? json.replace(UNSAFE_IN_JSON, escapeChar) : json
 }
 
+/** `UNSAFE_IN_JSON` without the global flag, for a test that keeps no state. */
+const HAS_UNSAFE = new RegExp(UNSAFE_IN_JSON.source)
+
 /** How many distinct repeated values `label()` remembers, and how long each may be. */
 const LABELS = 512
 const LABEL_LENGTH = 256
@@ -76,9 +79,12 @@ export class Redactor {
   readonly #keys: RegExp
   readonly #shapes: RegExp
   readonly #labels = new Map<string, string>()
+  #unsafe = false
+  readonly #censorUnsafe: boolean
 
   constructor(options: RedactOptions, maxLength: number) {
     this.censor = options.censor ?? '[REDACTED]'
+    this.#censorUnsafe = HAS_UNSAFE.test(this.censor)
     this.maxLength = maxLength
     const extra = (options.keys ?? []).map((k) => `^${k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
     this.#keys =
@@ -103,9 +109,23 @@ export class Redactor {
     const known = this.#labels.get(value)
     if (known !== undefined) return known
     const text = this.text(value)
+    // A value JSON leaves unsafe is not remembered, so every line that holds it is escaped.
+    if (HAS_UNSAFE.test(text)) return text
     if (this.#labels.size >= LABELS) this.#labels.clear()
     this.#labels.set(value, text)
     return text
+  }
+
+  /**
+   * Whether a string `text()` returned since the last call holds a character `escapeJson` escapes;
+   * the flag is cleared. Every string of an event's record goes through `text()`, so a record
+   * none of whose strings did needs no escape pass over its whole line.
+   */
+  takeUnsafe(): boolean {
+    const unsafe = this.#unsafe
+    this.#unsafe = false
+    // The censor stands in for values without going through `text()`.
+    return unsafe || this.#censorUnsafe
   }
 
   /**
@@ -118,6 +138,7 @@ export class Redactor {
     let s = value.length > max * 8 ? value.slice(0, max * 8) : value
     this.#shapes.lastIndex = 0
     if (this.#shapes.test(s)) s = s.replace(this.#shapes, this.censor)
+    if (HAS_UNSAFE.test(s)) this.#unsafe = true
     if (s.length <= max && value.length <= max * 8) return s
     let cut = s.length > max ? s.slice(0, max) : s
     const last = cut.charCodeAt(cut.length - 1)

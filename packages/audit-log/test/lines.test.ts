@@ -205,4 +205,25 @@ describe('escaping', () => {
     ).toEqual([])
     expect(JSON.parse(lines[0]!).principal).toBe(forged)
   })
+
+  it('escapes a repeated value on every line that holds it, and a censor JSON leaves unsafe', async () => {
+    const unsafe = (line: string) =>
+      [...line].filter((c) => (c >= '\u007f' && c <= '\u009f') || c === '\u2028')
+    const { lines, records } = await logged((bus) => {
+      for (let i = 0; i < 3; i++)
+        bus.report('auth.failure', { principal: 'eve\u2028', method: 'GET', ip: '10.0.0.1' })
+    })
+    expect(lines).toHaveLength(3)
+    for (const line of lines) expect(unsafe(line)).toEqual([])
+    expect(records.map((r) => r.principal)).toEqual(['eve\u2028', 'eve\u2028', 'eve\u2028'])
+    const censored = await logged(
+      (bus) => {
+        bus.report('auth.failure', { method: 'GET' })
+        bus.report('auth.failure', { method: 'GET', password: 'hunter2' })
+      },
+      { redact: { censor: '[gone\u0085]' } },
+    )
+    for (const line of censored.lines) expect(unsafe(line)).toEqual([])
+    expect(censored.records[1]!.password).toBe('[gone\u0085]')
+  })
 })
