@@ -62,7 +62,9 @@ export class NodeBinding implements ResponseBinding {
 
   watchFinish(ctx: SecurityContext): void {
     const res = this.res
-    res.once('close', () => ctx.finish(res.statusCode, !res.writableFinished))
+    // `close` comes once per response, and `finish()` runs once: `on` spares the wrapper `once`
+    // builds and the removal after it.
+    res.on('close', () => ctx.finish(res.statusCode, !res.writableFinished))
   }
 
   /** Applies the context's `onSend` transformers to the body the framework sends. Default: nothing (see above). */
