@@ -117,17 +117,37 @@ export class SecurityContext {
     const codes = ctx.#codes!
     const code = outcome.error?.code
     if (code !== undefined && !codes.includes(code)) codes.push(code)
-    ctx.emit('request.completed', {
+    const events = ctx.events
+    if (!events.hasListeners) return
+    const principal = ctx.principal
+    // Written out rather than spread into emit()'s base fields: one line per request.
+    events.emit({
+      type: 'request.completed',
+      time: Date.now(),
       severity: status >= 500 ? 'error' : status >= 400 || aborted ? 'warn' : 'info',
+      requestId: ctx.requestId,
+      method: ctx.req.method,
+      path: ctx.#path(),
+      ip: ctx.req.ip,
+      principal: principal?.id,
       code,
       codes: codes.length === 0 ? undefined : codes,
       status,
       aborted,
       durationMs: outcome.durationMs,
       route,
-      credential: ctx.principal?.credential,
+      credential: principal?.credential,
       userAgent,
-    })
+    } as SecurityEventInput)
+  }
+
+  /** The request's path for an event: the normalised one, the raw one when it cannot be normalised. */
+  #path(): string {
+    try {
+      return this.req.path
+    } catch {
+      return this.req.rawPath
+    }
   }
 
   /** Sets a response header; it is sent with the response whether it succeeds or fails. */
@@ -333,19 +353,13 @@ export class SecurityContext {
     const code = fields?.code
     const codes = this.#codes
     if (codes !== undefined && typeof code === 'string' && !codes.includes(code)) codes.push(code)
-    let path: string
-    try {
-      path = this.req.path
-    } catch {
-      path = this.req.rawPath
-    }
     const event = {
       type,
       time: Date.now(),
       severity: 'info',
       requestId: this.requestId,
       method: this.req.method,
-      path,
+      path: this.#path(),
       ip: this.req.ip,
       principal: this.principal?.id,
       ...fields,
