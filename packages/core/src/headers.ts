@@ -36,10 +36,18 @@ export function headerList(
     if (typeof value !== 'string' || !FIELD_VALUE.test(value)) {
       throw new TypeError(`${where}: the value of ${name} must be a string without control characters`)
     }
-    list.push(Object.freeze([name.toLowerCase(), value] as const))
+    list.push(Object.freeze([interned(name.toLowerCase()), interned(value)] as const))
   }
   return Object.freeze(list)
 }
+
+/**
+ * The string table's copy of a string: flat and of one representation, like the literals of the
+ * code. Header values built at startup come as concatenations or slices, and a WHATWG `Headers`
+ * (Hono, fetch handlers) checks each value character by character at a call site V8 then sees
+ * with too many string representations to keep fast.
+ */
+const interned = (text: string): string => Object.keys({ [text]: 0 })[0]!
 
 /**
  * Merges list-header members into an existing value (`Vary: Accept` plus `Origin` is
