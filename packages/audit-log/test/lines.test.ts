@@ -219,7 +219,7 @@ describe('escaping', () => {
     const censored = await logged(
       (bus) => {
         bus.report('auth.failure', { method: 'GET' })
-        bus.report('auth.failure', { method: 'GET', password: 'hunter2' })
+        bus.report('auth.failure', { method: 'GET', password: 'hunter2' } as never)
       },
       { redact: { censor: '[gone\u0085]' } },
     )
