@@ -3,16 +3,7 @@
 // Each is measured against the limit of `jwt-ES256-cache` (the token looked up in a Map), and its
 // budget is net of what `jwt-ES256-cache` adds beyond that limit: what the authz guard itself costs.
 import { AUDIENCE, ISSUER } from '../constants.mjs'
-
-/** The principal `jwt()` establishes for the bench token, as the limit builds it by hand. */
-const principalOf = (claims) => ({
-  id: claims.sub,
-  kind: 'user',
-  scopes: String(claims.scope ?? '').split(' '),
-  roles: [],
-  claims,
-  credential: 'jwt',
-})
+import { principalOf } from '../limit-parts.mjs'
 
 /** The limit of `jwt-ES256-cache`: the bearer token looked up in a Map filled at startup (401 without it). */
 const knownToken = {

@@ -1,34 +1,11 @@
 // @apiward/headers next to the header and CORS middlewares users pick today, each against its own
 // limit (the same response headers set by hand). The bench client sends no Origin, so the cors
 // rows measure what every request of a CORS route pays: the decision and `Vary: Origin`.
+import { HELMET_HEADERS, PRESET_HEADERS } from '../limit-parts.mjs'
+
 const load = () => import('@apiward/headers')
 
 const ORIGINS = ['https://app.bench.test']
-const PRESET_HEADERS = [
-  'content-security-policy',
-  'cross-origin-opener-policy',
-  'cross-origin-resource-policy',
-  'referrer-policy',
-  'strict-transport-security',
-  'x-content-type-options',
-  'x-frame-options',
-  'cache-control',
-]
-// What helmet 8 sends with its defaults (koa-helmet and @fastify/helmet run the same helmet).
-const HELMET_HEADERS = [
-  'content-security-policy',
-  'cross-origin-opener-policy',
-  'cross-origin-resource-policy',
-  'origin-agent-cluster',
-  'referrer-policy',
-  'strict-transport-security',
-  'x-content-type-options',
-  'x-dns-prefetch-control',
-  'x-download-options',
-  'x-frame-options',
-  'x-permitted-cross-domain-policies',
-  'x-xss-protection',
-]
 
 export const stacks = [
   {

@@ -6,6 +6,7 @@
 // written and hashed by hand), and next to the same job done with the packages users pick today.
 import { createPublicKey, hash, randomBytes, randomFillSync } from 'node:crypto'
 import { AUDIENCE, ISSUER, SUBJECT } from '../constants.mjs'
+import { HELMET_HEADERS, HONO_HEADERS, PRESET_HEADERS, principalOf } from '../limit-parts.mjs'
 import { benchFile, fileDestination, fileLogger } from '../log-files.mjs'
 
 const ROUTE = '/notes/:id'
@@ -50,15 +51,6 @@ function requestIds() {
 
 /** The ES256 public key as a KeyObject, the way the peers' docs pass a key. */
 const es256Key = (config) => createPublicKey({ key: config.keys.ES256.jwk, format: 'jwk' })
-
-const principalOf = (claims) => ({
-  id: claims.sub,
-  kind: 'user',
-  scopes: String(claims.scope ?? '').split(' '),
-  roles: [],
-  claims,
-  credential: 'jwt',
-})
 
 /**
  * The limit's work: the bearer token looked up in a Map filled at startup, the note loaded from a
@@ -120,47 +112,6 @@ const limit = {
     }
   },
 }
-
-const PRESET_HEADERS = [
-  'content-security-policy',
-  'cross-origin-opener-policy',
-  'cross-origin-resource-policy',
-  'referrer-policy',
-  'strict-transport-security',
-  'x-content-type-options',
-  'x-frame-options',
-  'cache-control',
-]
-
-// What helmet 8 sends with its defaults (koa-helmet and @fastify/helmet run the same helmet).
-const HELMET_HEADERS = [
-  'content-security-policy',
-  'cross-origin-opener-policy',
-  'cross-origin-resource-policy',
-  'origin-agent-cluster',
-  'referrer-policy',
-  'strict-transport-security',
-  'x-content-type-options',
-  'x-dns-prefetch-control',
-  'x-download-options',
-  'x-frame-options',
-  'x-permitted-cross-domain-policies',
-  'x-xss-protection',
-]
-// What hono/secure-headers sends with its defaults.
-const HONO_HEADERS = [
-  'cross-origin-opener-policy',
-  'cross-origin-resource-policy',
-  'origin-agent-cluster',
-  'referrer-policy',
-  'strict-transport-security',
-  'x-content-type-options',
-  'x-dns-prefetch-control',
-  'x-download-options',
-  'x-frame-options',
-  'x-permitted-cross-domain-policies',
-  'x-xss-protection',
-]
 
 const route = { route: ROUTE, path: PATH, body: NOTE, strictRouting: true, token: 'ES256' }
 
