@@ -1,5 +1,6 @@
 // The log files of the bench's servers: a temp file per process, and pino's file destination
 // buffered as the audit log's file sink is (4 KiB, synchronous writes), for the limits and peers.
+import { hash, randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -23,4 +24,23 @@ export async function fileDestination(name) {
 export async function fileLogger(name, options = {}) {
   const { pino } = await import('pino')
   return pino(options, await fileDestination(name))
+}
+
+/**
+ * A limit's audit lines by hand: each record's JSON with the chain fields the audit log adds
+ * (`chain`, `n`, `prev`), its SHA-256 through `hash()`, written to pino's file destination as it
+ * is (`logger.info()` would add pino's serialisation, which the audit log does not pay). `n` of
+ * the first line is `firstN`.
+ */
+export async function chainedLines(name, firstN = 1) {
+  const destination = await fileDestination(name)
+  const chain = randomBytes(9).toString('base64url')
+  let n = firstN - 1
+  let prev = '0'.repeat(64)
+  return (record) => {
+    n++
+    const canonical = `${JSON.stringify(record).slice(0, -1)},"chain":"${chain}","n":${n},"prev":"${prev}"`
+    prev = hash('sha256', canonical, 'hex')
+    destination.write(`${canonical},"hash":"${prev}"}\n`)
+  }
 }

@@ -1,9 +1,9 @@
 // @apiward/audit-log on the jwt-ES256-cache stack, against a limit that writes the same line to
 // pino's file destination from the handler (built and chain-hashed by hand), next to the request
 // loggers users pick.
-import { hash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { AUDIENCE, ISSUER } from '../constants.mjs'
-import { benchFile, fileDestination, fileLogger } from '../log-files.mjs'
+import { benchFile, chainedLines, fileLogger } from '../log-files.mjs'
 
 const principal = (claims) => ({
   id: claims.sub,
@@ -17,21 +17,16 @@ const principal = (claims) => ({
 /**
  * The limit's work: the token looked up in a Map filled at startup (jwt-ES256-cache's limit), then
  * the line the audit log writes for an ordinary request, by hand: its fields, the chain fields and
- * a SHA-256 over them, written with pino.
+ * a SHA-256 over them, written to pino's file destination (`chainedLines()`).
  */
 const limit = {
   about:
-    'the token looked up in a Map, then the request.completed line written with pino (base and time off), its chain hash computed by hand with node:crypto',
+    'the token looked up in a Map, then the request.completed line built by hand, its chain hash computed with node:crypto, written to the file destination of pino',
   work: async (config) => {
     const token = config.tokens.ES256
     const known = new Map([[token, principal(JSON.parse(Buffer.from(token.split('.')[1], 'base64url')))]])
-    // Written to pino's file destination as it is: logger.info() would add pino's serialisation
-    // of the record, which the audit log does not pay.
-    const destination = await fileDestination('limit')
-    const chain = randomBytes(9).toString('base64url')
-    let n = 0
+    const writeLine = await chainedLines('limit')
     let seq = 0
-    let prev = '0'.repeat(64)
     return (authorization) => {
       const who = typeof authorization === 'string' ? known.get(authorization.slice(7)) : undefined
       if (who === undefined) return undefined
@@ -51,10 +46,7 @@ const limit = {
         aborted: false,
         eventSeq: ++seq,
       }
-      n++
-      const canonical = `${JSON.stringify(record).slice(0, -1)},"chain":"${chain}","n":${n},"prev":"${prev}"`
-      prev = hash('sha256', canonical, 'hex')
-      destination.write(`${canonical},"hash":"${prev}"}\n`)
+      writeLine(record)
       return who
     }
   },

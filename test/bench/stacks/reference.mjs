@@ -4,10 +4,10 @@
 // `owner()` loading the note from a Map, and the hash-chained audit log to a file. Against its
 // limit (the same answer and headers, the token in a Map, the owner compared and the audit line
 // written and hashed by hand), and next to the same job done with the packages users pick today.
-import { createPublicKey, hash, randomBytes, randomFillSync } from 'node:crypto'
+import { createPublicKey, randomFillSync } from 'node:crypto'
 import { AUDIENCE, ISSUER, SUBJECT } from '../constants.mjs'
 import { HELMET_HEADERS, HONO_HEADERS, PRESET_HEADERS, principalOf } from '../limit-parts.mjs'
-import { benchFile, fileDestination, fileLogger } from '../log-files.mjs'
+import { benchFile, chainedLines, fileLogger } from '../log-files.mjs'
 
 const ROUTE = '/notes/:id'
 const PATH = '/notes/n1'
@@ -69,15 +69,10 @@ const limit = {
     const token = config.tokens.ES256
     const known = new Map([[token, principalOf(JSON.parse(Buffer.from(token.split('.')[1], 'base64url')))]])
     const store = notes()
-    // The line is built as the audit log builds it, by hand, and written to pino's own file
-    // destination (sonic-boom, 4 KiB buffer): going through logger.info() would add pino's
-    // serialisation of a 19-key object, which the audit log does not pay.
-    const destination = await fileDestination('limit')
-    const chain = randomBytes(9).toString('base64url')
+    // The line is built as the audit log builds it (its start line is n = 1), by hand.
+    const writeLine = await chainedLines('limit', 2)
     const requestId = requestIds()
-    let n = 1
     let seq = 0
-    let prev = '0'.repeat(64)
     return (authorization, params) => {
       const who =
         typeof authorization === 'string' && authorization.startsWith('Bearer ')
@@ -104,10 +99,7 @@ const limit = {
         aborted: false,
         eventSeq: ++seq,
       }
-      n++
-      const canonical = `${JSON.stringify(record).slice(0, -1)},"chain":"${chain}","n":${n},"prev":"${prev}"`
-      prev = hash('sha256', canonical, 'hex')
-      destination.write(`${canonical},"hash":"${prev}"}\n`)
+      writeLine(record)
       return who
     }
   },
