@@ -26,17 +26,10 @@ export function secondsUntil(resetAt: number, now: number): number {
 }
 
 /**
- * One item of the `RateLimit` field, e.g. `"default";r=42;t=17`: the quota left `r` and the
- * seconds `t` until the window resets.
- */
-export function serviceLimitItem(prefix: string, remaining: number, seconds: number): string {
-  return `${prefix}${Math.max(remaining, 0)};t=${seconds}`
-}
-
-/**
- * The items of one window's `RateLimit` member, as {@link serviceLimitItem} writes them: the
- * `;t=` end is kept while its seconds stay the same (they change once a second, the quota left on
- * every request), so a request converts one number instead of two.
+ * The items of one window's `RateLimit` member, e.g. `"default";r=42;t=17`: the quota left `r`
+ * (never negative) and the seconds `t` until the window resets. The `;t=` end is kept while its
+ * seconds stay the same (they change once a second, the quota left on every request), so a
+ * request converts one number instead of two.
  */
 export class ServiceLimitItems {
   readonly #prefix: string

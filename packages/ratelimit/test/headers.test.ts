@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { policyField, secondsUntil, serviceLimitItem, serviceLimitPrefix } from '../src/headers.js'
+import { policyField, ServiceLimitItems, secondsUntil } from '../src/headers.js'
 import { rateLimit } from '../src/index.js'
 import { context } from './support.js'
 
@@ -32,10 +32,10 @@ describe('RateLimit header fields', () => {
   })
 
   it('writes a RateLimit item with the remaining quota and the seconds left, never negative', () => {
-    const prefix = serviceLimitPrefix({ name: 'default', points: 100, duration: 60 })
-    expect(serviceLimitItem(prefix, 42, 17)).toBe('"default";r=42;t=17')
-    expect(serviceLimitItem(prefix, -3, 5)).toBe('"default";r=0;t=5')
-    expect(serviceLimitItem(prefix, 0, 0)).toMatch(SF_LIST)
+    const items = new ServiceLimitItems({ name: 'default', points: 100, duration: 60 })
+    expect(items.item(42, 17)).toBe('"default";r=42;t=17')
+    expect(items.item(-3, 5)).toBe('"default";r=0;t=5')
+    expect(items.item(0, 0)).toMatch(SF_LIST)
   })
 
   it('rounds the seconds left up and stops at zero', () => {
