@@ -74,16 +74,24 @@ function control(pid, ...args) {
   if (r.status !== 0) throw new Error(`callgrind_control ${args.join(' ')} failed: ${r.stderr}`)
 }
 
-/** Instructions in the callgrind dumps of a folder. */
+/**
+ * Instructions in the callgrind dumps of a folder: the main thread's (`main`, the count) and every
+ * thread's (`all`). Each thread has its own dump (`--separate-threads=yes`); the main thread,
+ * thread 1, runs the requests (JavaScript, the HTTP parser, synchronous file writes and hashing),
+ * while the others are V8's background compiler and garbage-collection helpers and libuv's pool.
+ */
 function counted(folder) {
-  let total = 0
+  let main = 0
+  let all = 0
   for (const file of readdirSync(folder)) {
     const text = readFileSync(join(folder, file), 'utf8')
     // `totals:` counts what was collected; `summary:` may be 0 when counting started late.
     const line = /^totals:\s+(\d+)/m.exec(text) ?? /^summary:\s+(\d+)/m.exec(text)
-    if (line) total += Number(line[1])
+    if (!line) continue
+    all += Number(line[1])
+    if (/^thread: 1$/m.test(text)) main += Number(line[1])
   }
-  return total
+  return { main, all }
 }
 
 /** Instructions per request of one server, counted from after its warm-up. */
@@ -94,6 +102,7 @@ async function measure(framework, stack, fixture, dir, run) {
     'valgrind',
     '--tool=callgrind',
     '--instr-atstart=no',
+    '--separate-threads=yes',
     `--callgrind-out-file=${join(out, 'callgrind.out.%p')}`,
   ]
   const server = await startServer(framework, stack.name, fixture.config, {
@@ -119,9 +128,9 @@ async function measure(framework, stack, fixture, dir, run) {
     // SIGINT ends the server the ordinary way, so callgrind writes its counts as it exits.
     await server.stop('SIGINT')
   }
-  const total = counted(out)
-  if (total === 0) throw new Error(`callgrind counted nothing in ${readdirSync(out).join(', ') || 'no file'}`)
-  return total / REQUESTS
+  const { main, all } = counted(out)
+  if (main === 0) throw new Error(`callgrind counted nothing in ${readdirSync(out).join(', ') || 'no file'}`)
+  return { ir: main / REQUESTS, allThreads: all / REQUESTS }
 }
 
 function median(values) {
@@ -172,12 +181,13 @@ try {
     const rows = {}
     for (const { stack } of list) {
       if (recorded.failed.has(`${framework}/${stack.name}`)) continue
-      const runs = []
-      for (let run = 1; run <= RUNS; run++) runs.push(await measure(framework, stack, fixture, dir, run))
-      rows[stack.name] = { ir: median(runs), runs }
+      const counts = []
+      for (let run = 1; run <= RUNS; run++) counts.push(await measure(framework, stack, fixture, dir, run))
+      const runs = counts.map((c) => c.ir)
+      rows[stack.name] = { ir: median(runs), runs, allThreads: median(counts.map((c) => c.allThreads)) }
       console.log(
         `${framework}/${stack.name}`.padEnd(36),
-        `${Math.round(median(runs)).toLocaleString('en').padStart(9)} instructions/request  (${runs.map(k).join(', ')} k)`,
+        `${Math.round(median(runs)).toLocaleString('en').padStart(9)} instructions/request  (${runs.map(k).join(', ')} k; all threads ${k(rows[stack.name].allThreads)} k)`,
       )
     }
     const bare = rows.bare?.ir

@@ -10,26 +10,35 @@ export type FieldNames = 'apiward' | 'ecs'
 /** `success`, `failure` or `unknown`, as ECS `event.outcome` spells it. */
 export type Outcome = 'success' | 'failure' | 'unknown'
 
-/** The event fields every line maps by name; every other field is written as it is, redacted. */
-const MAPPED = new Set([
-  'type',
-  'time',
-  'seq',
-  'severity',
-  'requestId',
-  'method',
-  'path',
-  'ip',
-  'principal',
-  'code',
-  'status',
-  'durationMs',
-  'aborted',
-  'route',
-  'credential',
-  'policyVersion',
-  'userAgent',
-])
+/**
+ * Whether an event field is one every line maps by name; every other field is written as it is,
+ * redacted. A `switch` over the names: each key of every event is tested, and comparing a key with
+ * these literals costs less than a `Set` lookup.
+ */
+function isMapped(key: string): boolean {
+  switch (key) {
+    case 'type':
+    case 'time':
+    case 'seq':
+    case 'severity':
+    case 'requestId':
+    case 'method':
+    case 'path':
+    case 'ip':
+    case 'principal':
+    case 'code':
+    case 'status':
+    case 'durationMs':
+    case 'aborted':
+    case 'route':
+    case 'credential':
+    case 'policyVersion':
+    case 'userAgent':
+      return true
+    default:
+      return false
+  }
+}
 
 /** Names a line gives its own fields: an event field of the same name is written as `_<name>`. */
 const RESERVED = new Set([
@@ -68,7 +77,7 @@ const num = (value: unknown): number | undefined =>
 function extrasOf(event: SecurityEvent, redactor: Redactor): Record<string, unknown> | undefined {
   let extras: Record<string, unknown> | undefined
   for (const key in event) {
-    if (MAPPED.has(key)) continue
+    if (isMapped(key)) continue
     const raw = event[key]
     if (raw === undefined) continue
     extras ??= {}

@@ -153,6 +153,46 @@ describe('redaction', () => {
     expect(JSON.parse(lines[0]!).detail).toContain('/cb?[REDACTED]&x=1')
   })
 
+  it('finds every built-in shape when it is the whole value, with nothing around it', async () => {
+    const secrets = [
+      JWT,
+      JWT.toUpperCase(),
+      API_KEY,
+      'sk_live_abcdefghijklmnop',
+      'ghp_abcdefghijklmnopqrstuvwx',
+      'AKIAABCDEFGHIJKLMNOP',
+      'akiaabcdefghijklmnop',
+      'access_token=at-123',
+      'Bearer\tabcdefgh12345678',
+    ]
+    const { records } = await logged((bus) => {
+      for (const secret of secrets)
+        bus.report('request.completed', {
+          requestId: secret,
+          route: '/x/:s',
+          path: `/x/${secret}`,
+          status: 200,
+        } as never)
+    })
+    expect(records.map((r) => [r.requestId, r.path])).toEqual(
+      secrets.map(() => ['[REDACTED]', '/x/[REDACTED]']),
+    )
+  })
+
+  it("scans every string for the options' own patterns, even one no built-in shape could be in", async () => {
+    const { records } = await logged(
+      (bus) =>
+        bus.report('request.completed', {
+          requestId: 'r1',
+          route: '/notes/:id',
+          path: '/notes/n1',
+          status: 200,
+        } as never),
+      { redact: { patterns: [/n1$/] } },
+    )
+    expect(records[0]).toMatchObject({ requestId: 'r1', path: '/notes/[REDACTED]' })
+  })
+
   it('applies redaction keys and patterns of the options, and its censor', async () => {
     const { records } = await logged(
       (bus) => bus.report('auth.error', { detail: 'ssn 123-45-6789', ssn: '123-45-6789' } as never),

@@ -28,6 +28,11 @@ export interface RequestOutcome {
 export interface ResponseBinding {
   /** Sets a response header now; it stays on success and error responses alike. */
   setHeader(name: string, value: string): void
+  /**
+   * Sets a list of headers computed at startup (`headerList()`) now, as `setHeader` would one by
+   * one. Optional: a binding that has it spares a call per header.
+   */
+  setHeaders?(list: HeaderList): void
   /** Removes a response header now (the context removes it once more at send time). */
   removeHeader(name: string): void
   /** Called once, when the first `onSend` transformer is registered, to hook serialisation. */
@@ -161,6 +166,10 @@ export class SecurityContext {
    */
   setHeaders(list: HeaderList): void {
     const binding = this.#binding
+    if (binding.setHeaders !== undefined) {
+      binding.setHeaders(list)
+      return
+    }
     for (let i = 0; i < list.length; i++) {
       const header = list[i]!
       binding.setHeader(header[0], header[1])

@@ -55,6 +55,14 @@ const interned = (text: string): string => Object.keys({ [text]: 0 })[0]!
  * `*` stays alone (`Vary: *` already varies on everything).
  */
 export function mergeListHeader(existing: unknown, additions: readonly string[]): string {
+  // The usual case, one member and no header yet (`Vary: Origin` from CORS): nothing to merge.
+  if ((existing === undefined || existing === null) && additions.length === 1) {
+    const only = additions[0]!
+    if (!only.includes(',')) {
+      const member = only.trim()
+      if (member !== '') return member
+    }
+  }
   const current =
     existing === undefined || existing === null
       ? []

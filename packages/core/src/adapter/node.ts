@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { type ResponseBinding, SecurityContext } from '../context.js'
+import type { HeaderList } from '../headers.js'
 import type { SecurityRequest } from '../request.js'
 import { REQUEST_ID_HEADER } from '../request-id.js'
 import type { StateKey } from '../state.js'
@@ -50,6 +51,15 @@ export class NodeBinding implements ResponseBinding {
 
   setHeader(name: string, value: string): void {
     if (!this.res.headersSent) this.res.setHeader(name, value)
+  }
+
+  setHeaders(list: HeaderList): void {
+    const res = this.res
+    if (res.headersSent) return
+    for (let i = 0; i < list.length; i++) {
+      const header = list[i]!
+      res.setHeader(header[0], header[1])
+    }
   }
 
   removeHeader(name: string): void {
