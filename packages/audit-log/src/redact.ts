@@ -71,6 +71,12 @@ export function escapeJson(json: string): string {
 /** `UNSAFE_IN_JSON` without the global flag, for a test that keeps no state. */
 const HAS_UNSAFE = new RegExp(UNSAFE_IN_JSON.source)
 
+/**
+ * `MAY_HOLD_SECRET` or `HAS_UNSAFE` in one scan: a string that matches neither (the usual one)
+ * is logged as it is after a single test.
+ */
+const PLAIN_UNLESS = new RegExp(`${MAY_HOLD_SECRET.source}|${UNSAFE_IN_JSON.source}`, 'i')
+
 /** How many distinct repeated values `label()` remembers, and how long each may be. */
 const LABELS = 512
 const LABEL_LENGTH = 256
@@ -145,6 +151,7 @@ export class Redactor {
   text(value: string): string {
     const max = this.maxLength
     // Scanning a megabyte of attacker text for secrets would cost more than the request.
+    if (value.length <= max && this.#mayHold !== undefined && !PLAIN_UNLESS.test(value)) return value
     let s = value.length > max * 8 ? value.slice(0, max * 8) : value
     const mayHold = this.#mayHold
     if (mayHold === undefined || mayHold.test(s)) {

@@ -57,6 +57,9 @@ export interface ContextOptions {
 export type BodyTransform = (body: unknown, ctx: SecurityContext, status: number) => unknown
 type FinishListener = (outcome: RequestOutcome, ctx: SecurityContext) => void
 
+/** State entries kept in a list after the first two; a Map holds any beyond them. */
+const STATE_LISTED = 14
+
 // Read once: on Node the `performance` global is a lazy getter, which every request would pay.
 const clock: { now(): number } = globalThis.performance
 
@@ -86,13 +89,17 @@ export class SecurityContext {
   /** The codes of this request's events, kept while `request.completed` is wanted. */
   #codes: string[] | undefined
   // The first two state entries live in fields: most requests store one or two (a limiter's
-  // record, a principal's token), and a Map costs more to make than both lookups together.
+  // record, a principal's token). Further ones go to a flat list of keys and values: a full stack
+  // stores five or six, and a Map costs more to make and fill than a scan of a few keys.
   #key0: StateKey<unknown> | symbol | string | undefined
   #value0: unknown
   #key1: StateKey<unknown> | symbol | string | undefined
   #value1: unknown
-  #state: Map<StateKey<unknown> | symbol | string, unknown> | undefined
-  #listHeaders: Map<string, string[]> | undefined
+  #state: unknown[] | undefined
+  /** Entries beyond {@link STATE_LISTED}: a request that stores that many is not a usual one. */
+  #moreState: Map<StateKey<unknown> | symbol | string, unknown> | undefined
+  /** The list headers to merge at send time: lower-case name and its members in turn. */
+  #listHeaders: (string | string[])[] | undefined
   #removedHeaders: string[] | undefined
   #sendHeadersHooked = false
 
@@ -185,13 +192,19 @@ export class SecurityContext {
   appendHeader(name: string, value: string): void {
     const key = name.toLowerCase()
     if (!checkedMember(key, value)) return
-    if (this.#listHeaders === undefined) {
-      this.#listHeaders = new Map()
+    const lists = this.#listHeaders
+    if (lists === undefined) {
+      this.#listHeaders = [key, [value]]
       this.#hookSendHeaders()
+      return
     }
-    const members = this.#listHeaders.get(key)
-    if (members === undefined) this.#listHeaders.set(key, [value])
-    else members.push(value)
+    for (let i = 0; i < lists.length; i += 2) {
+      if (lists[i] === key) {
+        ;(lists[i + 1] as string[]).push(value)
+        return
+      }
+    }
+    lists.push(key, [value])
   }
 
   /**
@@ -200,7 +213,15 @@ export class SecurityContext {
    */
   removeHeader(name: string): void {
     const key = name.toLowerCase()
-    this.#listHeaders?.delete(key)
+    const lists = this.#listHeaders
+    if (lists !== undefined) {
+      for (let i = 0; i < lists.length; i += 2) {
+        if (lists[i] === key) {
+          lists.splice(i, 2)
+          break
+        }
+      }
+    }
     if (this.#removedHeaders === undefined) {
       this.#removedHeaders = [key]
       this.#hookSendHeaders()
@@ -217,8 +238,10 @@ export class SecurityContext {
     if (removed !== undefined) for (const name of removed) headers.removeHeader(name)
     const lists = this.#listHeaders
     if (lists === undefined) return
-    for (const [name, members] of lists)
-      headers.setHeader(name, mergeListHeader(headers.getHeader(name), members))
+    for (let i = 0; i < lists.length; i += 2) {
+      const name = lists[i] as string
+      headers.setHeader(name, mergeListHeader(headers.getHeader(name), lists[i + 1] as string[]))
+    }
   }
 
   #hookSendHeaders(): void {
@@ -325,7 +348,10 @@ export class SecurityContext {
   get<T>(key: StateKey<T> | symbol | string): T | undefined {
     if (key === this.#key0) return this.#value0 as T
     if (key === this.#key1) return this.#value1 as T
-    return this.#state?.get(key) as T | undefined
+    const state = this.#state
+    if (state === undefined) return undefined
+    for (let i = 0; i < state.length; i += 2) if (state[i] === key) return state[i + 1] as T
+    return this.#moreState?.get(key) as T | undefined
   }
 
   /** Stores per-request state under a typed key; handlers read it through their adapter's `stateOf()`. */
@@ -340,8 +366,22 @@ export class SecurityContext {
       this.#key1 = key
       this.#value1 = value
     } else {
-      this.#state ??= new Map()
-      this.#state.set(key, value)
+      const state = this.#state
+      if (state === undefined) {
+        this.#state = [key, value]
+        return
+      }
+      for (let i = 0; i < state.length; i += 2) {
+        if (state[i] === key) {
+          state[i + 1] = value
+          return
+        }
+      }
+      if (state.length < STATE_LISTED * 2) state.push(key, value)
+      else {
+        this.#moreState ??= new Map()
+        this.#moreState.set(key, value)
+      }
     }
   }
 

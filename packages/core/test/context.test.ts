@@ -182,12 +182,14 @@ describe('typed state', () => {
   it('keeps every key apart, however many a request stores, and a second set replaces the value', async () => {
     const { createKey } = await import('@apiward/core')
     const ctx = testContext()
-    const keys = Array.from({ length: 5 }, (_, i) => createKey<number>(`k${i}`))
+    // Beyond the two fields, the list and the Map for entries past the list.
+    const keys = Array.from({ length: 40 }, (_, i) => createKey<number>(`k${i}`))
     for (const [i, key] of keys.entries()) ctx.set(key, i)
-    ctx.set(keys[1]!, 10)
-    ctx.set(keys[4]!, 40)
+    for (const i of [1, 4, 20, 39]) ctx.set(keys[i]!, i * 10)
     ctx.set('plain', 'p')
-    expect(keys.map((key) => ctx.get(key))).toEqual([0, 10, 2, 3, 40])
+    expect(keys.map((key) => ctx.get(key))).toEqual(
+      keys.map((_, i) => ([1, 4, 20, 39].includes(i) ? i * 10 : i)),
+    )
     expect(ctx.get('plain')).toBe('p')
     expect(ctx.get(createKey<number>('k0'))).toBeUndefined()
   })

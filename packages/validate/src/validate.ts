@@ -218,7 +218,9 @@ export function inputOf(ctx: SecurityContext, part: PartCheck): Record<string, u
   if (part.part === 'query') return queryOf(ctx)
   const out: Record<string, unknown> = Object.create(null)
   if (part.part === 'params') {
-    for (const [k, v] of Object.entries(ctx.req.params)) out[k] = v
+    const params = ctx.req.params
+    const names = Object.keys(params)
+    for (let i = 0; i < names.length; i++) out[names[i]!] = params[names[i]!]
     return out
   }
   for (const name of part.names ?? []) {
