@@ -1,7 +1,7 @@
 // `pnpm bench:instructions`: CPU instructions per request, counted by valgrind's callgrind, for
 // the bare route, the framework's own no-op middleware and apiward's stacks. Unlike wall-clock
 // throughput, instruction counts do not depend on what else the machine is doing, so they can
-// resolve the few percent an adapter costs. See README.md.
+// resolve the few percent an adapter costs. The count is the server's main thread; see README.md.
 //
 //   node test/bench/instructions.mjs [filter...]    (filter `node`: the plain node:http reference)
 //   BENCH_IR_WARMUP=10000 BENCH_IR_REQUESTS=3000 BENCH_IR_RUNS=3 BENCH_IR_STRICT=1 (exit 1 over a budget)
@@ -118,6 +118,9 @@ async function measure(framework, stack, fixture, dir, run) {
     try {
       const { path } = routeOf(stack)
       await load(agent, server.port, WARMUP, token, path)
+      // From a collected heap: whether a full collection of the warm-up's garbage falls into the
+      // counted requests would otherwise move a count by a few thousand instructions a request.
+      await server.gc()
       control(server.pid, '--instr=on')
       await load(agent, server.port, REQUESTS, token, path)
       control(server.pid, '--instr=off')

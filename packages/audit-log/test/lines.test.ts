@@ -246,6 +246,32 @@ describe('escaping', () => {
     expect(JSON.parse(lines[0]!).principal).toBe(forged)
   })
 
+  it('escapes each character JSON leaves raw when it is the only unusual one in a value', async () => {
+    const raw = [
+      '\u007f',
+      '\u0085',
+      '\u009b',
+      '\u00ad',
+      '\u200b',
+      '\u200f',
+      '\u2028',
+      '\u202e',
+      '\u2066',
+      '\ufeff',
+    ]
+    const { lines, records } = await logged((bus) => {
+      for (const c of raw)
+        bus.report('request.completed', {
+          requestId: `r${c}1`,
+          route: '/a',
+          path: `/a${c}`,
+          status: 200,
+        } as never)
+    })
+    for (const line of lines) expect([...line].filter((c) => raw.includes(c))).toEqual([])
+    expect(records.map((r) => [r.requestId, r.path])).toEqual(raw.map((c) => [`r${c}1`, `/a${c}`]))
+  })
+
   it('escapes a repeated value on every line that holds it, and a censor JSON leaves unsafe', async () => {
     const unsafe = (line: string) =>
       [...line].filter((c) => (c >= '\u007f' && c <= '\u009f') || c === '\u2028')

@@ -101,6 +101,10 @@ export class SecurityContext {
   /** The list headers to merge at send time: lower-case name and its members in turn. */
   #listHeaders: (string | string[])[] | undefined
   #removedHeaders: string[] | undefined
+  /** Headers set once the running guards are done (`deferHeader`): name and value in turn. */
+  #deferred: string[] | undefined
+  /** How many guard runs (`runGuard`) are under way on this request. */
+  #guarding = 0
   #sendHeadersHooked = false
 
   constructor(req: SecurityRequest, binding: ResponseBinding, options: ContextOptions) {
@@ -165,6 +169,46 @@ export class SecurityContext {
   /** Sets a response header; it is sent with the response whether it succeeds or fails. */
   setHeader(name: string, value: string): void {
     this.#binding.setHeader(name, value)
+  }
+
+  /**
+   * Sets a response header once the guards running now are done, allowed or denied (adapters run
+   * them through `runGuard`); a later call for the same name replaces the value. Guards that each
+   * update one header on a request (the rate limiters' `RateLimit`) then cost Node one header.
+   * Outside a guard run it is `setHeader`.
+   */
+  deferHeader(name: string, value: string): void {
+    if (this.#guarding === 0) {
+      this.#binding.setHeader(name, value)
+      return
+    }
+    const deferred = this.#deferred
+    if (deferred === undefined) {
+      this.#deferred = [name, value]
+      return
+    }
+    for (let i = 0; i < deferred.length; i += 2) {
+      if (deferred[i] === name) {
+        deferred[i + 1] = value
+        return
+      }
+    }
+    deferred.push(name, value)
+  }
+
+  /** Marks the start of a guard run; adapters do it through `runGuard`. */
+  startGuards(): void {
+    this.#guarding++
+  }
+
+  /** Marks the end of a guard run: the deferred headers are set (`deferHeader`). */
+  endGuards(): void {
+    if (this.#guarding > 0) this.#guarding--
+    const deferred = this.#deferred
+    if (deferred === undefined) return
+    this.#deferred = undefined
+    const binding = this.#binding
+    for (let i = 0; i < deferred.length; i += 2) binding.setHeader(deferred[i]!, deferred[i + 1]!)
   }
 
   /**

@@ -95,7 +95,49 @@ describe('runGuard', () => {
     )
     expect(seen).toBe(ctx)
   })
+
+  it.each([
+    ['allows synchronously', (ctx: any) => twice(ctx)],
+    [
+      'denies synchronously',
+      (ctx: any) => {
+        twice(ctx)
+        throw new Forbidden()
+      },
+    ],
+    ['allows later', async (ctx: any) => twice(ctx)],
+    [
+      'denies later',
+      async (ctx: any) => {
+        twice(ctx)
+        throw new Forbidden()
+      },
+    ],
+  ])(
+    'sets each deferred header once, with its last value, before it continues, when the guard %s',
+    async (_, guard) => {
+      const ctx = testContext()
+      const sets: string[] = []
+      const set = ctx.binding.setHeader
+      ctx.binding.setHeader = function (name: string, value: string) {
+        sets.push(`${name}: ${value}`)
+        set.call(this, name, value)
+      }
+      const seen = (_a: string, _b: string, _c: string) => [...sets]
+      expect(await runGuard(guard, ctx, 'a', 'b', 'c', seen, seen)).toEqual(['ratelimit: 2', 'x-other: 1'])
+      // Outside a guard run the header is set at once.
+      ctx.deferHeader('ratelimit', '3')
+      expect(sets).toEqual(['ratelimit: 2', 'x-other: 1', 'ratelimit: 3'])
+    },
+  )
 })
+
+/** What two limiters on one request do: each writes the same header, the second its combined value. */
+function twice(ctx: { deferHeader(name: string, value: string): void }): void {
+  ctx.deferHeader('ratelimit', '1')
+  ctx.deferHeader('x-other', '1')
+  ctx.deferHeader('ratelimit', '2')
+}
 
 describe('unmatchedRoute', () => {
   it('is a 404 when the router knows no method for the path', () => {

@@ -381,9 +381,10 @@ export function rateLimit(options: RateLimitOptions): Guard {
       record.field = `${record.field}, ${field}`
     }
     // Names in lower case, as HTTP/2 writes them: Node lower-cases every name it is given, and
-    // one that already is costs no new string.
-    ctx.setHeader('ratelimit-policy', record.policy)
-    ctx.setHeader('ratelimit', record.field)
+    // one that already is costs no new string. Deferred to the end of the guards: a second
+    // limiter on the request replaces both values, and Node then sets each header once.
+    ctx.deferHeader('ratelimit-policy', record.policy)
+    ctx.deferHeader('ratelimit', record.field)
   }
 
   const decide = (
@@ -419,9 +420,9 @@ export function rateLimit(options: RateLimitOptions): Guard {
     }
     if (standard) sendStandard(ctx, record, plan, field)
     if (legacy) {
-      ctx.setHeader('x-ratelimit-limit', String(list[tightest]!.points))
-      ctx.setHeader('x-ratelimit-remaining', String(Math.max(0, tightestRemaining)))
-      ctx.setHeader('x-ratelimit-reset', String(secondsUntil(states[tightest]!.resetAt, now)))
+      ctx.deferHeader('x-ratelimit-limit', String(list[tightest]!.points))
+      ctx.deferHeader('x-ratelimit-remaining', String(Math.max(0, tightestRemaining)))
+      ctx.deferHeader('x-ratelimit-reset', String(secondsUntil(states[tightest]!.resetAt, now)))
     }
     if (exceeded) {
       ctx.emit('ratelimit.exceeded', {

@@ -272,20 +272,32 @@ export function runGuard<A, B, C, R>(
   // parser read is left to the guard that reads it (jsonBody()), in its place after authentication.
   const raw = (ctx.req as { raw?: BodyFacts }).raw
   const malformed = raw === undefined || guard.readsRawBody === true ? undefined : emptyJsonBodyError(raw)
+  ctx.startGuards()
   if (malformed !== undefined && ctx.req.body !== undefined) {
     applyHeaderGuards(guard, ctx)
+    ctx.endGuards()
     return denied(a, b, c, ctx, malformed)
   }
   let result: void | PromiseLike<void>
   try {
     result = guard(ctx)
   } catch (err) {
+    ctx.endGuards()
     return denied(a, b, c, ctx, guardFailure(err))
   }
-  if (result === undefined || typeof result.then !== 'function') return allowed(a, b, c, ctx)
+  if (result === undefined || typeof result.then !== 'function') {
+    ctx.endGuards()
+    return allowed(a, b, c, ctx)
+  }
   return Promise.resolve(result).then(
-    () => allowed(a, b, c, ctx),
-    (err: unknown) => denied(a, b, c, ctx, guardFailure(err)),
+    () => {
+      ctx.endGuards()
+      return allowed(a, b, c, ctx)
+    },
+    (err: unknown) => {
+      ctx.endGuards()
+      return denied(a, b, c, ctx, guardFailure(err))
+    },
   )
 }
 
