@@ -208,13 +208,7 @@ export async function startServer(
     await exited
     clearTimeout(timer)
   }
-  /** A full garbage collection in the server, resolved once it is done. */
-  const gc = () =>
-    new Promise((resolve) => {
-      child.once('message', resolve)
-      child.send('gc')
-    })
-  return { port, cpu, gc, stop, pid: child.pid }
+  return { port, cpu, stop, pid: child.pid }
 }
 
 // --- smoke check and the limits' header lists --------------------------------------------------

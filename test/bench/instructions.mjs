@@ -118,9 +118,6 @@ async function measure(framework, stack, fixture, dir, run) {
     try {
       const { path } = routeOf(stack)
       await load(agent, server.port, WARMUP, token, path)
-      // From a collected heap: whether a full collection of the warm-up's garbage falls into the
-      // counted requests would otherwise move a count by a few thousand instructions a request.
-      await server.gc()
       control(server.pid, '--instr=on')
       await load(agent, server.port, REQUESTS, token, path)
       control(server.pid, '--instr=off')

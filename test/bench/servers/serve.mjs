@@ -1,16 +1,7 @@
 // One server process: `node serve.mjs <framework> <stack> <config.json>`. Reports its port, then
-// its CPU time whenever the runner asks, over the IPC channel, and collects its garbage when asked
-// (`gc`: the instruction counts start from a collected heap).
+// its CPU time whenever the runner asks, over the IPC channel.
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
-
-/** A full garbage collection, through V8's `gc()` exposed at run time. */
-function collect() {
-  setFlagsFromString('--expose-gc')
-  runInNewContext('gc')()
-}
 
 const [framework, stack, configPath] = process.argv.slice(2)
 
@@ -29,10 +20,6 @@ try {
   }
   process.on('message', (message) => {
     if (message === 'cpu') process.send({ type: 'cpu', usage: process.cpuUsage() })
-    if (message === 'gc') {
-      collect()
-      process.send({ type: 'gc' })
-    }
   })
   process.on('disconnect', () => process.exit(0))
   // An ordinary exit on SIGINT lets a profiler around the process (callgrind) write its counts.
