@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { ApiError, BadRequest, PayloadTooLarge } from '@apiward/errors'
 import type { ResponseBinding, SecurityContext } from '../context.js'
+import type { HeaderList } from '../headers.js'
 import { clientAddress } from '../ip.js'
 import { mediaTypeMatches, mediaTypeOf } from '../media-type.js'
 import { tlsInfo } from '../node/tls.js'
@@ -462,7 +463,10 @@ export class FetchBinding implements ResponseBinding {
   }
 
   setHeader(name: string, value: string): void {
-    const key = lowerName(name)
+    this.#put(lowerName(name), value)
+  }
+
+  #put(key: string, value: string): void {
     const headers = this.#headers
     if (headers.length === 0) this.#headers = [key, value]
     else {
@@ -476,6 +480,14 @@ export class FetchBinding implements ResponseBinding {
     set(this.#framework as never, key, value)
     if (this.ownHeaders === undefined && this.#own !== undefined)
       this.ownHeaders = this.#own(this.#framework as never)
+  }
+
+  /** A startup-built list: its names are lower case already. */
+  setHeaders(list: HeaderList): void {
+    for (let i = 0; i < list.length; i++) {
+      const header = list[i]!
+      this.#put(header[0], header[1])
+    }
   }
 
   removeHeader(name: string): void {
