@@ -67,9 +67,22 @@ export function outcomeOf(event: SecurityEvent): Outcome {
 
 const str = (value: unknown, redactor: Redactor): string | undefined =>
   typeof value === 'string' ? redactor.text(value) : undefined
-/** `str()` of a field whose values repeat from line to line. */
-const label = (value: unknown, redactor: Redactor): string | undefined =>
-  typeof value === 'string' ? redactor.label(value) : undefined
+/** `str()` of a field whose values repeat from line to line; `slot` is the field's (`Redactor.labelIn`). */
+const label = (value: unknown, redactor: Redactor, slot: number): string | undefined =>
+  typeof value === 'string' ? redactor.labelIn(slot, value) : undefined
+
+/** The fields `label()` remembers the last value of. */
+const Slot = {
+  Route: 0,
+  Type: 1,
+  Severity: 2,
+  Principal: 3,
+  Credential: 4,
+  Ip: 5,
+  Method: 6,
+  Code: 7,
+  UserAgent: 8,
+} as const
 const num = (value: unknown): number | undefined =>
   typeof value === 'number' && Number.isFinite(value) ? value : undefined
 
@@ -104,7 +117,7 @@ export function recordOf(
   names: FieldNames,
 ): Record<string, unknown> {
   const time = new Date(typeof event.time === 'number' ? event.time : Date.now()).toISOString()
-  const route = label(event.route, redactor) ?? str(event.path, redactor)
+  const route = label(event.route, redactor, Slot.Route) ?? str(event.path, redactor)
   const durationMs = num(event.durationMs)
   const extras = extrasOf(event, redactor)
   if (names === 'ecs') {
@@ -141,22 +154,22 @@ export function recordOf(
   }
   return {
     time,
-    event: redactor.label(event.type),
+    event: redactor.labelIn(Slot.Type, event.type),
     outcome: outcomeOf(event),
-    level: label(event.severity, redactor),
+    level: label(event.severity, redactor, Slot.Severity),
     requestId: str(event.requestId, redactor),
-    principal: label(event.principal, redactor),
-    credential: label(event.credential, redactor),
-    ip: label(event.ip, redactor),
-    method: label(event.method, redactor),
+    principal: label(event.principal, redactor, Slot.Principal),
+    credential: label(event.credential, redactor, Slot.Credential),
+    ip: label(event.ip, redactor, Slot.Ip),
+    method: label(event.method, redactor, Slot.Method),
     route,
     path: typeof event.route === 'string' ? str(event.path, redactor) : undefined,
     status: num(event.status),
-    reason: label(event.code, redactor),
+    reason: label(event.code, redactor, Slot.Code),
     durationMs: durationMs === undefined ? undefined : round(durationMs),
     aborted: typeof event.aborted === 'boolean' ? event.aborted : undefined,
     policyVersion: event.policyVersion === undefined ? undefined : redactor.value(event.policyVersion),
-    userAgent: label(event.userAgent, redactor),
+    userAgent: label(event.userAgent, redactor, Slot.UserAgent),
     eventSeq: num(event.seq),
     ...extras,
   }

@@ -94,6 +94,11 @@ export class Redactor {
   readonly #shapes: RegExp
   readonly #mayHold: RegExp | undefined
   readonly #labels = new Map<string, string>()
+  /** Per field of a line (`labelIn()`), the last value remembered and its text. */
+  readonly #lastIn: (string | undefined)[] = []
+  readonly #lastOut: string[] = []
+  /** Whether the last `label()` remembered its value. */
+  #remembered = false
   #unsafe = false
   readonly #censorUnsafe: boolean
 
@@ -122,14 +127,34 @@ export class Redactor {
    * repeated one costs a lookup instead of a pattern scan.
    */
   label(value: string): string {
+    this.#remembered = false
     if (value.length > LABEL_LENGTH) return this.text(value)
     const known = this.#labels.get(value)
-    if (known !== undefined) return known
+    if (known !== undefined) {
+      this.#remembered = true
+      return known
+    }
     const text = this.text(value)
     // A value JSON leaves unsafe is not remembered, so every line that holds it is escaped.
     if (HAS_UNSAFE.test(text)) return text
     if (this.#labels.size >= LABELS) this.#labels.clear()
     this.#labels.set(value, text)
+    this.#remembered = true
+    return text
+  }
+
+  /**
+   * `label()` of the field `slot` of a line: the field's last remembered value is compared first,
+   * which costs less than the lookup when the value repeats from one line to the next (a method, a
+   * route, a server's one credential kind).
+   */
+  labelIn(slot: number, value: string): string {
+    if (this.#lastIn[slot] === value) return this.#lastOut[slot]!
+    const text = this.label(value)
+    if (this.#remembered) {
+      this.#lastIn[slot] = value
+      this.#lastOut[slot] = text
+    }
     return text
   }
 

@@ -86,7 +86,9 @@ export class SecurityContext {
   #sendTransforms: BodyTransform[] | undefined
   #finishListeners: FinishListener[] | undefined
   #finished = false
-  /** The codes of this request's events, kept while `request.completed` is wanted. */
+  /** Whether `request.completed` was wanted when the context was made: the codes are then kept. */
+  #keepsCodes = false
+  /** The codes of this request's events, from the first one on. */
   #codes: string[] | undefined
   // The first two state entries live in fields: most requests store one or two (a limiter's
   // record, a principal's token). Further ones go to a flat list of keys and values: a full stack
@@ -114,7 +116,7 @@ export class SecurityContext {
     this.startedAt = clock.now()
     this.#binding = binding
     if (this.events.listens('request.completed')) {
-      this.#codes = []
+      this.#keepsCodes = true
       this.onFinish(SecurityContext.#completed)
     }
   }
@@ -130,9 +132,12 @@ export class SecurityContext {
       route = undefined
     }
     const { status, aborted } = outcome
-    const codes = ctx.#codes!
+    let codes = ctx.#codes
     const code = outcome.error?.code
-    if (code !== undefined && !codes.includes(code)) codes.push(code)
+    if (code !== undefined) {
+      if (codes === undefined) codes = [code]
+      else if (!codes.includes(code)) codes.push(code)
+    }
     const events = ctx.events
     if (!events.hasListeners) return
     const principal = ctx.principal
@@ -147,7 +152,7 @@ export class SecurityContext {
       ip: ctx.req.ip,
       principal: principal?.id,
       code,
-      codes: codes.length === 0 ? undefined : codes,
+      codes,
       status,
       aborted,
       durationMs: outcome.durationMs,
@@ -444,8 +449,11 @@ export class SecurityContext {
     const events = this.events
     if (!events.hasListeners) return
     const code = fields?.code
-    const codes = this.#codes
-    if (codes !== undefined && typeof code === 'string' && !codes.includes(code)) codes.push(code)
+    if (this.#keepsCodes && typeof code === 'string') {
+      const codes = this.#codes
+      if (codes === undefined) this.#codes = [code]
+      else if (!codes.includes(code)) codes.push(code)
+    }
     const event = {
       type,
       time: Date.now(),

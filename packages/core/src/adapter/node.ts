@@ -1,11 +1,62 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { type ResponseBinding, SecurityContext } from '../context.js'
-import type { HeaderList } from '../headers.js'
+import type { HeaderList, SendHeaders } from '../headers.js'
 import type { SecurityRequest } from '../request.js'
 import { REQUEST_ID_HEADER } from '../request-id.js'
 import type { StateKey } from '../state.js'
 import { FrameworkRequest, type RequestReader } from './framework-request.js'
 import { type AdapterOptions, incomingRequestId, renderOutcome } from './kit.js'
+
+const kSendHeaders = Symbol('apiward.sendHeaders')
+
+type WriteHead = (this: ServerResponse, ...args: unknown[]) => ServerResponse
+
+/**
+ * The response headers at `writeHead`, as `applySendHeaders` sees them: the ones the framework
+ * passes to `writeHead` itself (Fastify does), where Node would otherwise let them override, or
+ * else the response's own. One object per hooked response, kept on it: no closure per response.
+ */
+class WriteHeadHeaders implements SendHeaders {
+  readonly res: ServerResponse
+  ctx: SecurityContext
+  readonly writeHead: WriteHead
+  own: OutgoingHttpHeaders | undefined = undefined
+
+  constructor(res: ServerResponse, ctx: SecurityContext, writeHead: WriteHead) {
+    this.res = res
+    this.ctx = ctx
+    this.writeHead = writeHead
+  }
+
+  getHeader(name: string): unknown {
+    const own = this.own
+    return own !== undefined && name in own ? own[name] : this.res.getHeader(name)
+  }
+
+  // Into the framework's own headers when it passes them: a header set on the response then
+  // would make Node set each of those one by one.
+  setHeader(name: string, value: string): void {
+    const own = this.own
+    if (own !== undefined) own[name] = value
+    else this.res.setHeader(name, value)
+  }
+
+  removeHeader(name: string): void {
+    const own = this.own
+    if (own !== undefined) delete own[name]
+    this.res.removeHeader(name)
+  }
+}
+
+type Hooked = ServerResponse & { [kSendHeaders]?: WriteHeadHeaders }
+
+function apiwardWriteHead(this: Hooked, ...args: unknown[]): ServerResponse {
+  const hook = this[kSendHeaders]!
+  const passed = (typeof args[1] === 'object' ? args[1] : args[2]) as OutgoingHttpHeaders | undefined
+  hook.own = passed !== undefined && passed !== null && !Array.isArray(passed) ? passed : undefined
+  hook.ctx.applySendHeaders(hook)
+  return hook.writeHead.apply(this, args)
+}
 
 /**
  * Hooks a Node response's `writeHead` once, so the list headers and removals a context collected
@@ -14,25 +65,14 @@ import { type AdapterOptions, incomingRequestId, renderOutcome } from './kit.js'
  * itself (Fastify does) are merged there, where Node would otherwise let them override.
  */
 export function hookWriteHead(res: ServerResponse, ctx: SecurityContext): void {
-  const writeHead = res.writeHead as (this: ServerResponse, ...args: unknown[]) => ServerResponse
-  res.writeHead = function apiwardWriteHead(this: ServerResponse, ...args: unknown[]): ServerResponse {
-    const passed = (typeof args[1] === 'object' ? args[1] : args[2]) as OutgoingHttpHeaders | undefined
-    const own = passed !== undefined && passed !== null && !Array.isArray(passed) ? passed : undefined
-    ctx.applySendHeaders({
-      getHeader: (name) => (own !== undefined && name in own ? own[name] : this.getHeader(name)),
-      // Into the framework's own headers when it passes them: a header set on the response then
-      // would make Node set each of those one by one.
-      setHeader: (name, value) => {
-        if (own !== undefined) own[name] = value
-        else this.setHeader(name, value)
-      },
-      removeHeader: (name) => {
-        if (own !== undefined) delete own[name]
-        this.removeHeader(name)
-      },
-    })
-    return writeHead.apply(this, args)
-  } as ServerResponse['writeHead']
+  const hooked = res as Hooked
+  const existing = hooked[kSendHeaders]
+  if (existing !== undefined && res.writeHead === (apiwardWriteHead as unknown)) {
+    existing.ctx = ctx
+    return
+  }
+  hooked[kSendHeaders] = new WriteHeadHeaders(res, ctx, res.writeHead as WriteHead)
+  res.writeHead = apiwardWriteHead as ServerResponse['writeHead']
 }
 
 /**
