@@ -60,6 +60,17 @@ type FinishListener = (outcome: RequestOutcome, ctx: SecurityContext) => void
 /** State entries kept in a list after the first two; a Map holds any beyond them. */
 const STATE_LISTED = 14
 
+/** Replaces the value after `key` in a list of keys and values in turn; `false` when `key` is not in it. */
+function replaced(pairs: unknown[], key: unknown, value: unknown): boolean {
+  for (let i = 0; i < pairs.length; i += 2) {
+    if (pairs[i] === key) {
+      pairs[i + 1] = value
+      return true
+    }
+  }
+  return false
+}
+
 // Read once: on Node the `performance` global is a lazy getter, which every request would pay.
 const clock: { now(): number } = globalThis.performance
 
@@ -188,17 +199,8 @@ export class SecurityContext {
       return
     }
     const deferred = this.#deferred
-    if (deferred === undefined) {
-      this.#deferred = [name, value]
-      return
-    }
-    for (let i = 0; i < deferred.length; i += 2) {
-      if (deferred[i] === name) {
-        deferred[i + 1] = value
-        return
-      }
-    }
-    deferred.push(name, value)
+    if (deferred === undefined) this.#deferred = [name, value]
+    else if (!replaced(deferred, name, value)) deferred.push(name, value)
   }
 
   /** Marks the start of a guard run; adapters do it through `runGuard`. */
@@ -416,17 +418,9 @@ export class SecurityContext {
       this.#value1 = value
     } else {
       const state = this.#state
-      if (state === undefined) {
-        this.#state = [key, value]
-        return
-      }
-      for (let i = 0; i < state.length; i += 2) {
-        if (state[i] === key) {
-          state[i + 1] = value
-          return
-        }
-      }
-      if (state.length < STATE_LISTED * 2) state.push(key, value)
+      if (state === undefined) this.#state = [key, value]
+      else if (replaced(state, key, value)) return
+      else if (state.length < STATE_LISTED * 2) state.push(key, value)
       else {
         this.#moreState ??= new Map()
         this.#moreState.set(key, value)

@@ -1,4 +1,4 @@
-import type { HeaderList, SecurityContext, StateKey } from '@apiward/core'
+import type { SecurityContext, StateKey } from '@apiward/core'
 import * as kit from '@apiward/core/adapter'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { fastifyRequest } from './request.js'
@@ -35,17 +35,8 @@ class FastifyBinding extends kit.NodeBinding {
 
   // Through the reply: a header set on the raw response makes Node set each of Fastify's own
   // headers one by one at writeHead (about 5k instructions a response).
-  override setHeader(name: string, value: string): void {
-    if (!this.res.headersSent) this.#reply.header(name, value)
-  }
-
-  override setHeaders(list: HeaderList): void {
-    if (this.res.headersSent) return
-    const reply = this.#reply
-    for (let i = 0; i < list.length; i++) {
-      const header = list[i]!
-      reply.header(header[0], header[1])
-    }
+  protected override put(name: string, value: string): void {
+    this.#reply.header(name, value)
   }
 
   override interceptSend(): void {

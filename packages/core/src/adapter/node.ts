@@ -90,16 +90,20 @@ export class NodeBinding implements ResponseBinding {
   }
 
   setHeader(name: string, value: string): void {
-    if (!this.res.headersSent) this.res.setHeader(name, value)
+    if (!this.res.headersSent) this.put(name, value)
   }
 
   setHeaders(list: HeaderList): void {
-    const res = this.res
-    if (res.headersSent) return
+    if (this.res.headersSent) return
     for (let i = 0; i < list.length; i++) {
       const header = list[i]!
-      res.setHeader(header[0], header[1])
+      this.put(header[0], header[1])
     }
+  }
+
+  /** Sets a header while the headers can still be set; a framework's binding puts it where the framework keeps them. */
+  protected put(name: string, value: string): void {
+    this.res.setHeader(name, value)
   }
 
   removeHeader(name: string): void {
