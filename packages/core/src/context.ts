@@ -7,7 +7,7 @@ import {
   type SecurityEventType,
   securityEvents,
 } from './events.js'
-import { checkedMember, type HeaderList, mergeListHeader, type SendHeaders } from './headers.js'
+import { checkedMember, type HeaderList, headerName, mergeListHeader, type SendHeaders } from './headers.js'
 import type { Principal } from './principal.js'
 import type { SecurityRequest } from './request.js'
 import type { StateKey } from './state.js'
@@ -241,7 +241,7 @@ export class SecurityContext {
    * guard's `Origin`.
    */
   appendHeader(name: string, value: string): void {
-    const key = name.toLowerCase()
+    const key = headerName(name)
     if (!checkedMember(key, value)) return
     const lists = this.#listHeaders
     if (lists === undefined) {
@@ -263,7 +263,7 @@ export class SecurityContext {
    * by the framework or the handler (`X-Powered-By`) does not go out either.
    */
   removeHeader(name: string): void {
-    const key = name.toLowerCase()
+    const key = headerName(name)
     const lists = this.#listHeaders
     if (lists !== undefined) {
       for (let i = 0; i < lists.length; i += 2) {

@@ -51,6 +51,24 @@ export function headerList(
  */
 const interned = (text: string): string => Object.keys({ [text]: 0 })[0]!
 
+// The lower-case form of the first header names guards set (their own constants, the same on
+// every request): a comparison with each costs less than `toLowerCase()`, a call into the runtime,
+// and the form is the string table's copy, as `headerList()` keeps its names.
+const NAMES: string[] = []
+const LOWER: string[] = []
+const NAMES_KEPT = 32
+
+/** A header name in lower case, as the context and the bindings keep names. */
+export function headerName(name: string): string {
+  for (let i = 0; i < NAMES.length; i++) if (NAMES[i] === name) return LOWER[i]!
+  const lower = name.toLowerCase()
+  if (NAMES.length >= NAMES_KEPT) return lower
+  const kept = interned(lower)
+  NAMES.push(name)
+  LOWER.push(kept)
+  return kept
+}
+
 /**
  * Merges list-header members into an existing value (`Vary: Accept` plus `Origin` is
  * `Accept, Origin`): members already present, compared case-insensitively, are not repeated, and a

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { ApiError, BadRequest, PayloadTooLarge } from '@apiward/errors'
 import type { ResponseBinding, SecurityContext } from '../context.js'
-import type { HeaderList } from '../headers.js'
+import { type HeaderList, headerName } from '../headers.js'
 import { clientAddress } from '../ip.js'
 import { mediaTypeMatches, mediaTypeOf } from '../media-type.js'
 import { tlsInfo } from '../node/tls.js'
@@ -404,22 +404,6 @@ export async function readWebBody(request: Request, limit: number): Promise<Uint
 // Shared by every binding until its first header: never written to (`setHeader` replaces it).
 const EMPTY_LIST: string[] = []
 
-// The lower-case form of the first header names guards set (their own constants, the same on
-// every request): a comparison with each costs less than `toLowerCase()`, a call into the runtime.
-const NAMES: string[] = []
-const LOWER: string[] = []
-const NAMES_KEPT = 16
-
-function lowerName(name: string): string {
-  for (let i = 0; i < NAMES.length; i++) if (NAMES[i] === name) return LOWER[i]!
-  const lower = name.toLowerCase()
-  if (NAMES.length < NAMES_KEPT) {
-    NAMES.push(name)
-    LOWER.push(lower)
-  }
-  return lower
-}
-
 /**
  * The response binding of a fetch handler: headers guards set are collected and applied to the
  * `Response` the handler returns (`finishResponse`), where a header the handler set itself wins;
@@ -463,7 +447,7 @@ export class FetchBinding implements ResponseBinding {
   }
 
   setHeader(name: string, value: string): void {
-    this.#put(lowerName(name), value)
+    this.#put(headerName(name), value)
   }
 
   #put(key: string, value: string): void {
@@ -491,7 +475,7 @@ export class FetchBinding implements ResponseBinding {
   }
 
   removeHeader(name: string): void {
-    const key = lowerName(name)
+    const key = headerName(name)
     const headers = this.#headers
     for (let i = 0; i < headers.length; i += 2) if (headers[i] === key) headers.splice(i, 2)
     this.#set?.(this.#framework as never, key, undefined)
