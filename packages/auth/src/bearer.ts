@@ -37,7 +37,11 @@ function fromHeader(req: SecurityRequest, errors: BearerChallenges): string | un
   if (values === undefined || values.length === 0) return undefined
   if (values.length > 1) throw errors.invalidRequest('Send exactly one Authorization header.')
   const value = values[0]!
-  if (value.length < SCHEME.length || value.slice(0, SCHEME.length).toLowerCase() !== SCHEME) {
+  // `Bearer ` as clients spell it is compared as it is; any other case is lower-cased first.
+  if (
+    !value.startsWith('Bearer ') &&
+    (value.length < SCHEME.length || value.slice(0, SCHEME.length).toLowerCase() !== SCHEME)
+  ) {
     // Another scheme (Basic, ApiKey...) is not a bearer token: this guard sees no credential.
     if (/^bearer(\s|$)/i.test(value)) throw errors.invalidRequest('The bearer token is missing or malformed.')
     return undefined
