@@ -41,10 +41,11 @@ class WriteHeadHeaders implements SendHeaders {
     else this.res.setHeader(name, value)
   }
 
+  // Only what is there: deleting a name an object does not hold is still a call into the runtime.
   removeHeader(name: string): void {
     const own = this.own
-    if (own !== undefined) delete own[name]
-    this.res.removeHeader(name)
+    if (own !== undefined && name in own) delete own[name]
+    if (this.res.hasHeader(name)) this.res.removeHeader(name)
   }
 }
 
@@ -107,7 +108,8 @@ export class NodeBinding implements ResponseBinding {
   }
 
   removeHeader(name: string): void {
-    if (!this.res.headersSent) this.res.removeHeader(name)
+    const res = this.res
+    if (!res.headersSent && res.hasHeader(name)) res.removeHeader(name)
   }
 
   hookSendHeaders(ctx: SecurityContext): void {
