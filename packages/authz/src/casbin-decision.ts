@@ -17,9 +17,6 @@ export interface Loaded {
   readonly plan: Plan
 }
 
-// Between the action and the roles of a memo key; no method contains it.
-const SEP = '\u0000'
-
 /** The message of a thrown value, for events (never for the client). */
 export function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
@@ -226,17 +223,16 @@ export function decide(
         return failed(ctx, 'cacheKey', err, state.version)
       }
       if (typeof key !== 'string') key = undefined
-    } else {
-      // Length-prefixed, so no subject, domain or object can spell another request's key.
-      const dom = domain ?? ''
-      key = `${subject.length}:${subject}${dom.length}:${dom}${object.length}:${object}${action}${SEP}${roles?.key ?? ''}`
     }
-    if (key !== undefined) {
-      // A memoised decision is synchronous and builds nothing more.
-      const known = memo.get(key)
-      if (known === true) return
-      if (known === false) return denied(ctx, new Denied(subject, object, action, domain, state.version))
-    }
+    // A memoised decision is synchronous and builds nothing more.
+    const known =
+      config.cacheKey === undefined
+        ? memo.getRequest(subject, domain ?? '', object, action, roles?.key ?? '')
+        : key === undefined
+          ? undefined
+          : memo.get(key)
+    if (known === true) return
+    if (known === false) return denied(ctx, new Denied(subject, object, action, domain, state.version))
   }
   const request: RequestValues = { object, action, domain, roles: roles?.list, attributes }
   const tuples = [first ?? tupleOf(p, subject, request)]
@@ -244,7 +240,11 @@ export function decide(
     for (const role of roles!.list) if (role !== subject) tuples.push(tupleOf(p, role, request))
   }
   const settle = (allowed: boolean): void => {
-    if (key !== undefined) memo!.set(key, allowed)
+    if (memo !== undefined) {
+      if (config.cacheKey === undefined)
+        memo.setRequest(subject, domain ?? '', object, action, roles?.key ?? '', allowed)
+      else if (key !== undefined) memo.set(key, allowed)
+    }
     if (!allowed) denied(ctx, new Denied(subject, object, action, domain, state.version))
   }
   let result: boolean | Promise<boolean>

@@ -193,6 +193,29 @@ describe('casbin() memo', () => {
     expect((await denial(rbac, req('alice\u0000', { path: '/notes/1' }))).status).toBe(403)
   })
 
+  it('holds a bounded number of decisions, and decides the same once it starts over', async () => {
+    const { DecisionMemo } = await import('../src/decision-memo.js')
+    const memo = new DecisionMemo(2)
+    memo.setRequest('a', '', '/x', 'GET', '', true)
+    memo.setRequest('b', '', '/x', 'GET', '', false)
+    expect([memo.getRequest('a', '', '/x', 'GET', ''), memo.getRequest('b', '', '/x', 'GET', '')]).toEqual([
+      true,
+      false,
+    ])
+    memo.setRequest('c', '', '/x', 'GET', '', true)
+    expect(memo.size).toBeLessThanOrEqual(2)
+    expect(memo.getRequest('c', '', '/x', 'GET', '')).toBe(true)
+    // Values are compared one by one: no two requests can meet on one key.
+    memo.setRequest('a', '', 'b/x', 'GET', '', true)
+    expect(memo.getRequest('ab', '', '/x', 'GET', '')).toBeUndefined()
+    const rbac = await ready({ model: RBAC, policy: RBAC_POLICY })
+    for (let i = 0; i < 3; i++) {
+      expect(rbac(req('alice'))).toBeUndefined()
+      expect(() => rbac(req('carol'))).toThrow(expect.objectContaining({ status: 403 }))
+      expect(() => rbac(req(`user-${i}`))).toThrow(expect.objectContaining({ status: 403 }))
+    }
+  })
+
   it('does not memoise an ABAC model without a key function', async () => {
     const abac = await ready({
       model: ABAC,
