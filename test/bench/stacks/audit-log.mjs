@@ -1,8 +1,8 @@
 // @apiward/audit-log on the jwt-ES256-cache stack, against a limit that writes the same line to
 // pino's file destination from the handler (built and chain-hashed by hand), next to the request
 // loggers users pick.
-import { randomBytes } from 'node:crypto'
 import { AUDIENCE, ISSUER } from '../constants.mjs'
+import { requestIds } from '../limit-parts.mjs'
 import { benchFile, chainedLines, fileLogger } from '../log-files.mjs'
 
 const principal = (claims) => ({
@@ -21,11 +21,12 @@ const principal = (claims) => ({
  */
 const limit = {
   about:
-    'the token looked up in a Map, then the request.completed line built by hand, its chain hash computed with node:crypto, written to the file destination of pino',
+    'the token looked up in a Map, then the request.completed line built by hand (its request ID from a pooled randomFillSync), its chain hash computed with node:crypto, written to the file destination of pino',
   work: async (config) => {
     const token = config.tokens.ES256
     const known = new Map([[token, principal(JSON.parse(Buffer.from(token.split('.')[1], 'base64url')))]])
     const writeLine = await chainedLines('limit')
+    const requestId = requestIds()
     let seq = 0
     return (authorization) => {
       const who = typeof authorization === 'string' ? known.get(authorization.slice(7)) : undefined
@@ -35,7 +36,7 @@ const limit = {
         event: 'request.completed',
         outcome: 'success',
         level: 'info',
-        requestId: randomBytes(16).toString('base64url'),
+        requestId: requestId(),
         principal: who.id,
         credential: 'jwt',
         ip: '127.0.0.1',
