@@ -72,11 +72,28 @@ export function escapeJson(json: string): string {
 const HAS_UNSAFE = new RegExp(UNSAFE_IN_JSON.source)
 
 /**
- * `MAY_HOLD_SECRET` or `HAS_UNSAFE` in one scan: a string that matches neither (the usual one)
- * is logged as it is after a single test.
+ * Whether a string can be logged as it is without a scan: printable ASCII only, without `_`, `=`,
+ * white space, `eyJ` or `AKIA` in any case. That is narrower than `MAY_HOLD_SECRET` and
+ * `HAS_UNSAFE` together (any other character sends the string to them), and one pass over its
+ * characters costs less than a regular expression's call for the short strings most fields hold.
  */
-const PLAIN_UNLESS =
-  /[_=\s\u007f-\u009f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]|[eE][yY][jJ]|[aA][kK][iI][aA]/
+function plain(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c <= 32 || c >= 127 || c === 95 || c === 61) return false
+    const lower = c | 32
+    if (lower === 101 && (text.charCodeAt(i + 1) | 32) === 121 && (text.charCodeAt(i + 2) | 32) === 106)
+      return false
+    if (
+      lower === 97 &&
+      (text.charCodeAt(i + 1) | 32) === 107 &&
+      (text.charCodeAt(i + 2) | 32) === 105 &&
+      (text.charCodeAt(i + 3) | 32) === 97
+    )
+      return false
+  }
+  return true
+}
 
 /** How many distinct repeated values `label()` remembers, and how long each may be. */
 const LABELS = 512
@@ -177,7 +194,7 @@ export class Redactor {
   text(value: string): string {
     const max = this.maxLength
     // Scanning a megabyte of attacker text for secrets would cost more than the request.
-    if (value.length <= max && this.#mayHold !== undefined && !PLAIN_UNLESS.test(value)) return value
+    if (value.length <= max && this.#mayHold !== undefined && plain(value)) return value
     let s = value.length > max * 8 ? value.slice(0, max * 8) : value
     const mayHold = this.#mayHold
     if (mayHold === undefined || mayHold.test(s)) {

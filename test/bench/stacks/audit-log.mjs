@@ -20,6 +20,8 @@ const principal = (claims) => ({
  * a SHA-256 over them, written to pino's file destination (`chainedLines()`).
  */
 const limit = {
+  // The line's ip field: read from the request, as the audit log reads it.
+  readsIp: true,
   about:
     'the token looked up in a Map, then the request.completed line built by hand (its request ID from a pooled randomFillSync), its chain hash computed with node:crypto, written to the file destination of pino',
   work: async (config) => {
