@@ -4,9 +4,9 @@
 // `owner()` loading the note from a Map, and the hash-chained audit log to a file. Against its
 // limit (the same answer and headers, the token in a Map, the owner compared and the audit line
 // written and hashed by hand), and next to the same job done with the packages users pick today.
-import { createPublicKey, randomFillSync } from 'node:crypto'
+import { createPublicKey } from 'node:crypto'
 import { AUDIENCE, ISSUER, SUBJECT } from '../constants.mjs'
-import { HELMET_HEADERS, HONO_HEADERS, PRESET_HEADERS, principalOf } from '../limit-parts.mjs'
+import { HELMET_HEADERS, HONO_HEADERS, PRESET_HEADERS, principalOf, requestIds } from '../limit-parts.mjs'
 import { benchFile, chainedLines, fileLogger } from '../log-files.mjs'
 
 const ROUTE = '/notes/:id'
@@ -34,20 +34,6 @@ const NOTE_ID = {
 }
 
 const notes = () => new Map([[NOTE.id, NOTE]])
-
-/** 16 random bytes as base64url (a request ID), from a pool refilled every 256 IDs: the cheapest way by hand. */
-function requestIds() {
-  const pool = Buffer.alloc(16 * 256)
-  let at = pool.length
-  return () => {
-    if (at === pool.length) {
-      randomFillSync(pool)
-      at = 0
-    }
-    at += 16
-    return pool.toString('base64url', at - 16, at)
-  }
-}
 
 /** The ES256 public key as a KeyObject, the way the peers' docs pass a key. */
 const es256Key = (config) => createPublicKey({ key: config.keys.ES256.jwk, format: 'jwk' })
