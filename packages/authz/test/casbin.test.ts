@@ -208,7 +208,7 @@ describe('casbin() memo', () => {
     // Values are compared one by one: no two requests can meet on one key.
     memo.setRequest('a', '', 'b/x', 'GET', '', true)
     expect(memo.getRequest('ab', '', '/x', 'GET', '')).toBeUndefined()
-    const rbac = await ready({ model: RBAC, policy: RBAC_POLICY })
+    const rbac = await ready({ model: RBAC, policy: RBAC_POLICY, cache: { max: 2 } })
     for (let i = 0; i < 3; i++) {
       expect(rbac(req('alice'))).toBeUndefined()
       expect(() => rbac(req('carol'))).toThrow(expect.objectContaining({ status: 403 }))
