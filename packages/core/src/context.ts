@@ -33,6 +33,12 @@ export interface ResponseBinding {
    * one. Optional: a binding that has it spares a call per header.
    */
   setHeaders?(list: HeaderList): void
+  /**
+   * `true` when the framework keeps the headers set now until it writes them, so setting one
+   * again only replaces a stored value (Fastify's `reply.header()`): `deferHeader()` then sets at
+   * once, since there is nothing to save.
+   */
+  readonly storesHeaders?: boolean
   /** Removes a response header now (the context removes it once more at send time). */
   removeHeader(name: string): void
   /** Called once, when the first `onSend` transformer is registered, to hook serialisation. */
@@ -191,10 +197,10 @@ export class SecurityContext {
    * Sets a response header once the guards running now are done, allowed or denied (adapters run
    * them through `runGuard`); a later call for the same name replaces the value. Guards that each
    * update one header on a request (the rate limiters' `RateLimit`) then cost Node one header.
-   * Outside a guard run it is `setHeader`.
+   * Outside a guard run, and on a binding that `storesHeaders`, it is `setHeader`.
    */
   deferHeader(name: string, value: string): void {
-    if (this.#guarding === 0) {
+    if (this.#guarding === 0 || this.#binding.storesHeaders === true) {
       this.#binding.setHeader(name, value)
       return
     }

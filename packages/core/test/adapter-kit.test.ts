@@ -132,6 +132,27 @@ describe('runGuard', () => {
   )
 })
 
+describe('deferHeader on a binding that stores headers', () => {
+  it('sets at once, inside a guard run too', () => {
+    const ctx = testContext()
+    Object.defineProperty(ctx.binding, 'storesHeaders', { value: true })
+    const sets: string[] = []
+    ctx.binding.setHeader = (name: string, value: string) => {
+      sets.push(`${name}: ${value}`)
+    }
+    const seen = () => [...sets]
+    const guard = (c: any) => {
+      twice(c)
+      expect(sets).toEqual(['ratelimit: 1', 'x-other: 1', 'ratelimit: 2'])
+    }
+    expect(runGuard(guard, ctx, 'a', 'b', 'c', seen, seen)).toEqual([
+      'ratelimit: 1',
+      'x-other: 1',
+      'ratelimit: 2',
+    ])
+  })
+})
+
 /** What two limiters on one request do: each writes the same header, the second its combined value. */
 function twice(ctx: { deferHeader(name: string, value: string): void }): void {
   ctx.deferHeader('ratelimit', '1')

@@ -39,6 +39,11 @@ class FastifyBinding extends kit.NodeBinding {
     this.#reply.header(name, value)
   }
 
+  // Fastify writes the reply's headers at writeHead: setting one twice costs a second store only.
+  get storesHeaders(): boolean {
+    return true
+  }
+
   override interceptSend(): void {
     this.#reply.serializer(serializeTransformed)
   }
