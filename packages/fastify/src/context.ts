@@ -29,7 +29,8 @@ class FastifyBinding extends kit.NodeBinding {
   readonly #reply: FastifyReply
 
   constructor(reply: FastifyReply) {
-    super(reply.raw)
+    // Fastify writes the reply's headers at writeHead: setting one twice costs a second store only.
+    super(reply.raw, true)
     this.#reply = reply
   }
 
@@ -37,11 +38,6 @@ class FastifyBinding extends kit.NodeBinding {
   // headers one by one at writeHead (about 5k instructions a response).
   protected override put(name: string, value: string): void {
     this.#reply.header(name, value)
-  }
-
-  // Fastify writes the reply's headers at writeHead: setting one twice costs a second store only.
-  get storesHeaders(): boolean {
-    return true
   }
 
   override interceptSend(): void {

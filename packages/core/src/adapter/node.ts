@@ -85,9 +85,12 @@ export function hookWriteHead(res: ServerResponse, ctx: SecurityContext): void {
  */
 export class NodeBinding implements ResponseBinding {
   readonly res: ServerResponse
+  readonly storesHeaders: boolean
 
-  constructor(res: ServerResponse) {
+  /** `storesHeaders`: the framework keeps headers until it writes them (see `ResponseBinding`). */
+  constructor(res: ServerResponse, storesHeaders = false) {
     this.res = res
+    this.storesHeaders = storesHeaders
   }
 
   setHeader(name: string, value: string): void {
