@@ -5,13 +5,14 @@ import {
   checkOptions,
   functionOption,
   type KnownOptions,
+  RequestCompletedEvent,
   type SecurityEvent,
   type SecurityEventBus,
   securityEvents,
 } from '@apiward/core'
 import pino from 'pino'
 import { Chain, GENESIS, tailOf } from './chain.js'
-import { type FieldNames, recordOf } from './record.js'
+import { completedJson, type FieldNames, recordOf } from './record.js'
 import { escapeJson, type RedactOptions, Redactor } from './redact.js'
 import { type SampledSummary, Sampler, type SamplingRule } from './sampling.js'
 import { type AuditStream, type BufferBounds, type Sink, SonicSink, StreamSink } from './sink.js'
@@ -444,6 +445,12 @@ class RunningAuditLog implements AuditLog {
     let record: Record<string, unknown>
     try {
       this.#redactor.takeUnsafe()
+      // The context's own `request.completed` events, one per request, are written straight from
+      // their fields; any other event goes through its record.
+      if (event instanceof RequestCompletedEvent && this.#names === 'apiward') {
+        this.#putJson(completedJson(event, this.#redactor), true)
+        return
+      }
       record = recordOf(event, this.#redactor, this.#names)
       this.#scanned = record
     } catch (err) {
@@ -485,21 +492,25 @@ class RunningAuditLog implements AuditLog {
 
   /** Writes a record; after drops, the report of the drops goes first. */
   #put(record: Record<string, unknown>): boolean {
+    // An event's record whose strings `text()` found safe needs no escape pass; any other is escaped.
+    const scanned = record === this.#scanned
+    this.#scanned = undefined
+    return this.#putJson(JSON.stringify(record), scanned)
+  }
+
+  /** `#put()` of a record's JSON; `scanned` when every string in it went through the redactor's `text()`. */
+  #putJson(json: string, scanned: boolean): boolean {
     if (this.#pending.count > 0 && !this.#reportDrops()) {
       this.#countDrop()
       return false
     }
-    if (this.#append(record)) return true
+    if (this.#append(json, scanned && !this.#redactor.takeUnsafe())) return true
     this.#countDrop()
     return false
   }
 
-  #append(record: Record<string, unknown>): boolean {
-    const json = JSON.stringify(record)
-    // An event's record whose strings `text()` found safe needs no escape pass; any other is escaped.
-    const scanned = record === this.#scanned && !this.#redactor.takeUnsafe()
-    this.#scanned = undefined
-    const line = this.#chain.seal(scanned ? json : escapeJson(json))
+  #append(json: string, safe: boolean): boolean {
+    const line = this.#chain.seal(safe ? json : escapeJson(json))
     if (!this.#sink.write(line)) {
       this.#chain.undo()
       return false
@@ -523,12 +534,15 @@ class RunningAuditLog implements AuditLog {
     const { count, first, last } = this.#pending
     if (count === 0) return true
     const written = this.#append(
-      this.#ownRecord('audit.dropped', {
-        level: 'warn',
-        dropped: count,
-        firstDropAt: new Date(first).toISOString(),
-        lastDropAt: new Date(last).toISOString(),
-      }),
+      JSON.stringify(
+        this.#ownRecord('audit.dropped', {
+          level: 'warn',
+          dropped: count,
+          firstDropAt: new Date(first).toISOString(),
+          lastDropAt: new Date(last).toISOString(),
+        }),
+      ),
+      false,
     )
     if (!written) return false
     this.#pending = { count: 0, first: 0, last: 0 }

@@ -1,5 +1,5 @@
-import type { SecurityEvent } from '@apiward/core'
-import type { Redactor } from './redact.js'
+import type { RequestCompletedEvent, SecurityEvent } from '@apiward/core'
+import { quote, type Redactor } from './redact.js'
 
 /**
  * The field names of a line: apiward's own (`time`, `event`, `outcome`, `principal`, ...) or the
@@ -97,6 +97,7 @@ function extrasOf(event: SecurityEvent, redactor: Redactor): Record<string, unkn
     const text = redactor.text(key)
     const name = RESERVED.has(text) ? `_${text}` : text
     if (redactor.isSecretKey(name)) extras[name] = redactor.censor
+    else if (key === 'codes' && Array.isArray(raw)) extras[name] = codesOf(raw, redactor)
     else {
       const value = redactor.value(raw)
       if (value !== undefined) extras[name] = value
@@ -105,7 +106,74 @@ function extrasOf(event: SecurityEvent, redactor: Redactor): Record<string, unkn
   return extras
 }
 
+/**
+ * The `codes` of a `request.completed` event: apiward's stable codes, each written as a label (a
+ * code next to one that names a token is not a header's value, as in a raw header list).
+ */
+function codesOf(codes: readonly unknown[], redactor: Redactor): unknown[] {
+  return codes
+    .slice(0, 100)
+    .map((code) => (typeof code === 'string' ? redactor.label(code) : redactor.value(code)))
+}
+
 const round = (ms: number): number => Math.round(ms * 1000) / 1000
+
+let lastTime = Number.NaN
+let lastIso = ''
+/** The ISO text of a time in milliseconds; the last one is remembered, as lines come in bursts. */
+function isoOf(time: number): string {
+  if (time !== lastTime) {
+    lastIso = new Date(time).toISOString()
+    lastTime = time
+  }
+  return lastIso
+}
+
+/**
+ * The JSON of the record of a `request.completed` event built by an adapter's context, straight
+ * from its fields: the same text as `JSON.stringify(recordOf(event, redactor, 'apiward'))`, without
+ * the record object, the search for further fields, or the serialiser's walk over it.
+ */
+export function completedJson(event: RequestCompletedEvent, redactor: Redactor): string {
+  const r = redactor
+  const status = event.status
+  const aborted = event.aborted
+  const time = typeof event.time === 'number' ? isoOf(event.time) : new Date().toISOString()
+  const outcome =
+    typeof status === 'number'
+      ? status < 400 && aborted !== true
+        ? 'success'
+        : 'failure'
+      : outcomeOf(event as unknown as SecurityEvent)
+  let json = `{"time":"${time}","event":${r.quotedIn(Slot.Type, event.type)},"outcome":"${outcome}"`
+  if (typeof event.severity === 'string') json += `,"level":${r.quotedIn(Slot.Severity, event.severity)}`
+  if (typeof event.requestId === 'string') json += `,"requestId":${quote(r.text(event.requestId))}`
+  if (typeof event.principal === 'string')
+    json += `,"principal":${r.quotedIn(Slot.Principal, event.principal)}`
+  if (typeof event.credential === 'string')
+    json += `,"credential":${r.quotedIn(Slot.Credential, event.credential)}`
+  if (typeof event.ip === 'string') json += `,"ip":${r.quotedIn(Slot.Ip, event.ip)}`
+  if (typeof event.method === 'string') json += `,"method":${r.quotedIn(Slot.Method, event.method)}`
+  const path = typeof event.path === 'string' ? quote(r.text(event.path)) : undefined
+  if (typeof event.route === 'string') {
+    json += `,"route":${r.quotedIn(Slot.Route, event.route)}`
+    if (path !== undefined) json += `,"path":${path}`
+  } else if (path !== undefined) json += `,"route":${path}`
+  if (Number.isFinite(status)) json += `,"status":${status}`
+  if (typeof event.code === 'string') json += `,"reason":${r.quotedIn(Slot.Code, event.code)}`
+  if (Number.isFinite(event.durationMs)) json += `,"durationMs":${round(event.durationMs)}`
+  if (typeof aborted === 'boolean') json += `,"aborted":${aborted}`
+  if (typeof event.userAgent === 'string')
+    json += `,"userAgent":${r.quotedIn(Slot.UserAgent, event.userAgent)}`
+  if (Number.isFinite(event.seq)) json += `,"eventSeq":${event.seq}`
+  const codes = event.codes
+  if (Array.isArray(codes)) json += `,"codes":${JSON.stringify(codesOf(codes, r))}`
+  else if (codes !== undefined) {
+    const value = r.value(codes)
+    if (value !== undefined) json += `,"codes":${JSON.stringify(value)}`
+  }
+  return `${json}}`
+}
 
 /**
  * The record of one event, before its chain fields: every field redacted, user-controlled text

@@ -95,6 +95,18 @@ function plain(text: string): boolean {
   return true
 }
 
+/**
+ * A string as a JSON string literal, the same text `JSON.stringify` gives: quoted as it is when it
+ * holds only printable ASCII without `"` or a backslash, which is what most fields hold.
+ */
+export function quote(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 32 || c > 126 || c === 34 || c === 92) return JSON.stringify(text)
+  }
+  return `"${text}"`
+}
+
 /** How many distinct repeated values `label()` remembers, and how long each may be. */
 const LABELS = 512
 const LABEL_LENGTH = 256
@@ -114,6 +126,9 @@ export class Redactor {
   /** Per field of a line (`labelIn()`), the last value remembered and its text. */
   readonly #lastIn: (string | undefined)[] = []
   readonly #lastOut: string[] = []
+  /** Per field of a line (`quotedIn()`), the last value remembered and its quoted text. */
+  readonly #quotedIn: (string | undefined)[] = []
+  readonly #quotedOut: string[] = []
   /** Whether the last `label()` remembered its value. */
   #remembered = false
   #unsafe = false
@@ -173,6 +188,17 @@ export class Redactor {
       this.#lastOut[slot] = text
     }
     return text
+  }
+
+  /** `quote(label(value))` for the field `slot` of a line, its last value remembered as `labelIn()` does. */
+  quotedIn(slot: number, value: string): string {
+    if (this.#quotedIn[slot] === value) return this.#quotedOut[slot]!
+    const quoted = quote(this.label(value))
+    if (this.#remembered) {
+      this.#quotedIn[slot] = value
+      this.#quotedOut[slot] = quoted
+    }
+    return quoted
   }
 
   /**

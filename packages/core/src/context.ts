@@ -1,5 +1,6 @@
 import { type ApiError, type RenderedProblem, toProblem } from '@apiward/errors'
 import {
+  RequestCompletedEvent,
   type SecurityEvent,
   type SecurityEventBus,
   type SecurityEventFieldsArg,
@@ -157,26 +158,23 @@ export class SecurityContext {
     }
     const events = ctx.events
     if (!events.hasListeners) return
-    const principal = ctx.principal
-    // Written out rather than spread into emit()'s base fields: one line per request.
-    events.emit({
-      type: 'request.completed',
-      time: Date.now(),
-      severity: status >= 500 ? 'error' : status >= 400 || aborted ? 'warn' : 'info',
-      requestId: ctx.requestId,
-      method: ctx.req.method,
-      path: ctx.#path(),
-      ip: ctx.req.ip,
-      principal: principal?.id,
-      code,
-      codes,
-      status,
-      aborted,
-      durationMs: outcome.durationMs,
-      route,
-      credential: principal?.credential,
-      userAgent,
-    } as SecurityEventInput)
+    const req = ctx.req
+    events.emit(
+      new RequestCompletedEvent(
+        ctx.requestId,
+        req.method,
+        ctx.#path(),
+        req.ip,
+        ctx.principal,
+        code,
+        codes,
+        status,
+        aborted,
+        outcome.durationMs,
+        route,
+        userAgent,
+      ) as unknown as SecurityEventInput,
+    )
   }
 
   /** The request's path for an event: the normalised one, the raw one when it cannot be normalised. */

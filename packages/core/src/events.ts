@@ -1,3 +1,4 @@
+import type { Principal } from './principal.js'
 import { warnOnce } from './warn.js'
 
 /**
@@ -124,6 +125,65 @@ export type SecurityEventFieldsArg<K extends SecurityEventType> =
 export type SecurityEventInput = {
   [K in SecurityEventType]: Omit<SecurityEventOf<K>, 'seq'> & { seq?: number }
 }[SecurityEventType]
+
+/**
+ * A `request.completed` event as an adapter's context builds it: the fields of
+ * {@link SecurityEventMap}'s `request.completed` and the common ones, and no other. A listener that
+ * finds an event to be one (`instanceof`) may read its fields without looking for others: the audit
+ * log writes its line straight from them. An event emitted by hand with the same type is a plain
+ * object and is read field by field.
+ */
+export class RequestCompletedEvent {
+  readonly type = 'request.completed' as const
+  /** Set by the bus when it delivers the event. */
+  seq = 0
+  time: number
+  severity: 'info' | 'warn' | 'error'
+  requestId: string
+  method: string
+  path: string
+  ip: string | undefined
+  principal: string | undefined
+  code: string | undefined
+  codes: readonly string[] | undefined
+  status: number
+  aborted: boolean
+  durationMs: number
+  route: string | undefined
+  credential: string | undefined
+  userAgent: string | undefined
+
+  constructor(
+    requestId: string,
+    method: string,
+    path: string,
+    ip: string | undefined,
+    principal: Principal | undefined,
+    code: string | undefined,
+    codes: readonly string[] | undefined,
+    status: number,
+    aborted: boolean,
+    durationMs: number,
+    route: string | undefined,
+    userAgent: string | undefined,
+  ) {
+    this.time = Date.now()
+    this.severity = status >= 500 ? 'error' : status >= 400 || aborted ? 'warn' : 'info'
+    this.requestId = requestId
+    this.method = method
+    this.path = path
+    this.ip = ip
+    this.principal = principal?.id
+    this.code = code
+    this.codes = codes
+    this.status = status
+    this.aborted = aborted
+    this.durationMs = durationMs
+    this.route = route
+    this.credential = principal?.credential
+    this.userAgent = userAgent
+  }
+}
 
 const kSeq = Symbol.for('apiward.eventSeq')
 const counter = globalThis as { [kSeq]?: number }

@@ -8,6 +8,7 @@ export {
 } from './context.js'
 export {
   type AnySecurityEvent,
+  RequestCompletedEvent,
   type SecurityEvent,
   type SecurityEventBase,
   SecurityEventBus,
