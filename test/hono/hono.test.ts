@@ -3,7 +3,7 @@ import { answerNow, defineGuard, type Guard } from '@apiward/core'
 import { ApiError, Unauthorized } from '@apiward/errors'
 import { createGuard, errorHandler, guardFetch, notFound, requestErrorHandler, routes } from '@apiward/hono'
 import { getRequestListener } from '@hono/node-server'
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
 import { basicAuth } from 'hono/basic-auth'
 import { bodyLimit } from 'hono/body-limit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -283,6 +283,13 @@ describe('headers guards set on Hono', () => {
       throw 'not an Error'
     })
     app.get('/denied', guard(setsHeaders, denies), (c) => c.text('unreachable'))
+    // A middleware before the guard that sets the header the guard removes, through Hono's own call.
+    const early: MiddlewareHandler = async (c, next) => {
+      c.header('X-Powered-By', 'early')
+      await next()
+    }
+    app.get('/early', early, guard(setsHeaders), (c) => c.json({ early: true }))
+    app.get('/early-denied', early, guard(setsHeaders, denies), (c) => c.text('unreachable'))
     app.onError(errorHandler())
     server = await serve(app)
   })
@@ -330,6 +337,17 @@ describe('headers guards set on Hono', () => {
     expect(answer.headers['x-guard']).toBe('guard')
     expect(answer.headers.vary).toBe('Origin')
     expect(answer.json.requestId).toBe(answer.headers['x-request-id'])
+  })
+
+  it('leave out a header removed by a guard that an earlier middleware set, on an answer and a denial', async () => {
+    const answer = await send(`${server.url}/early`)
+    expect(answer.json).toEqual({ early: true })
+    expect(answer.headers['x-guard']).toBe('guard')
+    expect(answer.headers['x-powered-by']).toBeUndefined()
+    const denied = await send(`${server.url}/early-denied`)
+    expect(denied.status).toBe(401)
+    expect(denied.headers['x-guard']).toBe('guard')
+    expect(denied.headers['x-powered-by']).toBeUndefined()
   })
 
   it('echo a well-formed incoming X-Request-Id and replace a repeated one', async () => {

@@ -474,11 +474,22 @@ export class FetchBinding implements ResponseBinding {
     }
   }
 
+  /**
+   * Takes back a header a guard set. One set by anything else (the framework, a middleware, the
+   * handler) is removed from the finished response, where the context's removals are applied
+   * (`hookSendHeaders`): removing it from the framework's headers now as well would cost a second
+   * WHATWG `Headers` call, which validates the name, on every request.
+   */
   removeHeader(name: string): void {
     const key = headerName(name)
     const headers = this.#headers
-    for (let i = 0; i < headers.length; i += 2) if (headers[i] === key) headers.splice(i, 2)
-    this.#set?.(this.#framework as never, key, undefined)
+    for (let i = 0; i < headers.length; i += 2) {
+      if (headers[i] === key) {
+        headers.splice(i, 2)
+        this.#set?.(this.#framework as never, key, undefined)
+        return
+      }
+    }
   }
 
   /** Transformers run in `finishResponse`, which knows when the handler's body is JSON. */
