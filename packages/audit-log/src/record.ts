@@ -1,5 +1,5 @@
 import type { RequestCompletedEvent, SecurityEvent } from '@apiward/core'
-import { quote, type Redactor } from './redact.js'
+import type { Redactor } from './redact.js'
 
 /**
  * The field names of a line: apiward's own (`time`, `event`, `outcome`, `principal`, ...) or the
@@ -147,14 +147,14 @@ export function completedJson(event: RequestCompletedEvent, redactor: Redactor):
       : outcomeOf(event as unknown as SecurityEvent)
   let json = `{"time":"${time}","event":${r.quotedIn(Slot.Type, event.type)},"outcome":"${outcome}"`
   if (typeof event.severity === 'string') json += `,"level":${r.quotedIn(Slot.Severity, event.severity)}`
-  if (typeof event.requestId === 'string') json += `,"requestId":${quote(r.text(event.requestId))}`
+  if (typeof event.requestId === 'string') json += `,"requestId":${r.quoted(event.requestId)}`
   if (typeof event.principal === 'string')
     json += `,"principal":${r.quotedIn(Slot.Principal, event.principal)}`
   if (typeof event.credential === 'string')
     json += `,"credential":${r.quotedIn(Slot.Credential, event.credential)}`
   if (typeof event.ip === 'string') json += `,"ip":${r.quotedIn(Slot.Ip, event.ip)}`
   if (typeof event.method === 'string') json += `,"method":${r.quotedIn(Slot.Method, event.method)}`
-  const path = typeof event.path === 'string' ? quote(r.text(event.path)) : undefined
+  const path = typeof event.path === 'string' ? r.quoted(event.path) : undefined
   if (typeof event.route === 'string') {
     json += `,"route":${r.quotedIn(Slot.Route, event.route)}`
     if (path !== undefined) json += `,"path":${path}`

@@ -71,28 +71,41 @@ export function escapeJson(json: string): string {
 /** `UNSAFE_IN_JSON` without the global flag, for a test that keeps no state. */
 const HAS_UNSAFE = new RegExp(UNSAFE_IN_JSON.source)
 
+/** What {@link plainness} found: a string that needs a scan, or one that needs none, quoted as it is or not. */
+const Plain = {
+  No: 0,
+  /** Needs no scan, but holds `"` or a backslash, which JSON escapes. */
+  Yes: 1,
+  /** Needs no scan and is its own JSON text between quotes. */
+  Quotable: 2,
+} as const
+type Plain = (typeof Plain)[keyof typeof Plain]
+
 /**
  * Whether a string can be logged as it is without a scan: printable ASCII only, without `_`, `=`,
  * white space, `eyJ` or `AKIA` in any case. That is narrower than `MAY_HOLD_SECRET` and
  * `HAS_UNSAFE` together (any other character sends the string to them), and one pass over its
  * characters costs less than a regular expression's call for the short strings most fields hold.
+ * The same pass says whether JSON would escape any of its characters.
  */
-function plain(text: string): boolean {
+function plainness(text: string): Plain {
+  let found: Plain = Plain.Quotable
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
-    if (c <= 32 || c >= 127 || c === 95 || c === 61) return false
+    if (c <= 32 || c >= 127 || c === 95 || c === 61) return Plain.No
+    if (c === 34 || c === 92) found = Plain.Yes
     const lower = c | 32
     if (lower === 101 && (text.charCodeAt(i + 1) | 32) === 121 && (text.charCodeAt(i + 2) | 32) === 106)
-      return false
+      return Plain.No
     if (
       lower === 97 &&
       (text.charCodeAt(i + 1) | 32) === 107 &&
       (text.charCodeAt(i + 2) | 32) === 105 &&
       (text.charCodeAt(i + 3) | 32) === 97
     )
-      return false
+      return Plain.No
   }
-  return true
+  return found
 }
 
 /**
@@ -202,6 +215,19 @@ export class Redactor {
   }
 
   /**
+   * `quote(text(value))`, in one pass over the characters for a short string that needs no scan
+   * (a request ID, a path: see {@link plainness}).
+   */
+  quoted(value: string): string {
+    if (value.length <= this.maxLength && this.#mayHold !== undefined) {
+      const plain = plainness(value)
+      if (plain === Plain.Quotable) return `"${value}"`
+      if (plain === Plain.Yes) return JSON.stringify(value)
+    }
+    return quote(this.text(value))
+  }
+
+  /**
    * Whether a string `text()` returned since the last call holds a character `escapeJson` escapes;
    * the flag is cleared. Every string of an event's record goes through `text()`, so a record
    * none of whose strings did needs no escape pass over its whole line.
@@ -220,7 +246,7 @@ export class Redactor {
   text(value: string): string {
     const max = this.maxLength
     // Scanning a megabyte of attacker text for secrets would cost more than the request.
-    if (value.length <= max && this.#mayHold !== undefined && plain(value)) return value
+    if (value.length <= max && this.#mayHold !== undefined && plainness(value) !== Plain.No) return value
     let s = value.length > max * 8 ? value.slice(0, max * 8) : value
     const mayHold = this.#mayHold
     if (mayHold === undefined || mayHold.test(s)) {
