@@ -21,7 +21,45 @@ const helloSchema = {
   required: Object.keys(BODY),
 }
 
+/** The reference API's id parameter, as `validate({ params })` checks it. */
+const ID_PATTERN = '^[a-z0-9-]{1,64}$'
+const idParams = {
+  type: 'object',
+  properties: { id: { type: 'string', pattern: ID_PATTERN } },
+  required: ['id'],
+  additionalProperties: false,
+}
+
 export const stacks = [
+  {
+    name: 'validate-params',
+    apiward: true,
+    route: '/notes/:id',
+    path: '/notes/n1',
+    headers: ['x-request-id'],
+    guards: async () => {
+      const { validate } = await import('@apiward/validate')
+      return [validate({ params: idParams })]
+    },
+    limit: {
+      readsParams: true,
+      about: "the route's id read from the framework's params and tested against the same pattern by hand",
+      work: async () => {
+        const id = new RegExp(ID_PATTERN)
+        const valid = { valid: true }
+        return (_authorization, params) =>
+          typeof params?.id === 'string' && id.test(params.id) ? valid : undefined
+      },
+    },
+    budget: {
+      instructions: 1000,
+      base: 'empty',
+      label:
+        '`validate({ params })` of one id: a compiled ajv function on the params, beyond testing the pattern by hand',
+    },
+    about:
+      'validate({ params }) on GET /notes/:id: the id checked against ^[a-z0-9-]{1,64}$ by a compiled ajv function',
+  },
   {
     name: 'validate-query',
     apiward: true,
