@@ -36,6 +36,21 @@ export const listNotes = validate({ name: 'GET /notes', query: listQuery })
 export const versioned = validate({
   headers: { type: 'object', properties: { 'api-version': { type: 'integer', enum: [1, 2] } } },
 })
+/** Schemas that name properties every object inherits: an input without them must still fail. */
+export const inheritedParam = validate({
+  params: {
+    type: 'object',
+    properties: { id: { type: 'string', maxLength: 64 }, toString: { type: 'string', maxLength: 64 } },
+    required: ['id', 'toString'],
+  },
+})
+export const inheritedHeader = validate({
+  headers: {
+    type: 'object',
+    properties: { constructor: { type: 'string', maxLength: 64 } },
+    required: ['constructor'],
+  },
+})
 export const publicNote = response({
   type: 'object',
   properties: {
@@ -79,6 +94,18 @@ export const validateRoutes: RouteSpec[] = [
     path: '/versioned',
     guards: [versioned],
     handler: ({ state }) => ({ body: { headers: { ...state(versioned.headers) } } }),
+  },
+  {
+    method: 'GET',
+    path: '/inherited/:id',
+    guards: [inheritedParam],
+    handler: ({ state }) => ({ body: { params: { ...state(inheritedParam.params) } } }),
+  },
+  {
+    method: 'GET',
+    path: '/inherited-header',
+    guards: [inheritedHeader],
+    handler: ({ state }) => ({ body: { headers: { ...state(inheritedHeader.headers) } } }),
   },
   {
     method: 'POST',

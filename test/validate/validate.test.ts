@@ -63,6 +63,18 @@ describe.each(harnesses)('$name adapter: validate()', (harness) => {
     expect(bad.json.errors[0]).toMatchObject({ in: 'params', pointer: '/id', keyword: 'pattern' })
   })
 
+  it('refuses a missing parameter or header whose name every object inherits (toString, constructor)', async () => {
+    const param = await send(`${server.url}/inherited/abc`)
+    expect(param.status).toBe(400)
+    expect(param.json.errors[0]).toMatchObject({ in: 'params', keyword: 'required' })
+    const header = await send(`${server.url}/inherited-header`)
+    expect(header.status).toBe(400)
+    expect(header.json.errors[0]).toMatchObject({ in: 'headers', keyword: 'required' })
+    const given = await send(`${server.url}/inherited-header`, { headers: { constructor: 'x' } })
+    expect(given.status).toBe(200)
+    expect(given.json.headers).toEqual({ constructor: 'x' })
+  })
+
   it('checks the path parameters before it reads the body', async () => {
     const answer = await post('/notes/BAD_ID', '{not json', {}, 'PATCH')
     expect(answer.status).toBe(400)

@@ -43,6 +43,18 @@ describe('@apiward/core/node', () => {
     expect(new PlainRequest(incoming({})).peerAddress).toBeUndefined()
   })
 
+  it('reads only headers the request has, never what a plain headers object inherits', () => {
+    // Node's own headers object has Object.prototype, as this one does.
+    const request = new PlainRequest({
+      ...incoming({}),
+      headers: { 'x-one': 'a', 'x-two': ['b', 'c'] },
+    } as unknown as IncomingMessage)
+    expect(request.header('x-one')).toBe('a')
+    expect(request.header('x-two')).toBe('b, c')
+    for (const name of ['constructor', '__proto__', 'tostring', 'toString', 'hasOwnProperty'])
+      expect(request.header(name)).toBeUndefined()
+  })
+
   it('reads no TLS facts from a plain socket, and the peer certificate from a TLS one', () => {
     expect(tlsInfo({ encrypted: undefined })).toBeUndefined()
     const peer = { subject: { CN: 'client' } }

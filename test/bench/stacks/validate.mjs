@@ -25,7 +25,7 @@ const helloSchema = {
 const ID_PATTERN = '^[a-z0-9-]{1,64}$'
 const idParams = {
   type: 'object',
-  properties: { id: { type: 'string', pattern: ID_PATTERN } },
+  properties: { id: { type: 'string', maxLength: 64, pattern: ID_PATTERN } },
   required: ['id'],
   additionalProperties: false,
 }

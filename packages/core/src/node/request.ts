@@ -100,8 +100,10 @@ export abstract class NodeSecurityRequest implements SecurityRequest {
   }
 
   header(name: string): string | undefined {
+    // Node's headers object has a prototype: `constructor` or `__proto__` would read what it inherits.
     const value = this.raw.headers[name]
-    return Array.isArray(value) ? value.join(', ') : value
+    if (typeof value === 'string') return value
+    return Array.isArray(value) ? value.join(', ') : undefined
   }
 
   headerValues(name: string): readonly string[] | undefined {
