@@ -108,6 +108,13 @@ export interface SecurityRequest {
   readBody?(limit: number): Promise<Uint8Array>
   /** Hands the handler the body a guard parsed (see `SecurityContext.setBody`). */
   setBody?(value: unknown): void
+  /**
+   * Hands the handler validated (coerced) path parameters or query, where the framework lets a
+   * guard replace them (Fastify's `request.params` / `request.query`, Express's `req.params` /
+   * `req.query`); request views whose framework keeps them elsewhere leave it out (Koa's
+   * `ctx.query` setter turns values back into strings, Hono's are functions).
+   */
+  setInput?(part: 'params' | 'query', value: Readonly<Record<string, unknown>>): void
   /** A header value (name in lower case); repeated headers are joined with `, `. */
   header(name: string): string | undefined
   /**

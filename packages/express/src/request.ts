@@ -30,6 +30,7 @@ export const expressRequest: kit.RequestReader<Request> = {
     const route = req.route as { path?: unknown } | undefined
     return typeof route?.path === 'string' ? req.baseUrl + route.path : undefined
   },
+  setInput: kit.replaceInput,
   setBody: (req, value) => {
     req.body = value
   },

@@ -67,6 +67,7 @@ export const fastifyRequest: kit.RequestReader<FastifyRequest> = {
   },
   routing,
   // Guards read the raw body in `onRequest`; the plugin replays it to Fastify's parser.
+  setInput: kit.replaceInput,
   setBody: (request, value) => {
     rawOf(request).parsed = { value }
   },

@@ -283,27 +283,6 @@ export const noBody = (ctx: SecurityContext): unknown =>
     ]),
   )
 
-/**
- * Where the framework lets a guard replace them, the coerced path parameters and query replace the
- * framework's own, so the handler reads what was validated (`limit` a number): Fastify's
- * `request.params` / `request.query` and Express's `req.params` / `req.query` (a getter on
- * Express 5's prototype, so an own property of the request shadows it). Koa's `ctx.query` setter
- * would turn the value back into a string, and Hono's are functions: there the typed state is
- * the one place.
- */
-export function exposeInFramework(ctx: SecurityContext, part: RequestPart, value: unknown): void {
-  if (part !== 'params' && part !== 'query') return
-  const target = (ctx.req as { framework?: unknown }).framework
-  if (typeof target !== 'object' || target === null) return
-  const fastify = 'routeOptions' in target && 'raw' in target
-  const express = 'baseUrl' in target && 'res' in target && 'app' in target
-  if (!fastify && !express) return
-  // Fastify's request holds its own `params` and `query`: an assignment, not a redefinition, which
-  // costs a runtime call and can move the request object to a slower shape.
-  if (fastify && Object.hasOwn(target, part)) (target as Record<string, unknown>)[part] = value
-  else Object.defineProperty(target, part, { value, writable: true, configurable: true, enumerable: true })
-}
-
 /** Stores a validated part where handlers read it. */
 export function store(
   ctx: SecurityContext,
@@ -418,7 +397,8 @@ export function validate<const S extends ValidateOptions>(options: S): ValidateG
             const input = inputOf(ctx, part)
             checkPart(ctx, compiler, part, input)
             store(ctx, part.part, input, keys[part.part])
-            exposeInFramework(ctx, part.part, input)
+            // Where the framework lets a guard replace them, the handler reads the coerced values.
+            if (part.part === 'params' || part.part === 'query') ctx.req.setInput?.(part.part, input)
           }
         },
         { guardName: 'validate', kind: 'validation', settings },

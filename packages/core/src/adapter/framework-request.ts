@@ -39,6 +39,12 @@ export interface RequestReader<F> {
   readonly routing: (request: F) => RoutingPolicy
   /** Hands handlers the body a guard parsed (Express `req.body`, Koa `ctx.request.body`, ...). */
   readonly setBody: (request: F, value: unknown) => void
+  /**
+   * Hands handlers validated path parameters or query in place of the framework's own (see
+   * `SecurityRequest.setInput`; {@link replaceInput} does it for a property of the request).
+   * Default: none, the typed state is the one place.
+   */
+  readonly setInput?: (request: F, part: 'params' | 'query', value: Readonly<Record<string, unknown>>) => void
   /** Where the raw body streams from. Default: the Node request (Fastify: its `preParsing` payload). */
   readonly bodyStream?: (request: F) => BodyStream | undefined
   /**
@@ -122,6 +128,20 @@ export class FrameworkRequest<F> extends NodeSecurityRequest {
   setBody(value: unknown): void {
     this.#reader.setBody(this.framework, value)
   }
+
+  setInput(part: 'params' | 'query', value: Readonly<Record<string, unknown>>): void {
+    this.#reader.setInput?.(this.framework, part, value)
+  }
+}
+
+/**
+ * Replaces a request's `params` or `query` with validated values: an assignment where the request
+ * holds its own (Fastify; Express's `req.params`), which keeps the object's shape, an own property
+ * where the framework has a getter on the prototype (Express 5's `req.query`), which shadows it.
+ */
+export function replaceInput(request: object, part: 'params' | 'query', value: unknown): void {
+  if (Object.hasOwn(request, part)) (request as Record<string, unknown>)[part] = value
+  else Object.defineProperty(request, part, { value, writable: true, configurable: true, enumerable: true })
 }
 
 /**

@@ -46,7 +46,7 @@ export {
   rememberCopy,
   requestErrorResponder,
 } from './fetch-handler.js'
-export { FrameworkRequest, frameworkOf, type RequestReader } from './framework-request.js'
+export { FrameworkRequest, frameworkOf, type RequestReader, replaceInput } from './framework-request.js'
 export { checkHookLists, markHookLists } from './hook-lists.js'
 export {
   type AdapterOptions,
