@@ -3,10 +3,8 @@ import type { Application, Request } from 'express'
 
 type TrustFn = (address: string | undefined, hop: number) => boolean
 
-const trustSetting = (app: Application): kit.TrustSetting => [
-  Boolean(app.get('trust proxy')),
-  app.get('trust proxy fn') as TrustFn,
-]
+const trustFn = (app: Application): TrustFn => app.get('trust proxy fn')
+const trustSetting = (app: Application): kit.TrustSetting => [Boolean(app.get('trust proxy')), trustFn(app)]
 
 /**
  * What guards read of an Express request: the original URL (Express rewrites `req.url` inside
@@ -21,8 +19,7 @@ export const expressRequest: kit.RequestReader<Request> = {
   proxyTrust: (req) => kit.proxyTrustOf(req.app, trustSetting),
   protocol: (req) => req.protocol,
   // Express 5's `req.host` rule, also on Express 4 (whose `req.host` drops the port).
-  host: (req) =>
-    kit.forwardedHost(req.headers, (req.app.get('trust proxy fn') as TrustFn)(req.socket.remoteAddress, 0)),
+  host: (req) => kit.forwardedHost(req.headers, trustFn(req.app)(req.socket.remoteAddress, 0)),
   query: (req) => req.query as Record<string, unknown> | undefined,
   params: (req) => req.params as Record<string, string> | undefined,
   body: (req) => req.body,

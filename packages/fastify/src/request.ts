@@ -14,9 +14,8 @@ const rawOf = (request: FastifyRequest): RawBody => ((request as { [kRaw]?: RawB
 export const replayRawBody: preParsingHookHandler = (request, _reply, payload, done) => {
   const read = rawOf(request).read
   if (read === undefined) return done(null, payload)
-  const replay = Readable.from([read]) as Readable & { receivedEncodedLength?: number }
-  replay.receivedEncodedLength = read.length
-  done(null, replay)
+  // Fastify's parser checks the stream's `receivedEncodedLength` against its limit and Content-Length.
+  done(null, Object.assign(Readable.from([read]), { receivedEncodedLength: read.length }))
 }
 
 /** `preHandler`: the body a guard set with `ctx.setBody()` replaces what Fastify parsed. */
@@ -66,8 +65,8 @@ export const fastifyRequest: kit.RequestReader<FastifyRequest> = {
     return config as unknown as Readonly<Record<string, unknown>> | undefined
   },
   routing,
-  // Guards read the raw body in `onRequest`; the plugin replays it to Fastify's parser.
   setInput: kit.replaceInput,
+  // Guards read the raw body in `onRequest`; the plugin replays it to Fastify's parser.
   setBody: (request, value) => {
     rawOf(request).parsed = { value }
   },
