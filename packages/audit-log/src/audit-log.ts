@@ -442,24 +442,27 @@ class RunningAuditLog implements AuditLog {
         return
       }
     }
-    let record: Record<string, unknown>
+    let record: Record<string, unknown> | undefined
+    let json: string | undefined
     try {
       this.#redactor.takeUnsafe()
       // The context's own `request.completed` events, one per request, are written straight from
       // their fields; any other event goes through its record.
-      if (event instanceof RequestCompletedEvent && this.#names === 'apiward') {
-        this.#putJson(completedJson(event, this.#redactor), true)
-        return
+      if (event instanceof RequestCompletedEvent && this.#names === 'apiward')
+        json = completedJson(event, this.#redactor)
+      else {
+        record = recordOf(event, this.#redactor, this.#names)
+        this.#scanned = record
       }
-      record = recordOf(event, this.#redactor, this.#names)
-      this.#scanned = record
     } catch (err) {
+      json = undefined
       record = this.#ownRecord('audit.unwritable_event', {
         sourceEvent: this.#redactor.text(String(type)),
         detail: this.#redactor.text(String(err)),
       })
     }
-    this.#put(record)
+    if (json !== undefined) this.#putJson(json, true)
+    else this.#put(record!)
   }
 
   #writeSummaries(summaries: readonly SampledSummary[]): void {

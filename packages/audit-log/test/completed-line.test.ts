@@ -137,6 +137,24 @@ describe("a request.completed line written from the context's event", () => {
     expect(verifyFiles([file]).ok).toBe(true)
   })
 
+  it('writes an unwritable_event line, not a crash, for an event a listener broke', async () => {
+    const dir = tempDir()
+    const file = join(dir, 'broken.log')
+    const bus = newBus()
+    const log = auditLog({ destination: { file }, events: bus, checkpointIntervalMs: false })
+    const event = completed()
+    event.time = Number.NaN
+    bus.emit(event as never)
+    bus.emit(completed() as never)
+    await log.close()
+    const records = linesOf(file)
+      .slice(1, -1)
+      .map((line) => JSON.parse(line))
+    expect(records.map((r) => r.event)).toEqual(['audit.unwritable_event', 'request.completed'])
+    expect(records[0].sourceEvent).toBe('request.completed')
+    expect(verifyFiles([file]).ok).toBe(true)
+  })
+
   it('leaves the ECS names to the record', async () => {
     const dir = tempDir()
     const file = join(dir, 'ecs.log')
