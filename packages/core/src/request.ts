@@ -111,8 +111,9 @@ export interface SecurityRequest {
   /**
    * Hands the handler validated (coerced) path parameters or query, where the framework lets a
    * guard replace them (Fastify's `request.params` / `request.query`, Express's `req.params` /
-   * `req.query`); request views whose framework keeps them elsewhere leave it out (Koa's
-   * `ctx.query` setter turns values back into strings, Hono's are functions).
+   * `req.query`). Where the framework keeps them elsewhere it is absent or does nothing (Koa's
+   * `ctx.query` setter turns values back into strings, Hono's are functions): the typed state is
+   * then the one place.
    */
   setInput?(part: 'params' | 'query', value: Readonly<Record<string, unknown>>): void
   /** A header value (name in lower case); repeated headers are joined with `, `. */
