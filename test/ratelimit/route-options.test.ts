@@ -54,6 +54,23 @@ describe.each([
     expect(other.headers.ratelimit).toBe('"default";r=99;t=60')
   })
 
+  it('leaves a limiter on the route itself to limit it, whatever the route config says', async () => {
+    const app = factory()
+    closers.push(() => app.close())
+    await app.register(apiwardFastify.apiward)
+    const routeGuard = apiwardFastify.guard(rateLimit({ name: 'own', points: 2, duration: 60 }))
+    app.get('/off', { config: { rateLimit: false }, ...routeGuard }, async () => ({}))
+    const other = apiwardFastify.guard(rateLimit({ name: 'other', points: 2, duration: 60 }))
+    app.get('/own', { config: { rateLimit: { points: 50, duration: 1 } }, ...other }, async () => ({}))
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+    const off = await inSequence(3, `${url}/off`)
+    expect(off.map((a) => a.status)).toEqual([200, 200, 429])
+    const own = await inSequence(3, `${url}/own`)
+    expect(own.map((a) => a.status)).toEqual([200, 200, 429])
+    expect(own[0]!.headers['ratelimit-policy']).toBe('"other";q=2;w=60')
+  })
+
   it.each([
     [{ rateLimit: { max: 5, timeWindow: 1000 } }, /GET \/x.*unknown option "max"; did you mean "points/],
     [{ rateLimit: 5 }, /give false \(not limited there\) or options/],

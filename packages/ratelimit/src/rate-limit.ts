@@ -300,7 +300,6 @@ export function rateLimit(options: RateLimitOptions): Guard {
   const plans = new Map<number, Plan>()
 
   const planFor = (ctx: SecurityContext): Plan => {
-    if (fixedPlan !== undefined) return fixedPlan
     let points: unknown
     try {
       points = pointsOf!(ctx)
@@ -350,10 +349,9 @@ export function rateLimit(options: RateLimitOptions): Guard {
   }
 
   const costFor = (ctx: SecurityContext): number => {
-    if (costOf === undefined) return fixedCost
     let cost: unknown
     try {
-      cost = costOf(ctx)
+      cost = costOf!(ctx)
     } catch (err) {
       throw callbackFailed(ctx, COST, err)
     }
@@ -520,9 +518,15 @@ export function rateLimit(options: RateLimitOptions): Guard {
 
   /** Per-route limiters of Fastify route `config.rateLimit`, by the override object, built at startup. */
   const routeLimiters = new WeakMap<object, Guard>()
+  // Whether a route of an app this limiter guards app-wide has a `config.rateLimit`: only then
+  // does a request read its route's config. A limiter mounted on a route itself limits it,
+  // whatever the route's config says.
+  let readsRouteConfig = false
   const checkRouteConfig = (config: Readonly<Record<string, unknown>>, route: RouteId): void => {
     const override = config.rateLimit
-    if (override === undefined || override === false) return
+    if (override === undefined) return
+    readsRouteConfig = true
+    if (override === false) return
     const at = `${where} for the route config.rateLimit of ${route.method} ${route.url}`
     if (typeof override !== 'object' || override === null || Array.isArray(override)) {
       throw new TypeError(
@@ -547,9 +551,8 @@ export function rateLimit(options: RateLimitOptions): Guard {
 
   return defineGuard(
     (ctx) => {
-      const routeConfig = ctx.req.routeConfig
-      if (routeConfig !== undefined) {
-        const override = routeConfig.rateLimit
+      if (readsRouteConfig) {
+        const override = ctx.req.routeConfig?.rateLimit
         if (override === false) return
         const own =
           typeof override === 'object' && override !== null ? routeLimiters.get(override) : undefined
@@ -558,11 +561,11 @@ export function rateLimit(options: RateLimitOptions): Guard {
       if (skip !== undefined && skips(ctx)) return
       const ip = allowlist === undefined ? undefined : resolveIp(ctx)
       if (allowlist?.hasAddress(ip)) return
-      const plan = planFor(ctx)
+      const plan = fixedPlan ?? planFor(ctx)
       const record = checks.record(ctx, plan.counters.primary[0]!)
       if (record === undefined) return
       const key = keyOf(ctx, ip)
-      const cost = costFor(ctx)
+      const cost = costOf === undefined ? fixedCost : costFor(ctx)
       if (plan.counters.sync) {
         const states = chargeNow(plan, key, cost)
         decide(ctx, record, plan, states)
