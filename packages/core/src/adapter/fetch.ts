@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { ApiError, BadRequest, PayloadTooLarge } from '@apiward/errors'
 import type { ResponseBinding, SecurityContext } from '../context.js'
-import { type HeaderList, headerName } from '../headers.js'
+import { type HeaderList, headerName, type SendHeaders } from '../headers.js'
 import { clientAddress } from '../ip.js'
 import { mediaTypeMatches, mediaTypeOf } from '../media-type.js'
 import { tlsInfo } from '../node/tls.js'
@@ -550,6 +550,29 @@ function isTransformable(response: Response): boolean {
   return type !== 'application/problem+json' && mediaTypeMatches(type, JSON_TYPES)
 }
 
+/**
+ * A `Headers` object as `applySendHeaders` sees it. One for the process, pointed at the headers
+ * of the response being finished: the application is synchronous, and a view per response would
+ * cost an object and three closures on every request with a removal or a list header.
+ */
+class SendHeadersView implements SendHeaders {
+  headers: Headers | undefined = undefined
+
+  getHeader(name: string): unknown {
+    return this.headers!.get(name) ?? undefined
+  }
+
+  setHeader(name: string, value: string): void {
+    this.headers!.set(name, value)
+  }
+
+  removeHeader(name: string): void {
+    this.headers!.delete(name)
+  }
+}
+
+const sendView = new SendHeadersView()
+
 function applyHeaders(ctx: SecurityContext, binding: FetchBinding, headers: Headers): void {
   // A response built on the framework's headers has them already, with the handler's changes.
   if (headers !== binding.ownHeaders) {
@@ -557,11 +580,12 @@ function applyHeaders(ctx: SecurityContext, binding: FetchBinding, headers: Head
     for (let i = 0; i < own.length; i += 2) if (!headers.has(own[i]!)) headers.set(own[i]!, own[i + 1]!)
   }
   if (!binding.sendHooked) return
-  ctx.applySendHeaders({
-    getHeader: (name) => headers.get(name) ?? undefined,
-    setHeader: (name, value) => headers.set(name, value),
-    removeHeader: (name) => headers.delete(name),
-  })
+  sendView.headers = headers
+  try {
+    ctx.applySendHeaders(sendView)
+  } finally {
+    sendView.headers = undefined
+  }
 }
 
 /**
