@@ -3,12 +3,15 @@ import type { AddressInfo } from 'node:net'
 import { defineGuard, type SecurityContext } from '@apiward/core'
 import * as apiwardExpress from '@apiward/express'
 import * as apiwardFastify from '@apiward/fastify'
+import * as apiwardHono from '@apiward/hono'
 import * as apiwardKoa from '@apiward/koa'
 import { rateLimit } from '@apiward/ratelimit'
+import { getRequestListener } from '@hono/node-server'
 import Router from '@koa/router'
 import express5 from 'express'
 import fastify5 from 'fastify'
 import fastify4 from 'fastify4'
+import { type Context, Hono } from 'hono'
 import Koa3 from 'koa'
 import { afterAll, afterEach, describe, expect, expectTypeOf, it } from 'vitest'
 import { send } from '../conformance/client.js'
@@ -181,8 +184,34 @@ describe('frameworkRequestOf() reaches what only the framework has', () => {
     ])
   })
 
-  it('answers undefined for a context no adapter made', async () => {
+  it('gives a Hono key function the Hono context (a variable an earlier middleware set)', async () => {
+    frameworkUser = (ctx) => apiwardHono.frameworkRequestOf(ctx)?.get('userId' as never) as string | undefined
+    const app = new Hono()
+    app.use(async (c, next) => {
+      c.set('userId' as never, String(c.req.header('x-user')) as never)
+      await next()
+    })
+    app.get('/x', apiwardHono.guard(byUser()), (c) => c.json({}))
+    app.onError(apiwardHono.errorHandler())
+    expect(await users(await listen(getRequestListener(app.fetch)))).toEqual([200, 200, 429])
+    expectTypeOf(apiwardHono.frameworkRequestOf).returns.toEqualTypeOf<Context | undefined>()
+  })
+
+  it('answers undefined for a context no adapter made, and for a guardFetch() handler', async () => {
     const { context } = await import('../support/guard-context.js')
     expect(apiwardExpress.frameworkRequestOf(context())).toBeUndefined()
+    expect(apiwardHono.frameworkRequestOf(context())).toBeUndefined()
+    let seen: unknown = 'not called'
+    const handler = apiwardHono.guardFetch(
+      defineGuard(
+        (ctx) => {
+          seen = apiwardHono.frameworkRequestOf(ctx)
+        },
+        { guardName: 'probe' },
+      ),
+      () => new Response('{}'),
+    )
+    expect((await handler(new Request('http://127.0.0.1/x'))).status).toBe(200)
+    expect(seen).toBeUndefined()
   })
 })

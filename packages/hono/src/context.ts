@@ -72,5 +72,23 @@ export function stateOf<T>(holder: Context | Request, key: StateKey<T>): T | und
   return kit.stateIn(holderOf(holder), key)
 }
 
+/**
+ * The Hono context behind a guard's context, typed, for key functions and guards of your own that
+ * need what only Hono has (a variable an earlier middleware set with `c.set()`, `c.env`);
+ * `undefined` for a context that no Hono guard made (a `guardFetch()` handler's, or none).
+ *
+ * @example
+ * ```ts
+ * rateLimit({ points: 100, duration: 60, key: (ctx) => frameworkRequestOf(ctx)?.get('userId') })
+ * ```
+ */
+export function frameworkRequestOf(ctx: SecurityContext): Context | undefined {
+  const req = ctx.req
+  // A `guardFetch()` handler's context is kept on the `Request` itself.
+  return req instanceof kit.FetchRequest && req.framework !== req.request
+    ? (req.framework as Context)
+    : undefined
+}
+
 /** The object the context is kept on: a Hono context, or the `Request` a fetch handler first got. */
 export const holderOf: (holder: Context | Request) => object = kit.fetchHolder

@@ -2,7 +2,7 @@ import './types.js'
 
 export type { TrustProxy } from '@apiward/core/adapter'
 export { handleClientErrors } from '@apiward/core/adapter'
-export { stateOf } from './context.js'
+export { frameworkRequestOf, stateOf } from './context.js'
 export { errorHandler, notFound, routes } from './error-handler.js'
 export { authOf, type FetchGuardOptions, type FetchHandler, guardFetch, parsedBody } from './fetch.js'
 export { createGuard, guard, type HonoGuard, type HonoGuardOptions } from './guard.js'
