@@ -5,6 +5,12 @@ import { expressRequest } from './request.js'
 
 /** Express serialises a handler's object body in `res.json`, so transformers hook there. */
 class ExpressBinding extends kit.NodeBinding {
+  // In Express's `app.response`, not on the response: Express gives each response that prototype,
+  // and a property added to the response costs V8 a new hidden class.
+  override hookSendHeaders(ctx: SecurityContext): void {
+    kit.hookWriteHeadInPrototype(this.res, ctx)
+  }
+
   override interceptSend(ctx: SecurityContext): void {
     const res = this.res as Response
     const json = res.json
@@ -16,12 +22,16 @@ class ExpressBinding extends kit.NodeBinding {
 
 const bind = (res: Response) => new ExpressBinding(res)
 
+// Beside the request, not on it: Express gives `req` a new prototype on every request, and a
+// property added to it then costs V8 a new hidden class (`WeakContexts`).
+const contexts = new kit.WeakContexts<Request, Response>(expressRequest, bind)
+
 /**
  * The request's `SecurityContext`, created on first use. Every `guard()` and the error handler
  * on the request's way share it.
  */
 export function contextOf(req: Request, res: Response, options: kit.AdapterOptions): SecurityContext {
-  return kit.contextFor(req, req, expressRequest, bind, res, options)
+  return contexts.of(req, req, res, options)
 }
 
 /**
@@ -33,7 +43,9 @@ export function contextOf(req: Request, res: Response, options: kit.AdapterOptio
  * app.get('/notes/:id', guard(loadNote), (req, res) => res.json(stateOf(req, kNote)))
  * ```
  */
-export const stateOf: <T>(req: Request, key: StateKey<T>) => T | undefined = kit.stateIn
+export function stateOf<T>(req: Request, key: StateKey<T>): T | undefined {
+  return contexts.get(req)?.get(key)
+}
 
 /**
  * The Express request behind a guard's context, typed, for key functions and guards of your own

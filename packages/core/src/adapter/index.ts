@@ -84,8 +84,11 @@ export {
   contextIn,
   createContext,
   hookWriteHead,
+  hookWriteHeadInPrototype,
   NodeBinding,
+  newContext,
   stateIn,
+  WeakContexts,
   writeOutcome,
 } from './node.js'
 export { type MisplacedCode, warnEarlierRoutes, warnMisplaced } from './placement.js'

@@ -52,11 +52,15 @@ class WriteHeadHeaders implements SendHeaders {
 type Hooked = ServerResponse & { [kSendHeaders]?: WriteHeadHeaders }
 
 function apiwardWriteHead(this: Hooked, ...args: unknown[]): ServerResponse {
-  const hook = this[kSendHeaders]!
+  return applyAndWrite(this, this[kSendHeaders]!, args)
+}
+
+/** Applies a context's send headers to what is about to be written, then writes it with the hooked `writeHead`. */
+function applyAndWrite(res: ServerResponse, hook: WriteHeadHeaders, args: unknown[]): ServerResponse {
   const passed = (typeof args[1] === 'object' ? args[1] : args[2]) as OutgoingHttpHeaders | undefined
   hook.own = passed !== undefined && passed !== null && !Array.isArray(passed) ? passed : undefined
   hook.ctx.applySendHeaders(hook)
-  return hook.writeHead.apply(this, args)
+  return hook.writeHead.apply(res, args)
 }
 
 /**
@@ -74,6 +78,62 @@ export function hookWriteHead(res: ServerResponse, ctx: SecurityContext): void {
   }
   hooked[kSendHeaders] = new WriteHeadHeaders(res, ctx, res.writeHead as WriteHead)
   res.writeHead = apiwardWriteHead as ServerResponse['writeHead']
+}
+
+/** The hooks of responses whose prototype's `writeHead` is hooked (`hookWriteHeadInPrototype`). */
+const prototypeHooks = new WeakMap<ServerResponse, WriteHeadHeaders>()
+/** The `writeHead` each hooked prototype had before. */
+const prototypeWriteHeads = new WeakMap<object, WriteHead>()
+
+/** The `writeHead` the nearest hooked prototype of `res` replaced. */
+function replacedWriteHead(res: object): WriteHead {
+  let proto = Object.getPrototypeOf(res) as object | null
+  while (proto !== null) {
+    const writeHead = prototypeWriteHeads.get(proto)
+    if (writeHead !== undefined) return writeHead
+    proto = Object.getPrototypeOf(proto) as object | null
+  }
+  throw new Error('apiward: a hooked writeHead was called on a response without a hooked prototype')
+}
+
+function apiwardPrototypeWriteHead(this: ServerResponse, ...args: unknown[]): ServerResponse {
+  const hook = prototypeHooks.get(this)
+  if (hook === undefined) return replacedWriteHead(this).apply(this, args)
+  return applyAndWrite(this, hook, args)
+}
+
+/**
+ * `hookWriteHead` for a framework that gives each response a new prototype (Express's
+ * `app.response`), where a property added to the response costs V8 a new hidden class: the
+ * response's hook is kept beside it, and `writeHead` is hooked once, in the farthest prototype of
+ * the response that still inherits it (Express's own `response`, which every app's `response`
+ * inherits from), so the hook runs whichever app's prototype the response has when it is written
+ * (a mounted app gives the parent's back before the parent's error handling answers). A response
+ * whose own `writeHead` something already wrapped (on-headers, as compression and morgan use
+ * it), or without such a prototype (a plain Node response), is hooked on itself.
+ */
+export function hookWriteHeadInPrototype(res: ServerResponse, ctx: SecurityContext): void {
+  const existing = prototypeHooks.get(res)
+  if (existing !== undefined) {
+    existing.ctx = ctx
+    return
+  }
+  let farthest: { writeHead: WriteHead } | undefined
+  let proto = Object.getPrototypeOf(res) as { writeHead: WriteHead } | null
+  while (proto !== null && !Object.hasOwn(proto, 'writeHead')) {
+    farthest = proto
+    proto = Object.getPrototypeOf(proto) as { writeHead: WriteHead } | null
+  }
+  const hookedAlready = proto !== null && proto.writeHead === (apiwardPrototypeWriteHead as unknown)
+  if (Object.hasOwn(res, 'writeHead') || (farthest === undefined && !hookedAlready)) {
+    hookWriteHead(res, ctx)
+    return
+  }
+  if (!hookedAlready) {
+    prototypeWriteHeads.set(farthest!, farthest!.writeHead)
+    farthest!.writeHead = apiwardPrototypeWriteHead
+  }
+  prototypeHooks.set(res, new WriteHeadHeaders(res, ctx, replacedWriteHead(res)))
 }
 
 /**
@@ -160,12 +220,58 @@ export function createContext(
   headers: IncomingHttpHeaders,
   options: AdapterOptions,
 ): SecurityContext {
+  const ctx = newContext(request, binding, headers, options)
+  ;(holder as Holder)[kContext] = ctx
+  return ctx
+}
+
+/**
+ * A request's new `SecurityContext`, as `createContext` makes it, for an adapter that keeps it
+ * elsewhere than on the framework's request object (`WeakContexts`).
+ */
+export function newContext(
+  request: SecurityRequest,
+  binding: ResponseBinding,
+  headers: IncomingHttpHeaders,
+  options: AdapterOptions,
+): SecurityContext {
   const requestId = incomingRequestId(headers, options.requestIdHeader)
   const ctx = new SecurityContext(request, binding, { requestId, events: options.events })
-  ;(holder as Holder)[kContext] = ctx
   const echo = options.requestIdHeader
   if (echo !== false) binding.setHeader(echo ?? REQUEST_ID_HEADER, requestId)
   return ctx
+}
+
+/**
+ * The contexts of a framework whose request objects change shape on every request, kept beside
+ * them. Express gives `req` and `res` a new prototype per request (`Object.setPrototypeOf` in
+ * `app.handle`), so V8 builds a new hidden class for every property added to them afterwards:
+ * one symbol slot on `req` cost about 13k instructions a request, a `WeakMap` entry a few hundred.
+ */
+export class WeakContexts<F extends object, R> {
+  readonly #contexts = new WeakMap<F, SecurityContext>()
+  readonly #reader: RequestReader<F>
+  readonly #bind: (response: R) => ResponseBinding
+
+  constructor(reader: RequestReader<F>, bind: (response: R) => ResponseBinding) {
+    this.#reader = reader
+    this.#bind = bind
+  }
+
+  /** The context of `holder`, `undefined` before a guard or the error handling made one. */
+  get(holder: F): SecurityContext | undefined {
+    return this.#contexts.get(holder)
+  }
+
+  /** The context of `holder`, created on first use (as `contextFor` does). */
+  of(holder: F, raw: IncomingMessage, response: R, options: AdapterOptions): SecurityContext {
+    const existing = this.#contexts.get(holder)
+    if (existing !== undefined) return existing
+    const request = new FrameworkRequest(raw, holder, this.#reader)
+    const ctx = newContext(request, this.#bind(response), raw.headers, options)
+    this.#contexts.set(holder, ctx)
+    return ctx
+  }
 }
 
 /**
