@@ -147,7 +147,17 @@ export function compose(...guards: GuardInput[]): Guard {
       if (isThenable(result)) return result.then(() => run(ctx, i + 1))
     }
   }
-  return defineGuard((ctx) => run(ctx, 0), {
+  // Two guards (authentication, then one check) are the common composition: called directly,
+  // without the loop and its second call through the list.
+  const [first, second] = list as [Guard, Guard]
+  const composed =
+    n === 2
+      ? (ctx: SecurityContext): void | PromiseLike<void> => {
+          const result = first(ctx)
+          return isThenable(result) ? result.then(() => second(ctx)) : second(ctx)
+        }
+      : (ctx: SecurityContext): void | PromiseLike<void> => run(ctx, 0)
+  return defineGuard(composed, {
     guardName: `compose(${list.map((g) => g.guardName ?? (g.name || 'guard')).join(', ')})`,
     needsBody: list.some((g) => g.needsBody === true),
     readsRawBody: list.some((g) => g.readsRawBody === true),

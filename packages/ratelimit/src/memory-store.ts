@@ -146,14 +146,13 @@ export class MemoryCounter implements Counter {
     return created
   }
 
-  hit(key: string, cost: number): CounterState {
-    const entry = this.#window(key, Date.now())
+  hit(key: string, cost: number, now = Date.now()): CounterState {
+    const entry = this.#window(key, now)
     entry.consumed += cost
     return entry
   }
 
-  take(key: string, cost: number): CounterState {
-    const now = Date.now()
+  take(key: string, cost: number, now = Date.now()): CounterState {
     if (cost > this.#points) {
       // Can never fit: answered without starting a window for the key.
       const entry = this.#find(key, now)

@@ -390,8 +390,8 @@ export function rateLimit(options: RateLimitOptions): Guard {
     record: RequestRecord,
     plan: Plan,
     states: ArrayLike<CounterState>,
+    now: number,
   ): void => {
-    const now = Date.now()
     const list = plan.windows
     let exceeded = false
     let retryAfter = 1
@@ -468,15 +468,15 @@ export function rateLimit(options: RateLimitOptions): Guard {
    * they took and none after it takes: nothing runs in between, so no other request sees the
    * points taken for a moment.
    */
-  const chargeNow = (plan: Plan, key: string, cost: number): CounterState[] => {
+  const chargeNow = (plan: Plan, key: string, cost: number, now: number): CounterState[] => {
     const primary = plan.counters.primary
     const states = plan.states
     if (countRefused) {
-      for (let i = 0; i < n; i++) states[i] = primary[i]!.hit(key, cost) as CounterState
+      for (let i = 0; i < n; i++) states[i] = primary[i]!.hit(key, cost, now) as CounterState
       return states
     }
     for (let i = 0; i < n; i++) {
-      const state = primary[i]!.take(key, cost) as CounterState
+      const state = primary[i]!.take(key, cost, now) as CounterState
       states[i] = state
       if (state.refused !== true || n === 1) continue
       for (let j = 0; j < n; j++) {
@@ -567,15 +567,16 @@ export function rateLimit(options: RateLimitOptions): Guard {
       const key = keyOf(ctx, ip)
       const cost = costOf === undefined ? fixedCost : costFor(ctx)
       if (plan.counters.sync) {
-        const states = chargeNow(plan, key, cost)
-        decide(ctx, record, plan, states)
+        // One clock read for the counters and the headers.
+        const now = Date.now()
+        decide(ctx, record, plan, chargeNow(plan, key, cost, now), now)
         if (giveBack) giveBackLater(ctx, plan, key, cost, NO_STATES)
         return
       }
       return plan.counters
         .run(ctx, (list) => chargeRemote(list, key, cost))
         .then((states) => {
-          decide(ctx, record, plan, states)
+          decide(ctx, record, plan, states, Date.now())
           if (giveBack) giveBackLater(ctx, plan, key, cost, states)
         })
     },

@@ -28,14 +28,16 @@ export interface Counter {
   /**
    * Adds `cost` points to the key's window (starting one if none runs), whether or not they fit,
    * and returns the state: a caller that counts refusals compares `consumed` with the limit.
+   * `now`, in milliseconds since the epoch, is the caller's clock when it has just read it (a
+   * guard reads it once a request); a store may use it instead of reading the clock again.
    */
-  hit(key: string, cost: number): CounterState | Promise<CounterState>
+  hit(key: string, cost: number, now?: number): CounterState | Promise<CounterState>
   /**
    * Adds `cost` points only when they fit (`consumed + cost <= points`), atomically; otherwise
    * consumes nothing and answers the state with `refused: true`. A refused request costs the
    * key nothing, so one costly request cannot drain a bucket it is refused from.
    */
-  take(key: string, cost: number): CounterState | Promise<CounterState>
+  take(key: string, cost: number, now?: number): CounterState | Promise<CounterState>
   /** The key's state, `undefined` when no window runs. */
   peek(key: string): CounterState | undefined | Promise<CounterState | undefined>
   /**

@@ -22,6 +22,15 @@ describe('MemoryCounter', () => {
     expect(counter.peek('c')).toBeUndefined()
   })
 
+  it("counts at the caller's clock when it gives one, and at its own otherwise", () => {
+    const counter = new MemoryCounter({ name: 't', points: 3, duration: 10 })
+    expect(counter.take('a', 1, 2_000_000)).toEqual({ consumed: 1, resetAt: 2_010_000 })
+    expect(counter.hit('a', 1, 2_005_000)).toEqual({ consumed: 2, resetAt: 2_010_000 })
+    // At the caller's 2_010_000 the window has ended; the counter's own clock (1_000_000) would not say so.
+    expect(counter.take('a', 1, 2_010_000)).toEqual({ consumed: 1, resetAt: 2_020_000 })
+    expect(counter.take('b', 1)).toEqual({ consumed: 1, resetAt: 1_010_000 })
+  })
+
   it('starts a new window once the old one ends', () => {
     const counter = new MemoryCounter({ name: 't', points: 3, duration: 10 })
     counter.hit('a', 5)
