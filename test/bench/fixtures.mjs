@@ -47,7 +47,7 @@ export async function fixtures(dir, redisPort) {
       .setAudience(AUDIENCE)
       .setSubject(SUBJECT)
       .setIssuedAt()
-      .setExpirationTime('1h')
+      .setExpirationTime('24h')
       .sign(privateKey)
   }
   // An opaque access token: what the introspection stacks authenticate.
