@@ -40,7 +40,11 @@ describe.each([
     const added: string[] = []
     app.get('/x', guard(sendHeaders), (req, res) => {
       for (const target of [req, res])
-        added.push(...Reflect.ownKeys(target).map(String).filter((k) => k.includes('apiward')))
+        added.push(
+          ...Reflect.ownKeys(target)
+            .map(String)
+            .filter((k) => k.includes('apiward')),
+        )
       if (Object.hasOwn(res, 'writeHead')) added.push('res.writeHead')
       res.json({ ok: true })
     })
@@ -125,7 +129,9 @@ describe('hookWriteHeadInPrototype() on a plain Node response', () => {
     }
     const nodeWriteHead = NodeServerResponse.prototype.writeHead
     const url = await serve((_req, res) => {
-      const ctx = new SecurityContext({ method: 'GET' } as never, new PrototypeBinding(res), { requestId: 'r' })
+      const ctx = new SecurityContext({ method: 'GET' } as never, new PrototypeBinding(res), {
+        requestId: 'r',
+      })
       res.setHeader('x-drop', 'yes')
       ctx.removeHeader('x-drop')
       res.end(Object.hasOwn(res, 'writeHead') ? 'own' : 'prototype')
