@@ -43,9 +43,7 @@ export function contextOf(req: Request, res: Response, options: kit.AdapterOptio
  * app.get('/notes/:id', guard(loadNote), (req, res) => res.json(stateOf(req, kNote)))
  * ```
  */
-export function stateOf<T>(req: Request, key: StateKey<T>): T | undefined {
-  return contexts.get(req)?.get(key)
-}
+export const stateOf: <T>(req: Request, key: StateKey<T>) => T | undefined = kit.stateIn
 
 /**
  * The Express request behind a guard's context, typed, for key functions and guards of your own

@@ -22,7 +22,7 @@ import {
   markGuards,
   runGuard,
 } from './kit.js'
-import { contextIn } from './node.js'
+import { contextOnHolder } from './node.js'
 import { compileTrustProxy, type TrustFn, type TrustProxy } from './trust-proxy.js'
 
 /** The options of an adapter over WHATWG `Request`s besides the adapter options: what its runtime does not resolve. */
@@ -124,7 +124,7 @@ export function fetchParsedBody(request: Request): unknown {
 
 /** The context a guard of {@link fetchGuard} made, for the `Request` its handler received. */
 export function fetchContextOf(request: Request): SecurityContext | undefined {
-  return contextIn(fetchHolder(request))
+  return contextOnHolder(fetchHolder(request))
 }
 
 /** The request the handler gets: the original, or a copy with the bytes a guard read. */
@@ -293,7 +293,7 @@ export function fetchContextFor<F extends object>(
   env: unknown,
   config: FetchConfiguration,
 ): SecurityContext {
-  const existing = contextIn(holder)
+  const existing = contextOnHolder(holder)
   if (existing !== undefined) return existing
   const view = new FetchRequest(request, holder, reader, env, config)
   const binding = new FetchBinding(request, holder, reader)
@@ -393,7 +393,7 @@ export function fetchMiddleware<F extends object>(
   }
   return function apiwardGuard(framework: F, next: () => Promise<void>): Promise<Response | undefined> {
     try {
-      const owner = contextIn(framework) === undefined
+      const owner = contextOnHolder(framework) === undefined
       const ctx = hooks.context(framework)
       // `allowed` and `denied` return promises, so this is one whether the guard was synchronous or not.
       return runGuard<F, () => Promise<void>, boolean, Promise<Response | undefined>>(

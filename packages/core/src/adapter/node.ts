@@ -194,17 +194,28 @@ const kContext = Symbol.for('apiward.context')
 
 type Holder = { [kContext]?: SecurityContext }
 
-/** The `SecurityContext` kept on a framework's request object, `undefined` before a guard or the error handling made one. */
-export function contextIn(holder: object): SecurityContext | undefined {
+/** The contexts `WeakContexts` keeps beside their framework's requests, for every adapter that uses it. */
+const heldContexts = new WeakMap<object, SecurityContext>()
+
+/** The `SecurityContext` kept in the slot on `holder` only (`createContext`): the adapters' own hot path. */
+export function contextOnHolder(holder: object): SecurityContext | undefined {
   return (holder as Holder)[kContext]
 }
 
 /**
- * What a guard stored under a typed key in the context kept on `holder`; each adapter's
- * `stateOf()` is this, typed for its framework's request.
+ * The `SecurityContext` of a framework's request object, kept on it or beside it
+ * (`WeakContexts`), `undefined` before a guard or the error handling made one.
+ */
+export function contextIn(holder: object): SecurityContext | undefined {
+  return (holder as Holder)[kContext] ?? heldContexts.get(holder)
+}
+
+/**
+ * What a guard stored under a typed key in the context of `holder` (see `contextIn`); each
+ * adapter's `stateOf()` is this, typed for its framework's request.
  */
 export function stateIn<T>(holder: object, key: StateKey<T>): T | undefined {
-  return (holder as Holder)[kContext]?.get(key)
+  return contextIn(holder)?.get(key)
 }
 
 /**
@@ -249,7 +260,8 @@ export function newContext(
  * one symbol slot on `req` cost about 13k instructions a request, a `WeakMap` entry a few hundred.
  */
 export class WeakContexts<F extends object, R> {
-  readonly #contexts = new WeakMap<F, SecurityContext>()
+  // One map for every adapter, so `contextIn` and `stateIn` find these contexts too.
+  readonly #contexts: WeakMap<object, SecurityContext> = heldContexts
   readonly #reader: RequestReader<F>
   readonly #bind: (response: R) => ResponseBinding
 
