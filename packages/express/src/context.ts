@@ -5,12 +5,6 @@ import { expressRequest } from './request.js'
 
 /** Express serialises a handler's object body in `res.json`, so transformers hook there. */
 class ExpressBinding extends kit.NodeBinding {
-  // In Express's `app.response`, not on the response: Express gives each response that prototype,
-  // and a property added to the response costs V8 a new hidden class.
-  override hookSendHeaders(ctx: SecurityContext): void {
-    kit.hookWriteHeadInPrototype(this.res, ctx)
-  }
-
   override interceptSend(ctx: SecurityContext): void {
     const res = this.res as Response
     const json = res.json
@@ -20,7 +14,8 @@ class ExpressBinding extends kit.NodeBinding {
   }
 }
 
-const bind = (res: Response) => new ExpressBinding(res)
+// Express gives each response a new prototype: the writeHead hook goes there, not on the response.
+const bind = (res: Response) => new ExpressBinding(res, false, true)
 
 // Beside the request, not on it: Express gives `req` a new prototype on every request, and a
 // property added to it then costs V8 a new hidden class (`WeakContexts`).

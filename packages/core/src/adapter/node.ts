@@ -146,11 +146,17 @@ export function hookWriteHeadInPrototype(res: ServerResponse, ctx: SecurityConte
 export class NodeBinding implements ResponseBinding {
   readonly res: ServerResponse
   readonly storesHeaders: boolean
+  readonly #prototypeHook: boolean
 
-  /** `storesHeaders`: the framework keeps headers until it writes them (see `ResponseBinding`). */
-  constructor(res: ServerResponse, storesHeaders = false) {
+  /**
+   * `storesHeaders`: the framework keeps headers until it writes them (see `ResponseBinding`).
+   * `newPrototypes`: the framework gives each response a new prototype (Express), so the
+   * `writeHead` hook goes into the prototype (`hookWriteHeadInPrototype`).
+   */
+  constructor(res: ServerResponse, storesHeaders = false, newPrototypes = false) {
     this.res = res
     this.storesHeaders = storesHeaders
+    this.#prototypeHook = newPrototypes
   }
 
   setHeader(name: string, value: string): void {
@@ -176,7 +182,8 @@ export class NodeBinding implements ResponseBinding {
   }
 
   hookSendHeaders(ctx: SecurityContext): void {
-    hookWriteHead(this.res, ctx)
+    if (this.#prototypeHook) hookWriteHeadInPrototype(this.res, ctx)
+    else hookWriteHead(this.res, ctx)
   }
 
   watchFinish(ctx: SecurityContext): void {
